@@ -1,0 +1,93 @@
+import { ErrorReply } from 'redis';
+import { CacheError, CommandTimeoutError, RedisCommandError, RedisUnavailableError } from './errors.ts';
+
+export interface GuardOptions {
+  /** Deadline for every Redis call. */
+  commandTimeoutMs: number;
+  /** Consecutive time-outs that open the circuit. */
+  breakerThreshold: number;
+  /** How long an open circuit fails calls at once before letting one probe through. */
+  breakerCooldownMs: number;
+  now: () => number;
+}
+
+/**
+ * Deadline and circuit breaker around every Redis call.
+ *
+ * node-redis drops its own command timeout once a command is written to the socket, so a frozen
+ * server (TCP open, nothing answering) would leave callers waiting forever. Every call therefore
+ * races a timer. Each timed-out call still sits in node-redis's reply queue until the socket
+ * closes, so after `breakerThreshold` consecutive time-outs the circuit opens and calls fail at
+ * once (no new queue entries, no waiting) until a probe succeeds.
+ */
+export class Guard {
+  readonly #opts: GuardOptions;
+  #consecutiveTimeouts = 0;
+  #openUntilMs = 0;
+
+  constructor(opts: GuardOptions) {
+    this.#opts = opts;
+  }
+
+  get circuitOpen(): boolean {
+    return this.#openUntilMs > this.#opts.now();
+  }
+
+  /** Rejects at once while the circuit is open. */
+  check(operation: string): void {
+    if (this.#openUntilMs !== 0 && this.#openUntilMs > this.#opts.now()) {
+      throw new RedisUnavailableError(`Redis ${operation} skipped: circuit open after ${this.#consecutiveTimeouts} time-outs`);
+    }
+  }
+
+  run<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    this.check(operation);
+    const timeoutMs = this.#opts.commandTimeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        this.#onTimeout();
+        reject(new CommandTimeoutError(operation, timeoutMs));
+      }, timeoutMs);
+      let pending: Promise<T>;
+      try {
+        pending = call();
+      } catch (err) {
+        pending = Promise.reject(classify(operation, err));
+      }
+      pending.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          this.#consecutiveTimeouts = 0;
+          this.#openUntilMs = 0;
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(classify(operation, err));
+        },
+      );
+    });
+  }
+
+  #onTimeout(): void {
+    this.#consecutiveTimeouts++;
+    if (this.#consecutiveTimeouts >= this.#opts.breakerThreshold) {
+      this.#openUntilMs = this.#opts.now() + this.#opts.breakerCooldownMs;
+    }
+  }
+}
+
+/** Maps whatever node-redis threw to one of the library's typed errors, keeping the cause. */
+export function classify(operation: string, err: unknown): CacheError {
+  if (err instanceof CacheError) return err;
+  if (err instanceof ErrorReply) return new RedisCommandError(`Redis ${operation} failed: ${err.message}`, { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new RedisUnavailableError(`Redis ${operation} failed: ${message}`, { cause: err });
+}

@@ -1,0 +1,13 @@
+export { Cache, createCache } from './cache.ts';
+export type { RedisState, SetManyEntry, TtlArg } from './cache.ts';
+export type { CacheOptions } from './options.ts';
+export type { CacheStats, NamespaceStats } from './stats.ts';
+export type { CacheErrorEvent, CacheLogger } from './reporter.ts';
+export type { Clock } from './clock.ts';
+export { ManualClock, systemClock } from './clock.ts';
+export type { Serializer } from './serializer.ts';
+export type { NodeRedisClient } from './redis-store.ts';
+export { CacheKeys, keySegment, encodeSegment, namespaceOf } from './keys.ts';
+export { CacheTTL } from './ttl.ts';
+export { reconnectDelayMs } from './backoff.ts';
+export * from './errors.ts';

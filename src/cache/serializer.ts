@@ -1,0 +1,149 @@
+import { DecodeError } from './errors.ts';
+
+/**
+ * The wire format of a cached value: one marker character, then JSON.
+ *
+ * - `j` — plain JSON: the value held nothing JSON cannot represent. Decoded with a bare
+ *   `JSON.parse`, which is what keeps a cache hit as cheap as the raw client.
+ * - `t` — tagged JSON: the value held a Date, BigInt, Map or Set (or an object that uses the tag
+ *   key itself), encoded as `{"$rcl": kind, "v": ...}` and decoded by a top-down walk.
+ * - a leading digit or `-` — a bare integer, as written by `incr`/`decr`.
+ *
+ * Anything else is a DecodeError: a corrupt entry, or one written by an incompatible version.
+ *
+ * Prototype pollution: `JSON.parse` makes `__proto__` an own property rather than setting the
+ * prototype, but the object would still poison a later `Object.assign` or deep merge. So decoded
+ * objects never carry a `__proto__` key, nor a `constructor` whose value is an object.
+ */
+
+const TAG = '$rcl';
+const PLAIN = 'j';
+const TAGGED = 't';
+
+export interface Serializer {
+  encode(value: unknown): string;
+  decode(raw: string): unknown;
+}
+
+type Tagged = { [TAG]: 'D' | 'B' | 'M' | 'S' | 'O'; v: unknown };
+
+function isPlainObject(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+export function encode(value: unknown): string {
+  let tagged = false;
+  const json = JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown): unknown {
+    // `v` has been through toJSON already (a Date arrives as a string); `this[key]` has not.
+    const raw = this[key];
+    if (raw instanceof Date) {
+      tagged = true;
+      return { [TAG]: 'D', v: raw.getTime() } satisfies Tagged;
+    }
+    if (typeof v === 'bigint') {
+      tagged = true;
+      return { [TAG]: 'B', v: v.toString() } satisfies Tagged;
+    }
+    if (v !== null && typeof v === 'object') {
+      if (v instanceof Map) {
+        tagged = true;
+        return { [TAG]: 'M', v: Array.from(v.entries()) } satisfies Tagged;
+      }
+      if (v instanceof Set) {
+        tagged = true;
+        return { [TAG]: 'S', v: Array.from(v.values()) } satisfies Tagged;
+      }
+      if (Object.hasOwn(v, TAG) && isPlainObject(v) && !wrapping.has(v)) {
+        // A user object that happens to use the tag key: wrap it so it is not read as a tag.
+        // The copy is marked so the replacer, visiting it next, does not wrap it again.
+        tagged = true;
+        const copy = { ...v };
+        wrapping.add(copy);
+        return { [TAG]: 'O', v: copy } satisfies Tagged;
+      }
+    }
+    return v;
+  });
+  if (json === undefined) throw new TypeError('value has no JSON representation');
+  return (tagged ? TAGGED : PLAIN) + json;
+}
+
+// Objects already wrapped once during the current encode (see above). A WeakSet, so a value
+// being encoded is never held past its encode.
+const wrapping = new WeakSet<object>();
+
+function isUnsafeKey(key: string, value: unknown): boolean {
+  if (key === '__proto__') return true;
+  return key === 'constructor' && value !== null && typeof value === 'object';
+}
+
+function sanitizeReviver(key: string, value: unknown): unknown {
+  return isUnsafeKey(key, value) ? undefined : value;
+}
+
+/** Rebuilds tagged values top-down, so a wrapped user object is never mistaken for a tag. */
+function revive(node: unknown): unknown {
+  if (node === null || typeof node !== 'object') return node;
+  if (Array.isArray(node)) return node.map(revive);
+  const obj = node as Record<string, unknown>;
+  const tag = obj[TAG];
+  if (typeof tag === 'string' && 'v' in obj) {
+    const v = obj['v'];
+    switch (tag) {
+      case 'D':
+        return new Date(typeof v === 'number' ? v : Number.NaN);
+      case 'B':
+        if (typeof v !== 'string') throw new DecodeError('bad BigInt tag');
+        return BigInt(v);
+      case 'M':
+        if (!Array.isArray(v)) throw new DecodeError('bad Map tag');
+        return new Map((v as unknown[]).map((e) => {
+          if (!Array.isArray(e) || e.length !== 2) throw new DecodeError('bad Map entry');
+          return [revive(e[0]), revive(e[1])] as [unknown, unknown];
+        }));
+      case 'S':
+        if (!Array.isArray(v)) throw new DecodeError('bad Set tag');
+        return new Set((v as unknown[]).map(revive));
+      case 'O':
+        if (v === null || typeof v !== 'object') throw new DecodeError('bad object tag');
+        return copyObject(v as Record<string, unknown>);
+      default:
+        throw new DecodeError(`unknown tag ${tag}`);
+    }
+  }
+  return copyObject(obj);
+}
+
+function copyObject(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (isUnsafeKey(key, v)) continue;
+    out[key] = revive(v);
+  }
+  return out;
+}
+
+export function decode(raw: string): unknown {
+  const marker = raw.charCodeAt(0);
+  try {
+    if (marker === 106 /* j */) {
+      const body = raw.slice(1);
+      // Scanning for the two dangerous names is far cheaper than a reviver on every value.
+      if (body.includes('__proto__') || body.includes('constructor')) return JSON.parse(body, sanitizeReviver);
+      return JSON.parse(body);
+    }
+    if (marker === 116 /* t */) return revive(JSON.parse(raw.slice(1)));
+    if ((marker >= 48 && marker <= 57) || marker === 45 /* - */) {
+      const n = Number(raw);
+      if (Number.isSafeInteger(n)) return n;
+    }
+  } catch (err) {
+    if (err instanceof DecodeError) throw err;
+    throw new DecodeError('stored value is not valid JSON', { cause: err });
+  }
+  throw new DecodeError(`stored value has an unknown format marker ${JSON.stringify(raw.slice(0, 1))}`);
+}
+
+export const defaultSerializer: Serializer = { encode, decode };

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { createCache, ManualClock } from '../../src/cache/index.ts';
+import type { Cache } from '../../src/cache/index.ts';
+import { cacheContract } from './contract.ts';
+
+cacheContract('memory store', {
+  make: async (opts) => createCache({ prefix: opts?.prefix ?? '', ...(opts?.maxValueBytes === undefined ? {} : { maxValueBytes: opts.maxValueBytes }) }),
+  writeRaw: async (cache: Cache, key, raw) => cache.store.set(cache.options.prefix + key, raw, 60_000),
+});
+
+describe('memory store specifics', () => {
+  it('honours TTLs against the injected clock', async () => {
+    const clock = new ManualClock(1_000_000);
+    const c = createCache({ clock });
+    await c.set('user:1', 'x', 30);
+    clock.advance(29_999);
+    expect(await c.get('user:1')).toBe('x');
+    clock.advance(1);
+    expect(await c.get('user:1')).toBeNull();
+    await c.close();
+  });
+
+  it('is bounded by entries', async () => {
+    const c = createCache({ memory: { maxEntries: 100 } });
+    for (let i = 0; i < 500; i++) await c.set(`user:${i}`, i, 60);
+    expect((await c.getStats()).keys).toBe(100);
+    expect(await c.get('user:499')).toBe(499);
+    expect(await c.get('user:0')).toBeNull();
+    await c.close();
+  });
+
+  it('is bounded by bytes', async () => {
+    const c = createCache({ memory: { maxBytes: 100_000 } });
+    for (let i = 0; i < 100; i++) await c.set(`blob:${i}`, 'x'.repeat(5_000), 60);
+    expect((await c.getStats()).keys).toBeLessThanOrEqual(10);
+    await c.close();
+  });
+});
