@@ -29,6 +29,14 @@ export interface SetManyEntry<T = unknown> {
   ttl: TtlArg;
 }
 
+/** Where a getOrSet value came from: the cache, the fetcher, or the cache past its TTL (within grace). */
+export type CacheStatus = 'hit' | 'miss' | 'stale';
+
+export interface GetOrSetResult<T> {
+  value: T;
+  status: CacheStatus;
+}
+
 export type RedisState = 'none' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
 function ttlSecondsOf(arg: TtlArg): number {
@@ -264,14 +272,19 @@ export class Cache {
    * its error reaches every waiter. Redis failures fall through to the fetcher.
    */
   async getOrSet<T>(key: string, fetcher: () => Promise<T> | T, ttl: TtlArg): Promise<T> {
+    return (await this.getOrSetWithMeta(key, fetcher, ttl)).value;
+  }
+
+  /** getOrSet, also telling where the value came from (for `X-Cache` headers and metrics). */
+  async getOrSetWithMeta<T>(key: string, fetcher: () => Promise<T> | T, ttl: TtlArg): Promise<GetOrSetResult<T>> {
     this.#assertOpen();
     const full = this.#key(key);
     const ttlSeconds = ttlSecondsOf(ttl);
     const pending = this.#inflight.get(full);
     if (pending !== undefined) {
       this.#stats.coalesced++;
-      this.#stats.hit(key);
-      return pending as Promise<T>;
+      this.#stats.miss(key);
+      return { value: (await pending) as T, status: 'miss' };
     }
     let raw: string | null = null;
     try {
@@ -282,19 +295,19 @@ export class Cache {
     const { found, value } = this.#decode(key, full, raw);
     if (found) {
       this.#stats.hit(key);
-      return value as T;
+      return { value: value as T, status: 'hit' };
     }
     this.#stats.miss(key);
     // Another caller may have started the fetch while this one awaited Redis.
     const raced = this.#inflight.get(full);
     if (raced !== undefined) {
       this.#stats.coalesced++;
-      return raced as Promise<T>;
+      return { value: (await raced) as T, status: 'miss' };
     }
     const run = this.#fetchAndStore(key, full, fetcher, ttlSeconds);
     this.#inflight.set(full, run);
     try {
-      return await run;
+      return { value: await run, status: 'miss' };
     } finally {
       this.#inflight.delete(full);
     }

@@ -1,5 +1,5 @@
 export { Cache, createCache } from './cache.ts';
-export type { RedisState, SetManyEntry, TtlArg } from './cache.ts';
+export type { CacheStatus, GetOrSetResult, RedisState, SetManyEntry, TtlArg } from './cache.ts';
 export type { CacheOptions } from './options.ts';
 export type { CacheStats, NamespaceStats } from './stats.ts';
 export type { CacheErrorEvent, CacheLogger } from './reporter.ts';
