@@ -1,0 +1,148 @@
+/**
+ * Configuration: read from the environment (and `.env` when present) once at start-up,
+ * validated with one clear message per bad variable. Every variable is listed, with its default
+ * and meaning, in `.env.example`. No secret has a default here.
+ */
+import { existsSync } from 'node:fs';
+
+export type NodeEnv = 'production' | 'development' | 'test';
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  host: string;
+  port: number;
+  logLevel: string;
+  /** Unset only outside production. */
+  redisUrl: string | undefined;
+  redisConnectTimeoutMs: number;
+  redisCommandTimeoutMs: number;
+  redisReconnectMaxAttempts: number;
+  /** Extra CA bundle for rediss:// (PEM file); certificate verification is always on. */
+  redisTlsCaFile: string | undefined;
+  cachePrefix: string;
+  cacheEnabled: boolean;
+  cacheWarm: boolean;
+  cacheWarmTimeoutMs: number;
+  dbFallbackConcurrency: number;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  pgliteDataDir: string;
+  dbQueryDelayMs: number;
+  seedDemo: boolean;
+  shutdownTimeoutMs: number;
+  sessionTtlSeconds: number;
+  loginRateLimitPerIp: number;
+  loginRateLimitPerAccount: number;
+  writeRateLimitPerUser: number;
+  rateLimitWindowSeconds: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'E_CONFIG';
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads `.env` into process.env (variables already set win). Node ≥ 20.12 parses it. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: string, fallback: string): string => {
+    const v = env[name];
+    return v === undefined || v === '' ? fallback : v;
+  };
+  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (/^(true|1|yes)$/i.test(raw)) return true;
+    if (/^(false|0|no)$/i.test(raw)) return false;
+    problems.push(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+    return fallback;
+  };
+
+  const nodeEnvRaw = str('NODE_ENV', 'development');
+  let nodeEnv: NodeEnv = 'development';
+  if (nodeEnvRaw === 'production' || nodeEnvRaw === 'development' || nodeEnvRaw === 'test') nodeEnv = nodeEnvRaw;
+  else problems.push(`NODE_ENV must be production, development or test, got ${JSON.stringify(nodeEnvRaw)}`);
+
+  const redisUrl = env['REDIS_URL'] === '' ? undefined : env['REDIS_URL'];
+  if (redisUrl === undefined && nodeEnv === 'production') {
+    problems.push(
+      'REDIS_URL is required when NODE_ENV=production: the cache is mandatory in production, because the database is not sized to take the load without it',
+    );
+  }
+  if (redisUrl !== undefined) {
+    let ok = false;
+    try {
+      ok = /^rediss?:$/.test(new URL(redisUrl).protocol);
+    } catch {
+      ok = false;
+    }
+    // The value is never echoed: it may hold a password.
+    if (!ok) problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  const databaseUrl = env['DATABASE_URL'] === '' ? undefined : env['DATABASE_URL'];
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+
+  const config: AppConfig = {
+    nodeEnv,
+    host: str('HOST', '127.0.0.1'),
+    port: int('PORT', 3000, 0, 65535),
+    logLevel: str('LOG_LEVEL', 'info'),
+    redisUrl,
+    redisConnectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 5000, 100),
+    redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 500, 10),
+    redisReconnectMaxAttempts: int('REDIS_RECONNECT_MAX_ATTEMPTS', 20, 1),
+    redisTlsCaFile: env['REDIS_TLS_CA_FILE'] === '' ? undefined : env['REDIS_TLS_CA_FILE'],
+    cachePrefix: str('CACHE_PREFIX', ''),
+    cacheEnabled: bool('CACHE_ENABLED', true),
+    cacheWarm: bool('CACHE_WARM', false),
+    cacheWarmTimeoutMs: int('CACHE_WARM_TIMEOUT_MS', 10_000, 1),
+    dbFallbackConcurrency: int('DB_FALLBACK_CONCURRENCY', 32, 1),
+    databaseUrl,
+    databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1, 1000),
+    pgliteDataDir: str('PGLITE_DATA_DIR', '.data/pglite'),
+    dbQueryDelayMs: int('DB_QUERY_DELAY_MS', 0, 0, 60_000),
+    seedDemo: bool('SEED_DEMO', nodeEnv !== 'production'),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 1),
+    sessionTtlSeconds: int('SESSION_TTL_SECONDS', 86_400, 1),
+    loginRateLimitPerIp: int('LOGIN_RATE_LIMIT_PER_IP', 30, 1),
+    loginRateLimitPerAccount: int('LOGIN_RATE_LIMIT_PER_ACCOUNT', 10, 1),
+    writeRateLimitPerUser: int('WRITE_RATE_LIMIT_PER_USER', 120, 1),
+    rateLimitWindowSeconds: int('RATE_LIMIT_WINDOW_SECONDS', 60, 1),
+  };
+  if (config.redisTlsCaFile !== undefined && !existsSync(config.redisTlsCaFile)) problems.push(`REDIS_TLS_CA_FILE does not exist: ${config.redisTlsCaFile}`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** A URL safe to print: the password (and any user name) replaced. */
+export function maskUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '****';
+    return u.toString();
+  } catch {
+    return '<unparseable URL>';
+  }
+}

@@ -1,0 +1,31 @@
+/** What buildApp needs; server.ts (or a test) builds it. */
+import type { AppConfig } from './config.ts';
+import type { Database } from './db/database.ts';
+import type { CacheAccess } from './http/cache-access.ts';
+import type { AppMetrics } from './http/metrics.ts';
+
+export interface RedisStatus {
+  /** `redis` when a Redis client backs the cache; `memory` on the development in-memory store. */
+  mode: 'redis' | 'memory';
+  state: 'ready' | 'reconnecting' | 'unresponsive' | 'closed' | 'memory';
+  healthy: boolean;
+  reconnectAttempts: number;
+  /** Masked: never holds the password. */
+  url: string | undefined;
+}
+
+export interface Lifecycle {
+  startedAtMs: number;
+  /** False until cache warming (when enabled) has finished. */
+  warmed: boolean;
+  shuttingDown: boolean;
+}
+
+export interface AppDeps {
+  config: AppConfig;
+  db: Database;
+  cacheAccess: CacheAccess;
+  metrics: AppMetrics;
+  redisStatus(): RedisStatus;
+  lifecycle: Lifecycle;
+}

@@ -1,0 +1,59 @@
+/**
+ * HTTP errors the services throw. The error handler turns them into JSON answers with a stable
+ * `code`; anything else is a 500 whose details stay in the log.
+ */
+export class HttpError extends Error {
+  readonly statusCode: number;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+  constructor(statusCode: number, code: string, message: string, headers: Record<string, string> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.statusCode = statusCode;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+export class BadRequestError extends HttpError {
+  constructor(message: string, readonly field?: string) {
+    super(400, 'E_BAD_REQUEST', message);
+  }
+}
+
+export class UnauthorizedError extends HttpError {
+  constructor(message = 'A valid session is required') {
+    super(401, 'E_UNAUTHORIZED', message, { 'www-authenticate': 'Bearer' });
+  }
+}
+
+export class ForbiddenError extends HttpError {
+  constructor(message = 'Not allowed') {
+    super(403, 'E_FORBIDDEN', message);
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(what: string) {
+    super(404, 'E_NOT_FOUND', `${what} not found`);
+  }
+}
+
+export class ConflictError extends HttpError {
+  constructor(code: string, message: string) {
+    super(409, code, message);
+  }
+}
+
+export class RateLimitedError extends HttpError {
+  constructor(retryAfterSeconds: number) {
+    super(429, 'E_RATE_LIMITED', 'Too many requests', { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  }
+}
+
+/** The cache is down and the bounded pool of database fallbacks is full: come back shortly. */
+export class OverloadedError extends HttpError {
+  constructor(retryAfterSeconds = 1) {
+    super(503, 'E_OVERLOADED', 'Service temporarily overloaded while the cache is unavailable', { 'retry-after': String(retryAfterSeconds) });
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The Redis policy: mandatory in production, optional in development, never hanging.
+ *
+ * - Boot: connect and PING within REDIS_CONNECT_TIMEOUT_MS, retrying transient failures inside
+ *   that window and giving up at once on ones that will not heal by retrying (authentication,
+ *   TLS). The failure is classified so the operator reads which of them it was.
+ * - Running: node-redis reconnects with `min(attempt × 100, 3000)` ms ± 20 % jitter. After
+ *   REDIS_RECONNECT_MAX_ATTEMPTS failed attempts `onGiveUp` runs (production: log fatal, exit 1).
+ * - A monitor PINGs every second under the command deadline, so a frozen server (socket open,
+ *   nothing answering) turns readiness off even though the client still looks connected.
+ */
+import { readFileSync } from 'node:fs';
+import { createClient } from 'redis';
+import { reconnectDelayMs, type NodeRedisClient } from '../cache/index.ts';
+import type { AppConfig } from './config.ts';
+import { maskUrl } from './config.ts';
+
+export type BootFailureKind = 'closed-port' | 'wrong-password' | 'tls' | 'frozen' | 'connect-timeout' | 'dns' | 'other';
+
+export class RedisBootError extends Error {
+  readonly code = 'E_REDIS_BOOT';
+  readonly kind: BootFailureKind;
+  constructor(kind: BootFailureKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RedisBootError';
+    this.kind = kind;
+  }
+}
+
+export interface PolicyLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  fatal(obj: object, msg: string): void;
+}
+
+export interface RedisPolicyHooks {
+  /** Each failed reconnect attempt while running (for metrics). */
+  onReconnectAttempt?: (attempt: number, delayMs: number) => void;
+  /** The bounded reconnect window ran out. */
+  onGiveUp?: (attempts: number) => void;
+  onReady?: () => void;
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return `${typeof code === 'string' ? `${code} ` : ''}${err.message}`;
+  }
+  return String(err);
+}
+
+const isAuthError = (t: string): boolean => /WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH/.test(t);
+const isTlsError = (t: string): boolean => /ERR_SSL|ERR_TLS|CERT|certificate|self[- ]signed|SSL routines|wrong version number|UNABLE_TO_VERIFY|EPROTO/i.test(t);
+
+export function classifyBootFailure(err: unknown, tcpConnected: boolean, timeoutMs: number, url: string): RedisBootError {
+  const text = errorText(err);
+  const where = maskUrl(url) ?? '';
+  if (isAuthError(text)) return new RedisBootError('wrong-password', `Redis at ${where} refused authentication (wrong password or user): ${text}`, { cause: err });
+  if (isTlsError(text)) return new RedisBootError('tls', `TLS failure connecting to Redis at ${where}: ${text}`, { cause: err });
+  if (/ECONNREFUSED/.test(text)) return new RedisBootError('closed-port', `Redis at ${where} refused the connection (closed port: nothing listening)`, { cause: err });
+  if (/ENOTFOUND|EAI_AGAIN/.test(text)) return new RedisBootError('dns', `Redis host in ${where} could not be resolved`, { cause: err });
+  if (tcpConnected) {
+    return new RedisBootError('frozen', `Redis at ${where} accepted the TCP connection but did not answer within ${timeoutMs} ms (frozen or overloaded server)`, { cause: err });
+  }
+  if (/timeout|timed out/i.test(text) || err === undefined) {
+    return new RedisBootError('connect-timeout', `No connection to Redis at ${where} within ${timeoutMs} ms`, { cause: err });
+  }
+  return new RedisBootError('other', `Could not connect to Redis at ${where}: ${text}`, { cause: err });
+}
+
+export interface RedisConnection {
+  client: NodeRedisClient;
+  /** Failed reconnect attempts since the last successful connection. */
+  readonly reconnectAttempts: number;
+  readonly totalReconnectAttempts: number;
+  /** True when the socket is ready and the last monitor PING answered in time. */
+  readonly healthy: boolean;
+  readonly state: 'ready' | 'reconnecting' | 'unresponsive' | 'closed';
+  close(): Promise<void>;
+}
+
+/**
+ * Connects under the boot deadline. Resolves a live connection (reconnecting by the running
+ * policy from then on) or rejects with a classified RedisBootError, leaving nothing open.
+ */
+export async function connectRedis(
+  config: AppConfig,
+  url: string,
+  logger: PolicyLogger,
+  hooks: RedisPolicyHooks = {},
+  /** Failed reconnect attempts before giving up; Infinity never gives up (development). */
+  maxReconnectAttempts: number = config.redisReconnectMaxAttempts,
+): Promise<RedisConnection> {
+  const timeoutMs = config.redisConnectTimeoutMs;
+  const deadline = Date.now() + timeoutMs;
+  let phase: 'boot' | 'running' | 'closed' = 'boot';
+  let lastError: unknown;
+  let tcpConnected = false;
+  let attempts = 0;
+  let totalAttempts = 0;
+  let pingOk = true;
+  let errorLoggedAt = 0;
+  let suppressed = 0;
+
+  const tls = url.startsWith('rediss://');
+  const client: NodeRedisClient = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: timeoutMs,
+      ...(tls ? { tls: true as const, rejectUnauthorized: true, ...(config.redisTlsCaFile === undefined ? {} : { ca: readFileSync(config.redisTlsCaFile) }) } : {}),
+      reconnectStrategy: (retries: number, cause: Error) => {
+        lastError = cause;
+        if (phase === 'closed') return false;
+        if (phase === 'boot') {
+          const t = errorText(cause);
+          if (isAuthError(t) || isTlsError(t) || Date.now() >= deadline) return new Error('boot window over');
+          return Math.min(100 * (retries + 1), 500, Math.max(deadline - Date.now(), 1));
+        }
+        attempts = retries + 1;
+        totalAttempts++;
+        if (attempts > maxReconnectAttempts) {
+          hooks.onGiveUp?.(attempts - 1);
+          return new Error(`gave up after ${attempts - 1} reconnect attempts`);
+        }
+        const delayMs = reconnectDelayMs(Math.min(attempts, 1000));
+        hooks.onReconnectAttempt?.(attempts, delayMs);
+        return delayMs;
+      },
+    },
+  });
+  client.on('connect', () => {
+    tcpConnected = true;
+  });
+  client.on('ready', () => {
+    if (phase === 'running') {
+      if (attempts > 0) logger.info({ attempts }, 'Redis reconnected');
+      attempts = 0;
+      pingOk = true;
+      hooks.onReady?.();
+    }
+  });
+  // An unhandled 'error' event would crash the process; one line per 5 s at most.
+  client.on('error', (err: unknown) => {
+    lastError = err;
+    if (phase === 'boot') return;
+    const now = Date.now();
+    if (now - errorLoggedAt >= 5000) {
+      logger.warn({ err: { message: errorText(err) }, suppressed, reconnectAttempt: attempts }, 'Redis connection error');
+      errorLoggedAt = now;
+      suppressed = 0;
+    } else suppressed++;
+  });
+
+  try {
+    await withDeadline(client.connect(), deadline - Date.now());
+    await withDeadline(client.ping(), deadline - Date.now());
+  } catch (err) {
+    phase = 'closed';
+    client.destroy();
+    throw classifyBootFailure(lastError ?? err, tcpConnected, timeoutMs, url);
+  }
+  phase = 'running';
+
+  // Liveness of the server, not of the socket: a SIGSTOPped Redis keeps the socket open.
+  const monitor = setInterval(() => {
+    if (!client.isReady) return;
+    withDeadline(client.ping(), config.redisCommandTimeoutMs).then(
+      () => {
+        if (!pingOk) logger.info({}, 'Redis answers again');
+        pingOk = true;
+      },
+      () => {
+        if (pingOk) logger.warn({ timeoutMs: config.redisCommandTimeoutMs }, 'Redis did not answer PING in time: readiness off');
+        pingOk = false;
+      },
+    );
+  }, 1000);
+  monitor.unref();
+
+  return {
+    client,
+    get reconnectAttempts() {
+      return attempts;
+    },
+    get totalReconnectAttempts() {
+      return totalAttempts;
+    },
+    get healthy() {
+      return client.isReady && pingOk;
+    },
+    get state() {
+      if (phase === 'closed') return 'closed';
+      if (!client.isReady) return 'reconnecting';
+      return pingOk ? 'ready' : 'unresponsive';
+    },
+    async close() {
+      phase = 'closed';
+      clearInterval(monitor);
+      if (client.isOpen) await withDeadline(client.close(), config.redisCommandTimeoutMs).catch(() => client.destroy());
+      else client.destroy();
+    },
+  };
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${Math.max(ms, 0)} ms`)), Math.max(ms, 0));
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

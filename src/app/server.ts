@@ -1,0 +1,193 @@
+/**
+ * The process: configuration, logger, start-up order, signals and exit codes.
+ *
+ * Start-up order: config → Redis (policy in redis.ts) → database + migrations (+ demo seed) →
+ * HTTP listening (liveness answers) → cache warming → ready.
+ * Exit codes: 0 after a clean shutdown; 1 for bad configuration, Redis unavailable in
+ * production (at boot, or after the reconnect window), a shutdown past SHUTDOWN_TIMEOUT_MS,
+ * a second signal, or a crash.
+ */
+import { pino, type Logger } from 'pino';
+import { createCache, type Cache } from '../cache/index.ts';
+import { buildApp, type App } from './app.ts';
+import { ConfigError, loadConfig, loadDotEnv, maskUrl, type AppConfig } from './config.ts';
+import { createDatabase, type Database } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { seedDatabase } from './db/seed.ts';
+import type { AppDeps, Lifecycle, RedisStatus } from './deps.ts';
+import { CacheAccess } from './http/cache-access.ts';
+import { AppMetrics } from './http/metrics.ts';
+import { connectRedis, RedisBootError, type RedisConnection } from './redis.ts';
+import { warmCache } from './warm.ts';
+
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'redisUrl', '*.redisUrl', 'databaseUrl', '*.databaseUrl'];
+
+function fail(logger: Logger, message: string, obj: object = {}): never {
+  logger.fatal(obj, message);
+  process.exit(1);
+}
+
+async function openRedis(config: AppConfig, logger: Logger, metrics: { attempts: number }): Promise<RedisConnection | undefined> {
+  const url = config.redisUrl;
+  if (url === undefined) {
+    logger.warn('REDIS_URL is not set: caching in process memory (development only)');
+    return undefined;
+  }
+  const hooks = {
+    onReconnectAttempt: () => {
+      metrics.attempts++;
+    },
+    onGiveUp: (attempts: number) => {
+      if (config.nodeEnv === 'production') {
+        fail(logger, `Redis lost: ${attempts} reconnect attempts failed; exiting so the process manager restarts this instance`, { attempts });
+      }
+    },
+  };
+  if (config.nodeEnv === 'production') {
+    try {
+      const conn = await connectRedis(config, url, logger, hooks);
+      logger.info({ redis: maskUrl(url) }, 'Redis connected (mandatory in production)');
+      return conn;
+    } catch (err) {
+      const kind = err instanceof RedisBootError ? err.kind : 'other';
+      return fail(logger, `Redis is required in production and is unavailable: ${err instanceof Error ? err.message : String(err)}`, { kind });
+    }
+  }
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      const conn = await connectRedis(config, url, logger, hooks, Number.POSITIVE_INFINITY);
+      logger.info({ redis: maskUrl(url) }, 'Redis connected');
+      return conn;
+    } catch (err) {
+      logger.info({ attempt, reason: err instanceof Error ? err.message : String(err) }, 'Redis connection attempt failed');
+    }
+  }
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    const bootLogger = pino({ base: undefined });
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) bootLogger.fatal({ code: err.code }, p);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } });
+  process.on('uncaughtException', (err) => fail(logger, 'uncaught exception', { err }));
+  process.on('unhandledRejection', (err) => fail(logger, 'unhandled rejection', { err }));
+  logger.info({ nodeEnv: config.nodeEnv, redis: maskUrl(config.redisUrl) ?? 'none', database: maskUrl(config.databaseUrl) ?? `pglite:${config.pgliteDataDir}` }, 'starting');
+
+  const metrics = new AppMetrics();
+  const reconnects = { attempts: 0 };
+  const lifecycle: Lifecycle = { startedAtMs: Date.now(), warmed: !config.cacheWarm, shuttingDown: false };
+
+  let redis = await openRedis(config, logger, reconnects);
+  const cacheLogger = logger.child({ component: 'cache' });
+  const onCacheError = { notify: (): void => {} };
+  const makeCache = (conn: RedisConnection | undefined): Cache =>
+    createCache({
+      ...(conn === undefined ? {} : { redis: conn.client }),
+      prefix: config.cachePrefix,
+      commandTimeoutMs: config.redisCommandTimeoutMs,
+      logger: cacheLogger,
+      onError: () => onCacheError.notify(),
+    });
+  const access = new CacheAccess({
+    cache: makeCache(redis),
+    enabled: config.cacheEnabled,
+    fallbackConcurrency: config.dbFallbackConcurrency,
+    isRedisHealthy: () => redis === undefined || redis.healthy,
+    metrics: { onFallback: () => metrics.fallbacks.inc(), onFallbackRejected: () => metrics.fallbackRejected.inc() },
+  });
+  onCacheError.notify = () => access.noteCacheError();
+
+  // Development with REDIS_URL set but unreachable: run on memory, keep trying in the background.
+  let retryTimer: NodeJS.Timeout | undefined;
+  if (redis === undefined && config.redisUrl !== undefined) {
+    logger.warn({ redis: maskUrl(config.redisUrl) }, 'running without Redis (development only)');
+    const url = config.redisUrl;
+    const retry = (): void => {
+      retryTimer = setTimeout(() => {
+        connectRedis(config, url, logger, {}, Number.POSITIVE_INFINITY).then(
+          (conn) => {
+            if (lifecycle.shuttingDown) return void conn.close();
+            redis = conn;
+            const old = access.replaceCache(makeCache(conn), () => conn.healthy);
+            void old.close();
+            logger.info({ redis: maskUrl(url) }, 'Redis is reachable again: cache moved to Redis');
+          },
+          () => retry(),
+        );
+      }, 5000);
+      retryTimer.unref();
+    };
+    retry();
+  }
+
+  let db: Database;
+  try {
+    db = await createDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir, poolSize: config.databasePoolSize, queryDelayMs: config.dbQueryDelayMs });
+    await migrate(db);
+    if (config.seedDemo) {
+      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
+      if ((rows[0]?.n ?? 0) === 0) {
+        logger.info('empty database: seeding the demo data set (1,000 users; log in as demo@example.com / demo1234)');
+        await seedDatabase(db, { users: 1000 });
+      }
+    }
+  } catch (err) {
+    return fail(logger, `database unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  const redisStatus = (): RedisStatus => {
+    const conn = redis;
+    if (conn === undefined) return { mode: 'memory', state: 'memory', healthy: true, reconnectAttempts: 0, url: maskUrl(config.redisUrl) };
+    return { mode: 'redis', state: conn.state, healthy: conn.healthy, reconnectAttempts: conn.reconnectAttempts, url: maskUrl(config.redisUrl) };
+  };
+  metrics.bind({
+    cacheStats: () => access.cache.getStats(),
+    redisState: () => redisStatus().state,
+    reconnectAttempts: () => reconnects.attempts,
+    dbReads: () => db.readStats(),
+    fallbackInFlight: () => access.bulkhead.inFlight,
+  });
+  const deps: AppDeps = { config, db, cacheAccess: access, metrics, redisStatus, lifecycle };
+  const app: App = await buildApp(deps, { logger });
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    lifecycle.shuttingDown = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => fail(logger, `shutdown took longer than SHUTDOWN_TIMEOUT_MS=${config.shutdownTimeoutMs}`), config.shutdownTimeoutMs);
+    force.unref();
+    clearTimeout(retryTimer);
+    await app.close();
+    await access.cache.close();
+    await redis?.close();
+    await db.close();
+    logger.info('shutdown complete');
+    process.exit(0);
+  };
+  process.on('SIGTERM', (s) => void shutdown(s));
+  process.on('SIGINT', (s) => void shutdown(s));
+
+  await app.listen({ host: config.host, port: config.port });
+  if (config.cacheWarm && config.cacheEnabled) {
+    await warmCache(deps, logger, config.cacheWarmTimeoutMs);
+  }
+  lifecycle.warmed = true;
+  logger.info('ready');
+}
+
+void main();

@@ -1,0 +1,46 @@
+/**
+ * Cache warming at start-up (CACHE_WARM=true): the data every user asks for first, loaded
+ * before the instance reports ready, bounded in time.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { AppDeps } from './deps.ts';
+
+export interface WarmReport {
+  warmed: Record<string, number>;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+/** Each domain adds its warmer here: returns how many keys it loaded. */
+export type Warmer = (deps: AppDeps) => Promise<number>;
+
+export const warmers: Record<string, Warmer> = {};
+
+export async function warmCache(deps: AppDeps, logger: FastifyBaseLogger, timeoutMs: number): Promise<WarmReport> {
+  const started = performance.now();
+  const warmed: Record<string, number> = {};
+  let timedOut = false;
+  const all = Promise.all(
+    Object.entries(warmers).map(async ([name, warm]) => {
+      try {
+        warmed[name] = await warm(deps);
+      } catch (err) {
+        logger.warn({ err, warmer: name }, 'cache warmer failed');
+      }
+    }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    all,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        resolve();
+      }, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  const report = { warmed, durationMs: Math.round(performance.now() - started), timedOut };
+  logger.info(report, timedOut ? `cache warming stopped after ${timeoutMs} ms` : 'cache warmed');
+  return report;
+}
