@@ -1,0 +1,99 @@
+/**
+ * Seeds the reference backend's database.
+ *
+ *   npm run seed -- --users 100000            # PostgreSQL if DATABASE_URL is set, else PGlite in .data/pglite
+ *   npm run seed -- --users 1000 --reset      # drop every app table first, then migrate and seed
+ *
+ * Seeded accounts: demo@example.com / demo1234 (user 1), and user{N}@example.com with the
+ * password `loadtest-password` for every other user N (seed data only, see seed.ts).
+ */
+import { parseArgs } from 'node:util';
+import { createDatabase, DatabaseError, DEFAULT_PGLITE_DATA_DIR, type Database } from '../src/app/db/database.ts';
+import { dropAppTables, migrate } from '../src/app/db/migrate.ts';
+import { seedDatabase, type SeedProgress } from '../src/app/db/seed.ts';
+
+const USAGE = `Usage: npm run seed -- [--users N] [--reset] [--batch-size N] [--pglite-dir DIR]
+
+  --users N         users to create, demo user included (default 1000)
+  --reset           drop all application tables (and their data) first
+  --batch-size N    ids per INSERT statement (default 10000)
+  --pglite-dir DIR  PGlite data folder when DATABASE_URL is unset (default ${DEFAULT_PGLITE_DATA_DIR})
+
+Environment: DATABASE_URL=postgres://user@host:5432/db selects PostgreSQL.`;
+
+function positiveInt(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return value;
+}
+
+/** One-line progress bar on stderr, redrawn in place on a terminal; one line per phase otherwise (CI logs). */
+function progressBar(startMs: number): { update(p: SeedProgress): void; end(): void } {
+  const tty = process.stderr.isTTY;
+  const width = 30;
+  let lastPhase = '';
+  return {
+    update(p) {
+      const seconds = ((performance.now() - startMs) / 1000).toFixed(1);
+      const ratio = p.total === 0 ? 1 : p.done / p.total;
+      if (tty) {
+        const filled = Math.round(ratio * width);
+        const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+        process.stderr.write(`\r[${bar}] ${String(Math.round(ratio * 100)).padStart(3)}% ${p.phase.padEnd(14)} ${seconds}s`);
+      } else if (p.phase !== lastPhase) {
+        process.stderr.write(`seed: ${p.phase} (${Math.round(ratio * 100)}%, ${seconds}s)\n`);
+      }
+      lastPhase = p.phase;
+    },
+    end() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string' },
+      reset: { type: 'boolean', default: false },
+      'batch-size': { type: 'string' },
+      'pglite-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const users = positiveInt('users', values.users, 1000);
+  const batchSize = positiveInt('batch-size', values['batch-size'], 10_000);
+  const url = process.env.DATABASE_URL;
+
+  // Seed statements are big; a minute each is far more than they need but keeps a stuck
+  // server from hanging the script forever.
+  const db: Database = await createDatabase({ url, pgliteDataDir: values['pglite-dir'], statementTimeoutMs: 60_000 });
+  try {
+    const where = db.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${values['pglite-dir'] ?? DEFAULT_PGLITE_DATA_DIR}`;
+    process.stderr.write(`seed: ${users} users into ${where}${values.reset ? ', after reset' : ''}\n`);
+    if (values.reset) await dropAppTables(db);
+    const migrated = await migrate(db);
+    if (migrated.applied.length > 0) process.stderr.write(`seed: applied migrations ${migrated.applied.join(', ')}\n`);
+
+    const startMs = performance.now();
+    const bar = progressBar(startMs);
+    const summary = await seedDatabase(db, { users, batchSize, onProgress: (p) => bar.update(p) }).finally(() => bar.end());
+    const seconds = (performance.now() - startMs) / 1000;
+
+    for (const [table, rows] of Object.entries(summary)) process.stderr.write(`  ${table.padEnd(20)} ${rows.toLocaleString('en-US').padStart(12)}\n`);
+    process.stdout.write(`seeded ${users} users on ${db.kind} in ${seconds.toFixed(1)} s\n`);
+  } finally {
+    await db.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  const label = err instanceof DatabaseError ? `${err.code}${err.sqlState === undefined ? '' : ` (${err.sqlState})`}` : 'error';
+  process.stderr.write(`\nseed failed: ${label}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
