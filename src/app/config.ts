@@ -26,6 +26,8 @@ export interface AppConfig {
   dbFallbackConcurrency: number;
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  /** Schema to use (created if missing); default the server's search_path. */
+  databaseSchema: string | undefined;
   pgliteDataDir: string;
   dbQueryDelayMs: number;
   seedDemo: boolean;
@@ -120,6 +122,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dbFallbackConcurrency: int('DB_FALLBACK_CONCURRENCY', 32, 1),
     databaseUrl,
     databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseSchema: env['DATABASE_SCHEMA'] === '' ? undefined : env['DATABASE_SCHEMA'],
     pgliteDataDir: str('PGLITE_DATA_DIR', '.data/pglite'),
     dbQueryDelayMs: int('DB_QUERY_DELAY_MS', 0, 0, 60_000),
     seedDemo: bool('SEED_DEMO', nodeEnv !== 'production'),
@@ -130,6 +133,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     writeRateLimitPerUser: int('WRITE_RATE_LIMIT_PER_USER', 120, 1),
     rateLimitWindowSeconds: int('RATE_LIMIT_WINDOW_SECONDS', 60, 1),
   };
+  if (config.databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) problems.push('DATABASE_SCHEMA must be a lower-case SQL identifier');
   if (config.redisTlsCaFile !== undefined && !existsSync(config.redisTlsCaFile)) problems.push(`REDIS_TLS_CA_FILE does not exist: ${config.redisTlsCaFile}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

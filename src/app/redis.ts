@@ -10,6 +10,7 @@
  *   nothing answering) turns readiness off even though the client still looks connected.
  */
 import { readFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { createClient } from 'redis';
 import { reconnectDelayMs, type NodeRedisClient } from '../cache/index.ts';
 import type { AppConfig } from './config.ts';
@@ -53,6 +54,30 @@ function errorText(err: unknown): string {
 const isAuthError = (t: string): boolean => /WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH/.test(t);
 const isTlsError = (t: string): boolean => /ERR_SSL|ERR_TLS|CERT|certificate|self[- ]signed|SSL routines|wrong version number|UNABLE_TO_VERIFY|EPROTO/i.test(t);
 
+/**
+ * A plain TCP connect to the Redis host, so a failure can be told apart: nothing listening,
+ * host unknown, or a server that accepts connections and then says nothing.
+ */
+function probeTcp(url: string, timeoutMs: number): Promise<'open' | Error> {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const socket = tcpConnect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port === '' ? 6379 : u.port) });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(new Error('TCP connect timed out'));
+    }, Math.max(timeoutMs, 1));
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve('open');
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      resolve(err);
+    });
+  });
+}
+
 export function classifyBootFailure(err: unknown, tcpConnected: boolean, timeoutMs: number, url: string): RedisBootError {
   const text = errorText(err);
   const where = maskUrl(url) ?? '';
@@ -60,6 +85,9 @@ export function classifyBootFailure(err: unknown, tcpConnected: boolean, timeout
   if (isTlsError(text)) return new RedisBootError('tls', `TLS failure connecting to Redis at ${where}: ${text}`, { cause: err });
   if (/ECONNREFUSED/.test(text)) return new RedisBootError('closed-port', `Redis at ${where} refused the connection (closed port: nothing listening)`, { cause: err });
   if (/ENOTFOUND|EAI_AGAIN/.test(text)) return new RedisBootError('dns', `Redis host in ${where} could not be resolved`, { cause: err });
+  if (tcpConnected && url.startsWith('rediss://')) {
+    return new RedisBootError('tls', `TLS failure: the TLS handshake with Redis at ${where} did not complete within ${timeoutMs} ms (is the server speaking TLS?)`, { cause: err });
+  }
   if (tcpConnected) {
     return new RedisBootError('frozen', `Redis at ${where} accepted the TCP connection but did not answer within ${timeoutMs} ms (frozen or overloaded server)`, { cause: err });
   }
@@ -153,12 +181,19 @@ export async function connectRedis(
     } else suppressed++;
   });
 
+  // Fails fast and names the cause when nothing listens; otherwise marks TCP as reachable.
+  const probe = await probeTcp(url, deadline - Date.now());
+  if (probe === 'open') tcpConnected = true;
+  else {
+    phase = 'closed';
+    throw classifyBootFailure(probe, false, timeoutMs, url);
+  }
   try {
     await withDeadline(client.connect(), deadline - Date.now());
     await withDeadline(client.ping(), deadline - Date.now());
   } catch (err) {
     phase = 'closed';
-    client.destroy();
+    destroyQuietly(client);
     throw classifyBootFailure(lastError ?? err, tcpConnected, timeoutMs, url);
   }
   phase = 'running';
@@ -198,10 +233,18 @@ export async function connectRedis(
     async close() {
       phase = 'closed';
       clearInterval(monitor);
-      if (client.isOpen) await withDeadline(client.close(), config.redisCommandTimeoutMs).catch(() => client.destroy());
-      else client.destroy();
+      if (client.isOpen) await withDeadline(client.close(), config.redisCommandTimeoutMs).catch(() => destroyQuietly(client));
     },
   };
+}
+
+/** destroy() throws on a client that already closed itself (a refused reconnect, for one). */
+function destroyQuietly(client: NodeRedisClient): void {
+  try {
+    if (client.isOpen) client.destroy();
+  } catch {
+    // Already closed: nothing left to release.
+  }
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -132,7 +132,7 @@ async function main(): Promise<void> {
 
   let db: Database;
   try {
-    db = await createDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir, poolSize: config.databasePoolSize, queryDelayMs: config.dbQueryDelayMs });
+    db = await createDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir, poolSize: config.databasePoolSize, queryDelayMs: config.dbQueryDelayMs, ...(config.databaseSchema === undefined ? {} : { schema: config.databaseSchema }) });
     await migrate(db);
     if (config.seedDemo) {
       const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
