@@ -106,35 +106,37 @@ function assertUnchanged(migrations: readonly Migration[], applied: ReadonlyMap<
   }
 }
 
-/**
- * Every table the migrations create, children before parents. Listed by hand rather than
- * read from the catalog so that a reset can never drop a table that is not ours (the
- * default schema may be shared); a test checks the list against the migrated schema.
- */
-export const APP_TABLES = [
-  'sessions',
-  'scores',
-  'notifications',
-  'chat_messages',
-  'chat_members',
-  'chats',
-  'wallet_transactions',
-  'wallets',
-  'jobs',
-  'guild_members',
-  'guilds',
-  'users',
-] as const;
+const CREATE_TABLE_NAME = /\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z_][a-z0-9_]*)/gi;
 
 /**
- * Drops every application table and the migration records, in one transaction, so that
- * `migrate()` rebuilds the schema from scratch. Destroys all data: for seeds and tests.
+ * The tables `migrations` create, in creation order. Read from our own SQL files rather
+ * than from the catalog so that a reset can never drop a table that is not ours (the
+ * default schema may be shared), and rather than from a hand-kept list so that a new
+ * migration cannot be forgotten.
  */
-export async function dropAppTables(db: Database): Promise<void> {
+export function tablesCreatedBy(migrations: readonly Migration[]): string[] {
+  const tables: string[] = [];
+  for (const m of migrations) {
+    const sql = m.sql.replace(/--[^\n]*/g, ''); // a commented-out CREATE TABLE creates nothing
+    for (const match of sql.matchAll(CREATE_TABLE_NAME)) {
+      const name = match[1]?.toLowerCase();
+      if (name !== undefined && !tables.includes(name)) tables.push(name);
+    }
+  }
+  return tables;
+}
+
+/**
+ * Drops every table the migrations of `opts.dir` create, and the migration records, in one
+ * transaction, so that `migrate()` rebuilds the schema from scratch. Destroys all data:
+ * for seeds and tests.
+ */
+export async function dropAppTables(db: Database, opts: Pick<MigrateOptions, 'dir'> = {}): Promise<void> {
+  const tables = tablesCreatedBy(await loadMigrations(opts.dir)).reverse();
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [LOCK_CLASS], { domain: 'migrations' });
-    // Names come from the constant list above, never from input.
-    await tx.execScript([...APP_TABLES, 'schema_migrations'].map((t) => `DROP TABLE IF EXISTS ${t} CASCADE;`).join('\n'));
+    // Names come from our migration files (identifier pattern above), never from input.
+    await tx.execScript([...tables, 'schema_migrations'].map((t) => `DROP TABLE IF EXISTS ${t} CASCADE;`).join('\n'));
   });
 }
 

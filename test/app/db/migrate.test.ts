@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MigrationError, type Database } from '../../../src/app/db/database.ts';
-import { APP_TABLES, dropAppTables, loadMigrations, migrate } from '../../../src/app/db/migrate.ts';
+import { dropAppTables, loadMigrations, migrate, tablesCreatedBy } from '../../../src/app/db/migrate.ts';
 import { createTestDatabase, openSameSchema, usingRealPostgres } from '../../helpers/db.ts';
 
 const opened: Database[] = [];
@@ -58,10 +58,17 @@ describe('migrate', () => {
     expect(rows[0]?.n).toBe(again.total);
   });
 
-  it('creates exactly the tables listed in APP_TABLES (what a reset drops)', async () => {
+  it('creates exactly the tables tablesCreatedBy() finds (what a reset drops)', async () => {
     const db = await fresh();
     await migrate(db);
-    expect(await tablesOf(db)).toEqual([...APP_TABLES, 'schema_migrations'].sort());
+    const expected = tablesCreatedBy(await loadMigrations());
+    expect(expected).toEqual(expect.arrayContaining(['users', 'guilds', 'jobs', 'wallets', 'chat_messages', 'notifications', 'scores']));
+    expect(await tablesOf(db)).toEqual([...expected, 'schema_migrations'].sort());
+  });
+
+  it('finds created tables in SQL, ignoring comments', () => {
+    const sql = '-- CREATE TABLE ghost (id int);\nCREATE TABLE a (id int);\ncreate table if not exists B (id int);';
+    expect(tablesCreatedBy([{ version: 1, name: '001_x.sql', sql, checksum: '' }])).toEqual(['a', 'b']);
   });
 
   it('applies each migration once when several migrate at the same time', async () => {
