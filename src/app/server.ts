@@ -11,7 +11,7 @@ import { pino, type Logger } from 'pino';
 import { createCache, type Cache } from '../cache/index.ts';
 import { buildApp, type App } from './app.ts';
 import { ConfigError, loadConfig, loadDotEnv, maskUrl, type AppConfig } from './config.ts';
-import { createDatabase, type Database } from './db/database.ts';
+import { createDatabase, SeedError, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { seedDatabase } from './db/seed.ts';
 import type { AppDeps, Lifecycle, RedisStatus } from './deps.ts';
@@ -138,7 +138,11 @@ async function main(): Promise<void> {
       const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
       if ((rows[0]?.n ?? 0) === 0) {
         logger.info('empty database: seeding the demo data set (1,000 users; log in as demo@example.com / demo1234)');
-        await seedDatabase(db, { users: 1000 });
+        await seedDatabase(db, { users: 1000 }).catch((err: unknown) => {
+          // Another instance starting on the same empty database seeded it first: fine.
+          if (!(err instanceof SeedError)) throw err;
+          logger.info('demo data already seeded by another instance');
+        });
       }
     }
   } catch (err) {
