@@ -1,0 +1,74 @@
+/**
+ * The cache policy of the reference backend, in one place: how long each kind of data may be
+ * served from the cache, and which writes delete it. Services read their TTLs from here, the
+ * README's table is this file, and the load-test simulator imports it.
+ *
+ * TTLs are a ceiling on staleness only for changes made outside this API (a SQL console, a
+ * batch job): every write through the API deletes the keys it made stale, after its commit.
+ */
+import { CacheTTL } from '../cache/index.ts';
+
+/** Seconds each cached kind of data lives. */
+export const CACHE_TTL = {
+  /** `user:{id}:profile`: public profile (display name, bio, avatar). */
+  userProfile: CacheTTL.MEDIUM,
+  /** `wallet:{userId}:balance`: read by its owner only; writes never trust it. */
+  walletBalance: CacheTTL.SHORT,
+  /** `guild:{id}`: guild data with its member count. */
+  guild: CacheTTL.LONG,
+  /** `guild:{id}:members`: the member list. */
+  guildMembers: CacheTTL.LONG,
+  /** `leaderboard:{type}`: the top LEADERBOARD_CACHED_ENTRIES of one board. */
+  leaderboard: CacheTTL.MEDIUM,
+  /**
+   * `session:{sha256(token)}`: the default; the running value is SESSION_TTL_SECONDS
+   * (`sessionCacheTtl`), which is also the session's lifetime in the database.
+   */
+  session: CacheTTL.VERY_LONG,
+  /** `job:{id}`. */
+  job: CacheTTL.MEDIUM,
+  /** `jobs:{status}:{page}`: one page of the job board. */
+  jobList: CacheTTL.MEDIUM,
+  /**
+   * `chat:{id}`: chat name and member ids, used for the membership check. Membership only
+   * changes outside the API, so this TTL bounds how long a removed member can still read.
+   */
+  chat: CacheTTL.MEDIUM,
+  /** `chat:{id}:messages:{page}`: one page of messages, read only after the membership check. */
+  chatMessages: CacheTTL.SHORT,
+  /** `notifications:{userId}`: the latest notifications and the unread count. */
+  notifications: CacheTTL.SHORT,
+} as const;
+
+export type CachedKind = keyof typeof CACHE_TTL;
+
+/** The session cache TTL in force: SESSION_TTL_SECONDS (default CacheTTL.VERY_LONG, 24 h). */
+export function sessionCacheTtl(config: { sessionTtlSeconds: number }): number {
+  return config.sessionTtlSeconds;
+}
+
+/** Page sizes: part of the cached value's shape, so they live with the policy. */
+export const PAGE_SIZE = { jobs: 20, chatMessages: 50, notifications: 50 } as const;
+
+/** Highest page number a listing accepts (and so the most pages cached per listing). */
+export const MAX_PAGE = 1000;
+
+/** Entries kept in a cached leaderboard; `?limit=N` (N ≤ this) slices it. */
+export const LEADERBOARD_CACHED_ENTRIES = 100;
+
+/** Members returned (and cached) per guild. */
+export const GUILD_MEMBERS_LIMIT = 1000;
+
+/** What each write deletes, for the README and the load-test simulator. */
+export const INVALIDATIONS: ReadonlyArray<{ write: string; deletes: readonly string[] }> = [
+  { write: 'PATCH /users/:id', deletes: ['user:{id}:profile', 'if displayName changed: guild:{g}:members of each guild of the user, leaderboard:{type} of each board whose top 100 holds the user'] },
+  { write: 'POST /guilds/:id/members', deletes: ['guild:{id}', 'guild:{id}:members'] },
+  { write: 'DELETE /guilds/:id/members/:userId', deletes: ['guild:{id}', 'guild:{id}:members'] },
+  { write: 'POST /jobs', deletes: ['jobs:open:*'] },
+  { write: 'PATCH /jobs/:id', deletes: ['job:{id}', 'jobs:{old status}:*', 'jobs:{new status}:*', 'on completion: leaderboard:global, leaderboard:weekly'] },
+  { write: 'POST /wallets/:userId/transactions', deletes: ['wallet:{userId}:balance'] },
+  { write: 'POST /chats/:id/messages', deletes: ['chat:{id}:messages:*'] },
+  { write: 'POST /notifications/:id/read', deletes: ['notifications:{userId} (only when it was unread)'] },
+  { write: 'POST /sessions', deletes: ['session:{old hash} when the request carried a session (rotation)'] },
+  { write: 'DELETE /sessions/current', deletes: ['session:{hash}'] },
+];

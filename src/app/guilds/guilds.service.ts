@@ -1,0 +1,96 @@
+/**
+ * Guilds and their members, each cached for 1 h (`guild:{id}`, `guild:{id}:members`): they
+ * change only when someone joins or leaves, and those writes delete both keys (the guild
+ * holds member_count).
+ */
+import { CacheKeys } from '../../cache/index.ts';
+import { CACHE_TTL, GUILD_MEMBERS_LIMIT } from '../cache-policy.ts';
+import type { AppDeps } from '../deps.ts';
+import type { ReadResult } from '../http/cache-access.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../http/errors.ts';
+import * as q from './guilds.queries.ts';
+
+export type { Guild, GuildMember } from './guilds.queries.ts';
+
+export interface GuildMembers {
+  guildId: number;
+  members: q.GuildMember[];
+}
+
+export async function getGuild(deps: AppDeps, id: number): Promise<ReadResult<q.Guild>> {
+  return deps.cacheAccess.read(
+    CacheKeys.guild(id),
+    async () => {
+      const guild = await q.findGuild(deps.db, id);
+      if (guild === undefined) throw new NotFoundError('Guild');
+      return guild;
+    },
+    CACHE_TTL.guild,
+  );
+}
+
+export async function getMembers(deps: AppDeps, id: number): Promise<ReadResult<GuildMembers>> {
+  return deps.cacheAccess.read(
+    CacheKeys.guildMembers(id),
+    async () => {
+      const members = await q.findMembers(deps.db, id, GUILD_MEMBERS_LIMIT);
+      if (members === undefined) throw new NotFoundError('Guild');
+      return { guildId: id, members };
+    },
+    CACHE_TTL.guildMembers,
+  );
+}
+
+/** The user joins the guild. */
+export async function join(deps: AppDeps, userId: number, guildId: number): Promise<q.GuildMember> {
+  const member = await deps.db.transaction(async (tx) => {
+    if ((await q.lockGuild(tx, guildId)) === undefined) throw new NotFoundError('Guild');
+    const inserted = await q.insertMember(tx, guildId, userId);
+    if (inserted === undefined) throw new ConflictError('E_ALREADY_MEMBER', 'You are already a member of this guild');
+    await q.addToMemberCount(tx, guildId, 1);
+    return inserted;
+  });
+  await deps.cacheAccess.invalidate(CacheKeys.guild(guildId), CacheKeys.guildMembers(guildId));
+  return member;
+}
+
+/** Removes `userId` from the guild: the member themselves, or the guild's owner. */
+export async function removeMember(deps: AppDeps, actorId: number, guildId: number, userId: number): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const guild = await q.lockGuild(tx, guildId);
+    if (guild === undefined) throw new NotFoundError('Guild');
+    if (actorId !== userId && actorId !== guild.ownerId) throw new ForbiddenError('Only the member or the guild owner can remove a member');
+    if (userId === guild.ownerId) throw new ConflictError('E_OWNER_CANNOT_LEAVE', 'The owner cannot leave their own guild');
+    if (!(await q.deleteMember(tx, guildId, userId))) throw new NotFoundError('Member');
+    await q.addToMemberCount(tx, guildId, -1);
+  });
+  await deps.cacheAccess.invalidate(CacheKeys.guild(guildId), CacheKeys.guildMembers(guildId));
+}
+
+/** Member-list keys that show this user's display name (for a profile edit). */
+export async function memberListKeysOfUser(deps: AppDeps, userId: number): Promise<string[]> {
+  return (await q.guildIdsOfUser(deps.db, userId)).map((id) => CacheKeys.guildMembers(id));
+}
+
+export const WARM_GUILDS = 50;
+
+/** Warmer: the most active guilds and their member lists, in two queries. */
+export async function warmGuilds(deps: AppDeps): Promise<number> {
+  const guilds = await q.topGuilds(deps.db, WARM_GUILDS);
+  const members = await q.membersOfGuilds(
+    deps.db,
+    guilds.map((g) => g.id),
+    GUILD_MEMBERS_LIMIT,
+  );
+  let loaded = 0;
+  await Promise.all(
+    guilds.map(async (g) => {
+      const [a, b] = await Promise.all([
+        deps.cacheAccess.read(CacheKeys.guild(g.id), async () => g, CACHE_TTL.guild),
+        deps.cacheAccess.read(CacheKeys.guildMembers(g.id), async () => ({ guildId: g.id, members: members.get(g.id) ?? [] }), CACHE_TTL.guildMembers),
+      ]);
+      loaded += (a.xCache === 'MISS' ? 1 : 0) + (b.xCache === 'MISS' ? 1 : 0);
+    }),
+  );
+  return loaded;
+}
