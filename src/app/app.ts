@@ -36,6 +36,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     ...(opts.logger === undefined ? { logger: false } : { loggerInstance: opts.logger }),
     // Answer 503 while closing, so probes and clients see the shutdown.
     return503OnClosing: true,
+    trustProxy: deps.config.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -12,6 +12,8 @@ export interface AppConfig {
   host: string;
   port: number;
   logLevel: string;
+  /** Trust X-Forwarded-* from a proxy in front (per-IP rate limits need the client's IP). */
+  trustProxy: boolean;
   /** Unset only outside production. */
   redisUrl: string | undefined;
   redisConnectTimeoutMs: number;
@@ -110,6 +112,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     host: str('HOST', '127.0.0.1'),
     port: int('PORT', 3000, 0, 65535),
     logLevel: str('LOG_LEVEL', 'info'),
+    trustProxy: bool('TRUST_PROXY', false),
     redisUrl,
     redisConnectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 5000, 100),
     redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 500, 10),

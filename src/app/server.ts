@@ -7,6 +7,8 @@
  * production (at boot, or after the reconnect window), a shutdown past SHUTDOWN_TIMEOUT_MS,
  * a second signal, or a crash.
  */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createCache, type Cache } from '../cache/index.ts';
 import { buildApp, type App } from './app.ts';
@@ -21,6 +23,33 @@ import { connectRedis, RedisBootError, type RedisConnection } from './redis.ts';
 import { warmCache } from './warm.ts';
 
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'redisUrl', '*.redisUrl', 'databaseUrl', '*.databaseUrl'];
+
+/**
+ * PGlite is one process's database: a second server opening the same folder would corrupt it.
+ * A lock file holding the owner's pid keeps it out; a lock left by a dead process is taken over.
+ */
+function lockDataDir(dir: string, logger: Logger): () => void {
+  if (dir.startsWith('memory://')) return () => {};
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, '..', `${basename(dir)}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch {
+      const owner = Number(readFileSync(lock, 'utf8'));
+      let alive = false;
+      try {
+        alive = Number.isInteger(owner) && owner > 0 && process.kill(owner, 0);
+      } catch {
+        alive = false;
+      }
+      if (alive) fail(logger, `${dir} is in use by another server (pid ${owner}); stop it or set PGLITE_DATA_DIR`);
+      rmSync(lock, { force: true });
+    }
+  }
+  return fail(logger, `cannot lock ${dir}`);
+}
 
 function fail(logger: Logger, message: string, obj: object = {}): never {
   logger.fatal(obj, message);
@@ -131,6 +160,8 @@ async function main(): Promise<void> {
   }
 
   let db: Database;
+  const releaseLock = config.databaseUrl === undefined ? lockDataDir(config.pgliteDataDir, logger) : () => {};
+  process.on('exit', releaseLock);
   try {
     db = await createDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir, poolSize: config.databasePoolSize, queryDelayMs: config.dbQueryDelayMs, ...(config.databaseSchema === undefined ? {} : { schema: config.databaseSchema }) });
     await migrate(db);
