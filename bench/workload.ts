@@ -1,0 +1,516 @@
+/**
+ * The workload model shared by the load test (`bench/loadtest.ts`, which sends it over HTTP) and
+ * the simulator (`bench/simulate.ts`, which replays it through the cache library with a manual
+ * clock). One seeded generator yields the same request sequence in both, so what the simulator
+ * predicts and what the load test measures differ only by what the real system adds.
+ *
+ * - The world follows the seed's rules (src/app/db/seed.ts): user u is in guild ceil(u/50) and
+ *   chat ceil(u/20); ~0.2 jobs per user, half of them open; 40 messages per chat.
+ * - Requested ids (profiles, guilds, jobs, job-board pages) are Zipf-distributed over 1..N
+ *   (`zipf` = the exponent s; 0 = uniform), id 1 the most popular.
+ * - The acting user is drawn uniformly from a pool of logged-in sessions; "own" data (wallet,
+ *   notifications, chat, guild roster) is the actor's.
+ * - Each operation names the cache keys its route reads (in the order the route reads them; the
+ *   last one sets `X-Cache`) and the keys / patterns its write deletes, mirroring
+ *   src/app/cache-policy.ts and the domain services.
+ */
+import { CacheKeys } from '../src/cache/index.ts';
+import { CACHE_TTL, GUILD_MEMBERS_LIMIT, LEADERBOARD_CACHED_ENTRIES, MAX_PAGE, PAGE_SIZE, type CachedKind } from '../src/app/cache-policy.ts';
+import { MESSAGES_PER_CHAT, USERS_PER_CHAT, USERS_PER_GUILD } from '../src/app/db/seed.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Random numbers
+
+/** A seeded PRNG (sfc32, seeded through splitmix32): uniform in [0, 1), reproducible everywhere. */
+export type Rng = () => number;
+
+export function createRng(seed: number): Rng {
+  let s = seed >>> 0;
+  const splitmix = (): number => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let a = splitmix();
+  let b = splitmix();
+  let c = splitmix();
+  let d = splitmix();
+  const next = (): number => {
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = ((c << 21) | (c >>> 11)) >>> 0;
+    c = (c + t) >>> 0;
+    return t / 4294967296;
+  };
+  for (let i = 0; i < 12; i++) next();
+  return next;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zipf
+
+/**
+ * Zipf sampler over 1..n: P(k) ∝ 1 / k^s. Rejection-inversion (Hörmann & Derflinger, "Rejection-
+ * inversion to generate variates from monotone discrete distributions", 1996; the method of
+ * Apache Commons RNG): O(1) time and memory per draw for any n, about 1.1 uniforms per sample.
+ * s = 0 is the uniform distribution.
+ */
+export class ZipfSampler {
+  readonly n: number;
+  readonly s: number;
+  readonly #rng: Rng;
+  readonly #hX1: number;
+  readonly #hN: number;
+  readonly #threshold: number;
+
+  constructor(n: number, s: number, rng: Rng) {
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`Zipf n must be an integer >= 1, got ${n}`);
+    if (!Number.isFinite(s) || s < 0) throw new RangeError(`Zipf exponent must be >= 0, got ${s}`);
+    this.n = n;
+    this.s = s;
+    this.#rng = rng;
+    this.#hX1 = this.#hIntegral(1.5) - 1;
+    this.#hN = this.#hIntegral(n + 0.5);
+    this.#threshold = 2 - this.#hIntegralInverse(this.#hIntegral(2.5) - this.#h(2));
+  }
+
+  sample(): number {
+    if (this.s === 0 || this.n === 1) return 1 + Math.floor(this.#rng() * this.n);
+    for (;;) {
+      const u = this.#hN + this.#rng() * (this.#hX1 - this.#hN);
+      const x = this.#hIntegralInverse(u);
+      let k = Math.floor(x + 0.5);
+      if (k < 1) k = 1;
+      else if (k > this.n) k = this.n;
+      if (k - x <= this.#threshold || u >= this.#hIntegral(k + 0.5) - this.#h(k)) return k;
+    }
+  }
+
+  /** The exact probability of k (O(n) the first time: for tests and tables). */
+  probability(k: number): number {
+    if (k < 1 || k > this.n) return 0;
+    return Math.pow(k, -this.s) / this.#norm();
+  }
+
+  #normCache: number | undefined;
+  #norm(): number {
+    if (this.#normCache === undefined) {
+      let sum = 0;
+      for (let i = this.n; i >= 1; i--) sum += Math.pow(i, -this.s);
+      this.#normCache = sum;
+    }
+    return this.#normCache;
+  }
+
+  #h(x: number): number {
+    return Math.exp(-this.s * Math.log(x));
+  }
+
+  #hIntegral(x: number): number {
+    const logX = Math.log(x);
+    return helper2((1 - this.s) * logX) * logX;
+  }
+
+  #hIntegralInverse(x: number): number {
+    let t = x * (1 - this.s);
+    if (t < -1) t = -1;
+    return Math.exp(helper1(t) * x);
+  }
+}
+
+/** log1p(x) / x, accurate near 0. */
+function helper1(x: number): number {
+  return Math.abs(x) > 1e-8 ? Math.log1p(x) / x : 1 - x * (0.5 - x * (1 / 3 - 0.25 * x));
+}
+
+/** expm1(x) / x, accurate near 0. */
+function helper2(x: number): number {
+  return Math.abs(x) > 1e-8 ? Math.expm1(x) / x : 1 + x * 0.5 * (1 + (x / 3) * (1 + 0.25 * x));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world
+
+/** Jobs per user in the seed (seed.ts: JOBS_PER_USER). The load test checks it against the database. */
+export const SEED_JOBS_PER_USER = 0.2;
+
+export type JobStatus = 'open' | 'closed' | 'completed';
+
+/** A job a pooled session owns and may edit (never a completed one: those refuse edits). */
+export interface OwnedJob {
+  jobId: number;
+  status: Exclude<JobStatus, 'completed'>;
+  /** Index of its owner in `World.sessionUsers`. */
+  session: number;
+}
+
+export interface World {
+  users: number;
+  guilds: number;
+  chats: number;
+  jobs: number;
+  openJobs: number;
+  /** Pages of the open-jobs board that requests are spread over (1..MAX_PAGE). */
+  openJobPages: number;
+  /** User id of each logged-in session (the demo user is never in the pool: it has another password). */
+  sessionUsers: number[];
+  ownedJobs: OwnedJob[];
+}
+
+export function guildOf(userId: number): number {
+  return Math.ceil(userId / USERS_PER_GUILD);
+}
+
+export function chatOf(userId: number): number {
+  return Math.ceil(userId / USERS_PER_CHAT);
+}
+
+export function seededJobCount(users: number): number {
+  return Math.max(1, Math.round(users * SEED_JOBS_PER_USER));
+}
+
+/** `sessions` distinct users out of 2..users, drawn with the seeded RNG. */
+export function drawSessionUsers(users: number, sessions: number, seed: number): number[] {
+  const pool = users - 1;
+  if (pool < 1) throw new RangeError('the session pool needs at least 2 users (user 1 is the demo account)');
+  const count = Math.min(sessions, pool);
+  const rng = createRng(seed ^ 0x5e55);
+  if (count * 4 < pool) {
+    const picked = new Set<number>();
+    while (picked.size < count) picked.add(2 + Math.floor(rng() * pool));
+    return [...picked];
+  }
+  // Partial Fisher-Yates over 2..users.
+  const ids = new Int32Array(pool);
+  for (let i = 0; i < pool; i++) ids[i] = i + 2;
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(rng() * (pool - i));
+    const t = ids[i] as number;
+    ids[i] = ids[j] as number;
+    ids[j] = t;
+  }
+  return Array.from(ids.subarray(0, count));
+}
+
+/**
+ * A world with the seed's shape and no database: job owners and statuses are drawn with the
+ * seed's distribution (owner uniform, jobs 1-3 the demo user's; 50 % open, 25 % closed,
+ * 25 % completed). The load test builds its world from the real database instead.
+ */
+export function syntheticWorld(users: number, sessions: number, seed: number): World {
+  const jobs = seededJobCount(users);
+  const sessionUsers = drawSessionUsers(users, sessions, seed);
+  const sessionIndex = new Map<number, number>();
+  sessionUsers.forEach((u, i) => sessionIndex.set(u, i));
+  const rng = createRng(seed ^ 0x10b5);
+  const ownedJobs: OwnedJob[] = [];
+  let openJobs = 0;
+  for (let j = 1; j <= jobs; j++) {
+    const owner = j <= 3 ? 1 : 1 + Math.floor(rng() * users);
+    const r = rng();
+    const status: JobStatus = r < 0.5 ? 'open' : r < 0.75 ? 'closed' : 'completed';
+    if (status === 'open') openJobs++;
+    const session = sessionIndex.get(owner);
+    if (session !== undefined && status !== 'completed') ownedJobs.push({ jobId: j, status, session });
+  }
+  return worldFrom({ users, jobs, openJobs, sessionUsers, ownedJobs });
+}
+
+export function worldFrom(w: { users: number; jobs: number; openJobs: number; sessionUsers: number[]; ownedJobs: OwnedJob[] }): World {
+  return {
+    users: w.users,
+    guilds: Math.ceil(w.users / USERS_PER_GUILD),
+    chats: Math.ceil(w.users / USERS_PER_CHAT),
+    jobs: w.jobs,
+    openJobs: w.openJobs,
+    openJobPages: Math.min(MAX_PAGE, Math.max(1, Math.ceil(w.openJobs / PAGE_SIZE.jobs))),
+    sessionUsers: w.sessionUsers,
+    ownedJobs: w.ownedJobs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+export const READ_OPS = ['profile', 'guild', 'guildMembers', 'jobList', 'job', 'leaderboard', 'walletBalance', 'chatPage', 'notifications'] as const;
+export const WRITE_OPS = ['profileEdit', 'message', 'transaction', 'jobUpdate'] as const;
+export type ReadOp = (typeof READ_OPS)[number];
+export type WriteOp = (typeof WRITE_OPS)[number];
+export type OpName = ReadOp | WriteOp;
+export const OPS: readonly OpName[] = [...READ_OPS, ...WRITE_OPS];
+
+export function isReadOp(op: OpName): op is ReadOp {
+  return (READ_OPS as readonly string[]).includes(op);
+}
+
+/** What each operation is, for reports. */
+export const OP_LABEL: Record<OpName, string> = {
+  profile: 'GET /users/:id',
+  guild: 'GET /guilds/:id',
+  guildMembers: 'GET /guilds/:id/members (own guild)',
+  jobList: 'GET /jobs?status=open&page=N',
+  job: 'GET /jobs/:id',
+  leaderboard: 'GET /leaderboards/:type',
+  walletBalance: 'GET /wallets/:me/balance',
+  chatPage: 'GET /chats/:mine/messages',
+  notifications: 'GET /notifications',
+  profileEdit: 'PATCH /users/:me (bio)',
+  message: 'POST /chats/:mine/messages',
+  transaction: 'POST /wallets/:me/transactions',
+  jobUpdate: 'PATCH /jobs/:id (owner, reward)',
+};
+
+/**
+ * The default mix, in percent of all requests: 95 % reads, 5 % writes. `writeRatio` rescales
+ * the two groups and keeps the proportions inside each.
+ */
+export const DEFAULT_MIX: Record<OpName, number> = {
+  profile: 20,
+  guild: 8,
+  guildMembers: 7,
+  jobList: 10,
+  job: 12,
+  leaderboard: 8,
+  walletBalance: 10,
+  chatPage: 12,
+  notifications: 8,
+  profileEdit: 1.5,
+  message: 1,
+  transaction: 1.5,
+  jobUpdate: 1,
+};
+
+export const DEFAULT_WRITE_RATIO = 0.05;
+
+export function mixWeights(writeRatio: number): Record<OpName, number> {
+  if (!(writeRatio >= 0 && writeRatio <= 1)) throw new RangeError(`write ratio must be in [0, 1], got ${writeRatio}`);
+  const readSum = READ_OPS.reduce((s, op) => s + DEFAULT_MIX[op], 0);
+  const writeSum = WRITE_OPS.reduce((s, op) => s + DEFAULT_MIX[op], 0);
+  const out = {} as Record<OpName, number>;
+  for (const op of READ_OPS) out[op] = (DEFAULT_MIX[op] / readSum) * (1 - writeRatio);
+  for (const op of WRITE_OPS) out[op] = (DEFAULT_MIX[op] / writeSum) * writeRatio;
+  return out;
+}
+
+/** TTL per cached kind in seconds (cache-policy.ts unless overridden), plus the session TTL. */
+export type TtlTable = Record<CachedKind, number>;
+
+export const SESSION_TTL_SECONDS = 86_400;
+
+export function defaultTtls(): TtlTable {
+  return { ...CACHE_TTL, session: SESSION_TTL_SECONDS };
+}
+
+/**
+ * `--ttl` overrides: `300` sets every kind (sessions excepted), `userProfile=60,guild=600` sets
+ * some. Unknown kinds are an error.
+ */
+export function parseTtlOverrides(text: string | undefined, base: TtlTable = defaultTtls()): TtlTable {
+  const out = { ...base };
+  if (text === undefined || text === '') return out;
+  const positive = (v: string, what: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new RangeError(`${what}: TTL must be a positive number of seconds, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  if (/^[\d.]+$/.test(text)) {
+    const n = positive(text, '--ttl');
+    for (const k of Object.keys(out) as CachedKind[]) if (k !== 'session') out[k] = n;
+    return out;
+  }
+  for (const part of text.split(',')) {
+    const [name, value] = part.split('=');
+    if (name === undefined || value === undefined || !(name in out)) {
+      throw new RangeError(`--ttl: expected kind=seconds with kind one of ${Object.keys(out).join(', ')}, got ${JSON.stringify(part)}`);
+    }
+    out[name as CachedKind] = positive(value, `--ttl ${name}`);
+  }
+  return out;
+}
+
+/** One cache read a route makes. */
+export interface KeyRead {
+  kind: CachedKind;
+  key: string;
+  /** The pattern whose invalidation deletes this key, if any (`chat:7:messages:*`, `jobs:open:*`). */
+  group: string | undefined;
+  /** Rows the database returns when this key is fetched (an estimate from the seed's shape). */
+  rows: number;
+}
+
+export interface TraceRequest {
+  /** Sequence number, from 0. */
+  i: number;
+  /** Scheduled send time, ms from the start of the run. */
+  atMs: number;
+  op: OpName;
+  /** Index of the acting session in `World.sessionUsers`; -1 for public routes. */
+  session: number;
+  method: 'GET' | 'POST' | 'PATCH';
+  path: string;
+  body: Record<string, unknown> | undefined;
+  /** Cache reads of the route, in order; the last one sets X-Cache. Empty for writes. */
+  reads: KeyRead[];
+  /** Keys the write deletes after its commit. */
+  invalidates: string[];
+  /** Patterns the write deletes (SCAN + UNLINK on Redis). */
+  patterns: string[];
+  /** Rows a write statement returns (RETURNING, locks): counted by the database read counter too. */
+  writeRows: number;
+}
+
+export interface WorkloadOptions {
+  world: World;
+  /** Zipf exponent of requested ids. Default 0.99. */
+  zipf?: number;
+  writeRatio?: number;
+  seed?: number;
+  ttls?: TtlTable;
+}
+
+/** Expected members of guild g (cap GUILD_MEMBERS_LIMIT): its 50 plus the skewed second-guild joins (seed.ts). */
+export function expectedGuildMembers(world: World, g: number): number {
+  const own = Math.max(0, Math.min(USERS_PER_GUILD, world.users - (g - 1) * USERS_PER_GUILD));
+  const share = Math.sqrt(g / world.guilds) - Math.sqrt((g - 1) / world.guilds);
+  return Math.min(GUILD_MEMBERS_LIMIT, Math.round(own + 0.2 * world.users * share));
+}
+
+/** Rows of the session lookup and of each write, as the domain queries return them. */
+export const SESSION_ROWS = 1;
+const WRITE_ROWS: Record<WriteOp, number> = { profileEdit: 1, message: 1, transaction: 2, jobUpdate: 2 };
+/** notifications: 3 rows + the unread count row. */
+const NOTIFICATION_ROWS = 4;
+
+export interface Workload {
+  readonly world: World;
+  readonly weights: Record<OpName, number>;
+  readonly ttls: TtlTable;
+  /** The next request; `atMs` is set by the caller's schedule. */
+  next(atMs: number): TraceRequest;
+}
+
+export function createWorkload(opts: WorkloadOptions): Workload {
+  const world = opts.world;
+  const s = opts.zipf ?? 0.99;
+  const rng = createRng(opts.seed ?? 1);
+  const weights = mixWeights(opts.writeRatio ?? DEFAULT_WRITE_RATIO);
+  const ttls = opts.ttls ?? defaultTtls();
+  if (world.sessionUsers.length === 0) throw new RangeError('the workload needs at least one session');
+  const users = new ZipfSampler(world.users, s, rng);
+  const guilds = new ZipfSampler(world.guilds, s, rng);
+  const jobs = new ZipfSampler(world.jobs, s, rng);
+  const pages = new ZipfSampler(world.openJobPages, s, rng);
+  const cumulative: Array<[OpName, number]> = [];
+  let acc = 0;
+  for (const op of OPS) {
+    acc += weights[op];
+    cumulative.push([op, acc]);
+  }
+  /** Messages per chat beyond the seed's, so the page's row count follows the posts. */
+  const posted = new Map<number, number>();
+  let i = 0;
+
+  const pickOp = (): OpName => {
+    const u = rng() * acc;
+    for (const [op, c] of cumulative) if (u < c) return op;
+    return OPS[OPS.length - 1] as OpName;
+  };
+  const read = (kind: CachedKind, key: string, rows: number, group?: string): KeyRead => ({ kind, key, group, rows });
+  const jobPageRows = (p: number): number => Math.max(0, Math.min(PAGE_SIZE.jobs + 1, world.openJobs - (p - 1) * PAGE_SIZE.jobs));
+
+  return {
+    world,
+    weights,
+    ttls,
+    next(atMs: number): TraceRequest {
+      let op = pickOp();
+      const session = Math.floor(rng() * world.sessionUsers.length);
+      if (op === 'jobUpdate' && world.ownedJobs.length === 0) op = 'profileEdit';
+      const me = world.sessionUsers[session] as number;
+      const seq = i++;
+      // One object literal per request, no spreads: a day of traffic is a million of them.
+      const get = (path: string, reads: KeyRead[], who = session): TraceRequest => ({ i: seq, atMs, op, session: who, method: 'GET', path, body: undefined, reads, invalidates: [], patterns: [], writeRows: 0 });
+      const write = (method: 'POST' | 'PATCH', path: string, body: Record<string, unknown>, invalidates: string[], patterns: string[], who = session): TraceRequest => ({
+        i: seq,
+        atMs,
+        op,
+        session: who,
+        method,
+        path,
+        body,
+        reads: [],
+        invalidates,
+        patterns,
+        writeRows: WRITE_ROWS[op as WriteOp],
+      });
+      switch (op) {
+        case 'profile': {
+          const id = users.sample();
+          return get(`/users/${id}`, [read('userProfile', CacheKeys.userProfile(id), 1)]);
+        }
+        case 'guild': {
+          const id = guilds.sample();
+          return get(`/guilds/${id}`, [read('guild', CacheKeys.guild(id), 1)]);
+        }
+        case 'guildMembers': {
+          const id = guildOf(me);
+          return get(`/guilds/${id}/members`, [read('guildMembers', CacheKeys.guildMembers(id), expectedGuildMembers(world, id))]);
+        }
+        case 'jobList': {
+          const p = pages.sample();
+          return get(`/jobs?status=open&page=${p}`, [read('jobList', CacheKeys.jobList('open', p), jobPageRows(p), 'jobs:open:*')]);
+        }
+        case 'job': {
+          const id = jobs.sample();
+          return get(`/jobs/${id}`, [read('job', CacheKeys.job(id), 1)]);
+        }
+        case 'leaderboard': {
+          const type = rng() < 0.7 ? 'global' : 'weekly';
+          const limit = [10, 25, 50, 100][Math.floor(rng() * 4)] ?? 10;
+          return get(`/leaderboards/${type}?limit=${limit}`, [read('leaderboard', CacheKeys.leaderboard(type), LEADERBOARD_CACHED_ENTRIES)], -1);
+        }
+        case 'walletBalance':
+          return get(`/wallets/${me}/balance`, [read('walletBalance', CacheKeys.walletBalance(me), 1)]);
+        case 'chatPage': {
+          const c = chatOf(me);
+          const rows = Math.min(PAGE_SIZE.chatMessages + 1, MESSAGES_PER_CHAT + (posted.get(c) ?? 0));
+          return get(`/chats/${c}/messages?page=1`, [read('chat', CacheKeys.chat(c), 1), read('chatMessages', CacheKeys.chatMessages(c, 1), rows, CacheKeys.chatMessagesPattern(c))]);
+        }
+        case 'notifications':
+          return get('/notifications', [read('notifications', CacheKeys.notifications(me), NOTIFICATION_ROWS)]);
+        case 'profileEdit':
+          // The bio only: a display-name change would also delete guild rosters and boards that
+          // show the user, which depends on data the model does not hold.
+          return write('PATCH', `/users/${me}`, { bio: `Load test edit ${seq}` }, [CacheKeys.userProfile(me)], []);
+        case 'message': {
+          const c = chatOf(me);
+          posted.set(c, (posted.get(c) ?? 0) + 1);
+          return write('POST', `/chats/${c}/messages`, { body: `load test message ${seq}` }, [], [CacheKeys.chatMessagesPattern(c)]);
+        }
+        case 'transaction':
+          return write('POST', `/wallets/${me}/transactions`, { type: 'credit', amount: 1 + Math.floor(rng() * 100) }, [CacheKeys.walletBalance(me)], []);
+        case 'jobUpdate': {
+          const owned = world.ownedJobs[Math.floor(rng() * world.ownedJobs.length)] as OwnedJob;
+          // Reward only: the status stays, so the job never becomes completed (which refuses edits
+          // and would move the leaderboards). The owner's session sends it.
+          return write('PATCH', `/jobs/${owned.jobId}`, { reward: 10 * (1 + Math.floor(rng() * 500)) }, [CacheKeys.job(owned.jobId)], [`jobs:${owned.status}:*`], owned.session);
+        }
+      }
+    },
+  };
+}
+
+/** Requests of a fixed-rate open-loop schedule: request k is due at k / rate seconds. */
+export function scheduleMs(k: number, ratePerSecond: number): number {
+  return (k * 1000) / ratePerSecond;
+}
+
+/** The whole trace of a run: `rate` requests/s for `durationSeconds`. */
+export function* trace(workload: Workload, ratePerSecond: number, durationSeconds: number): Generator<TraceRequest> {
+  const total = Math.floor(ratePerSecond * durationSeconds);
+  for (let k = 0; k < total; k++) yield workload.next(scheduleMs(k, ratePerSecond));
+}
