@@ -3,6 +3,11 @@
  * GET + JSON.parse baseline, in the same run, on the same redis-server. Rounds alternate
  * baseline and cache so drift on a shared machine hits both alike; the median round is reported.
  *
+ * Then what a hit and a miss cost against plain cache-aside (GET, then SET on a miss): Redis
+ * commands per operation, counted with MONITOR, and latency at one call in flight (so latency is
+ * round trips × RTT plus Redis time). The lease machinery must add no round trip to a hit and at
+ * most one to a miss.
+ *
  * Uses REDIS_URL when set, otherwise starts a throwaway redis-server on a free port.
  * Writes bench/results/<date>-bench.md.
  */
@@ -47,6 +52,87 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] ?? 0;
 };
 
+type RedisClient = ReturnType<typeof createClient>;
+
+/** Client commands (not those run inside scripts) Redis executes while fn runs, from MONITOR. */
+async function countCommands(raw: RedisClient, fn: () => Promise<unknown>): Promise<number> {
+  const monitor = raw.duplicate();
+  monitor.on('error', () => {});
+  await monitor.connect();
+  let n = 0;
+  let marker = false;
+  await monitor.monitor((line) => {
+    if (line.includes(' lua]')) return;
+    if (line.includes('"ECHO" "bench-marker"')) marker = true;
+    else if (!marker) n++;
+  });
+  await fn();
+  await raw.echo('bench-marker'); // MONITOR is ordered: once the marker shows, every command before it has too
+  while (!marker) await new Promise((r) => setTimeout(r, 10));
+  await monitor.close();
+  return n;
+}
+
+/** Mean µs per call of op over keys [from, from + n), one call in flight. */
+async function sequentialUs(op: (i: number) => Promise<unknown>, from: number, n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = from; i < from + n; i++) await op(i);
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+interface CostRow {
+  path: string;
+  commandsPerOp: number;
+  usPerOp: number;
+}
+
+/** Hit and miss cost, getOrSet vs plain cache-aside on the raw client. */
+async function roundTrips(raw: RedisClient, url: string, prefix: string): Promise<CostRow[]> {
+  const cache = createCache({ redis: url, prefix: `${prefix}rt:` });
+  await cache.ready();
+  const ttl = { expiration: { type: 'EX', value: 3600 } } as const;
+  const rawKey = (i: number): string => `${prefix}rt:raw:${i}`;
+  // Plain cache-aside, as hand-rolled: GET, and on a miss fetch then SET.
+  const rawGetOrSet = async (i: number): Promise<unknown> => {
+    const s = await raw.get(rawKey(i));
+    if (s !== null) return JSON.parse(s) as unknown;
+    const v = profile(i);
+    await raw.set(rawKey(i), JSON.stringify(v), ttl);
+    return v;
+  };
+  const libGetOrSet = (i: number): Promise<unknown> => cache.getOrSet(`user:${i}:profile`, () => profile(i), 3600);
+  const PER_ROUND = 400;
+  const RT_ROUNDS = 5;
+  const COUNTED = 200;
+  await cache.getOrSet('warm-up', () => 1, 60); // loads the scripts (a first EVALSHA meets NOSCRIPT)
+  const paths: [string, (i: number) => Promise<unknown>][] = [
+    ['plain cache-aside, miss (GET + SET)', rawGetOrSet],
+    ['getOrSet, miss (leases on)', libGetOrSet],
+    ['plain cache-aside, hit (GET)', rawGetOrSet],
+    ['getOrSet, hit', libGetOrSet],
+  ];
+  // Rounds alternate the four paths on fresh keys (misses), then the same keys again (hits).
+  const us = paths.map((): number[] => []);
+  for (let r = 0; r < RT_ROUNDS; r++) {
+    for (const [p, [, op]] of paths.entries()) us[p]?.push(await sequentialUs(op, r * PER_ROUND, PER_ROUND));
+  }
+  const from = RT_ROUNDS * PER_ROUND;
+  const rows: CostRow[] = [];
+  for (const [p, [path, op]] of paths.entries()) {
+    const commands = await countCommands(raw, async () => {
+      for (let i = from; i < from + COUNTED; i++) await op(i);
+    });
+    rows.push({ path, commandsPerOp: commands / COUNTED, usPerOp: median(us[p] ?? []) });
+  }
+  const N = from;
+  const stats = await cache.getStats();
+  if (stats.errors > 0 || stats.fetches !== N + COUNTED + 1) throw new Error(`round-trip bench invalid: ${stats.fetches} fetches, ${stats.errors} errors`);
+  await cache.invalidatePattern('*');
+  for (let i = 0; i < N + COUNTED; i++) await raw.del(rawKey(i));
+  await cache.close();
+  return rows;
+}
+
 async function main(): Promise<void> {
   const server = process.env.REDIS_URL === undefined ? await startRedisServer() : undefined;
   const url = process.env.REDIS_URL ?? (server as { url: string }).url;
@@ -78,6 +164,10 @@ async function main(): Promise<void> {
   if (stats.misses > 0 || stats.errors > 0) throw new Error(`bench invalid: ${stats.misses} misses, ${stats.errors} errors on warm keys`);
   const ratios = base.map((b, i) => (lib[i] ?? 0) / b);
   const ratio = median(ratios);
+  const costs = await roundTrips(raw, url, prefix);
+  const cost = (path: string): CostRow => costs.find((c) => c.path.startsWith(path)) ?? { path, commandsPerOp: NaN, usPerOp: NaN };
+  const extraMiss = cost('getOrSet, miss').commandsPerOp - cost('plain cache-aside, miss').commandsPerOp;
+  const extraHit = cost('getOrSet, hit').commandsPerOp - cost('plain cache-aside, hit').commandsPerOp;
 
   const table = [
     '| path | median ops/s | rounds (ops/s) |',
@@ -86,6 +176,16 @@ async function main(): Promise<void> {
     `| \`cache.getOrSet\` (warm hit) | ${median(lib).toFixed(0)} | ${lib.map((x) => x.toFixed(0)).join(', ')} |`,
     '',
     `**Ratio (getOrSet / baseline), median of ${ROUNDS} paired rounds: ${ratio.toFixed(3)}** (target ≥ 0.85; per round: ${ratios.map((x) => x.toFixed(3)).join(', ')})`,
+    '',
+    '## What a hit and a miss cost (one call in flight)',
+    '',
+    'Each command below is one round trip when calls run one at a time. Commands counted with MONITOR over 200 calls; latency is the median of 5 alternating rounds of 400 sequential calls.',
+    '',
+    '| path | Redis commands / call | µs / call |',
+    '|---|---:|---:|',
+    ...costs.map((c) => `| ${c.path} | ${c.commandsPerOp.toFixed(2)} | ${c.usPerOp.toFixed(0)} |`),
+    '',
+    `**Extra round trips vs plain cache-aside: hit ${extraHit.toFixed(2)} (target 0), miss ${extraMiss.toFixed(2)} (target ≤ 1)**. A getOrSet miss is HGET, then the ACQUIRE script (takes the lease), the fetch, then the WRITE script (writes only while the lease holds).`,
   ].join('\n');
   const report = [
     '# getOrSet warm-hit benchmark',
@@ -99,6 +199,7 @@ async function main(): Promise<void> {
   console.log(report);
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`bench/results/${today()}-bench.md`, report);
+  if (extraHit > 0 || extraMiss > 1) throw new Error(`round trips over target: hit +${extraHit}, miss +${extraMiss}`);
 
   await cache.close();
   for (let i = 0; i < KEYS; i++) await raw.del(`${prefix}raw:${i}`);

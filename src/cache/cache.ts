@@ -1,36 +1,25 @@
-import { createClient } from 'redis';
-import { reconnectDelayMs } from './backoff.ts';
-import {
-  CacheClosedError,
-  CacheError,
-  DecodeError,
-  RedisUnavailableError,
-  SerializeError,
-  UndefinedValueError,
-  ValueTooLargeError,
-} from './errors.ts';
-import { Guard, classify } from './guard.ts';
+import { entryWriteOf, getOrSetPlanOf, setPlanOf, type GetOrSetOptions, type GetOrSetPlan, type TtlArg } from './call-options.ts';
+import type { EntryWrite, StoredEntry } from './entry.ts';
+import { Resolver, type CacheStatus, type Found } from './get-or-set.ts';
+import { openStore, whenReady } from './connect.ts';
+import { encodeValue } from './codec.ts';
+import { CacheClosedError, CacheError, DecodeError } from './errors.ts';
 import { assertKey, escapeGlob } from './keys.ts';
-import { MemoryStore } from './memory-store.ts';
 import type { CacheOptions, ResolvedCacheOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
-import { RedisStore, type NodeRedisClient } from './redis-store.ts';
+import type { NodeRedisClient } from './redis-store.ts';
 import { ErrorReporter } from './reporter.ts';
 import { StatsRecorder, type CacheStats } from './stats.ts';
 import type { CacheStore } from './store.ts';
+import { assertTags } from './tags.ts';
 import { assertTtlSeconds, ttlToMs } from './ttl.ts';
-
-/** The third argument of `set`/`getOrSet`: seconds, or an options object. */
-export type TtlArg = number | { ttl: number };
+import { shouldRefreshEarly } from './xfetch.ts';
 
 export interface SetManyEntry<T = unknown> {
   key: string;
   value: T;
   ttl: TtlArg;
 }
-
-/** Where a getOrSet value came from: the cache, the fetcher, or the cache past its TTL (within grace). */
-export type CacheStatus = 'hit' | 'miss' | 'stale';
 
 export interface GetOrSetResult<T> {
   value: T;
@@ -39,18 +28,27 @@ export interface GetOrSetResult<T> {
 
 export type RedisState = 'none' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
-function ttlSecondsOf(arg: TtlArg): number {
-  const ttl = typeof arg === 'number' ? arg : arg?.ttl;
-  assertTtlSeconds(ttl);
-  return ttl;
+/**
+ * @internal Not part of the public API: lets tests and the simulator run several Cache
+ * instances over one store (as several processes share one Redis), and drive waits.
+ */
+export interface CacheInternals {
+  store?: CacheStore;
+  /** The pause between polls of a lease holder. Default: setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The cache facade. Reads (`get`, `getMany`, `getOrSet`, `has`, `ttl`) never throw because of
  * Redis: a failure is counted, reported, and answered as a miss (getOrSet runs the fetcher).
- * Writes (`set`, `setMany`, `del`) report failures and resolve `false`/`0`. `invalidatePattern`
- * and counters reject with a typed error, because their callers must know.
- * Input errors (bad key, bad TTL, undefined, oversized value) always throw.
+ * Writes (`set`, `setMany`, `del`) report failures and resolve `false`/`0`. `invalidatePattern`,
+ * `invalidateTags` and counters reject with a typed error, because their callers must know.
+ * Input errors (bad key, bad TTL, bad tag, undefined, oversized value) always throw.
+ *
+ * `get`, `getMany`, `has` and `ttl` see fresh values only; stale values (within grace) are
+ * served by `getOrSet` alone, which can flag them.
  */
 export class Cache {
   readonly options: ResolvedCacheOptions;
@@ -59,42 +57,31 @@ export class Cache {
   readonly redis: NodeRedisClient | undefined;
   readonly #stats = new StatsRecorder();
   readonly #reporter: ErrorReporter;
-  readonly #inflight = new Map<string, Promise<unknown>>();
+  readonly #resolver: Resolver;
   readonly #ownsClient: boolean;
   #closed = false;
+  #seq = 0;
 
-  constructor(options: CacheOptions = {}) {
+  /** `internals` is not public API (see CacheInternals). */
+  constructor(options: CacheOptions = {}, internals: CacheInternals = {}) {
     const o = resolveOptions(options);
     this.options = o;
     this.#reporter = new ErrorReporter({ logger: o.logger, onError: o.onError, logIntervalMs: o.logIntervalMs, now: () => o.clock.now() });
-    if (o.redis === undefined) {
-      this.redis = undefined;
-      this.#ownsClient = false;
-      this.store = new MemoryStore({ clock: o.clock, maxEntries: o.memory.maxEntries, maxBytes: o.memory.maxBytes });
-      return;
-    }
-    const guard = new Guard({
-      commandTimeoutMs: o.commandTimeoutMs,
-      breakerThreshold: o.breakerThreshold,
-      breakerCooldownMs: o.breakerCooldownMs,
-      now: () => Date.now(),
+    const backing = openStore(o, this.#reporter, internals.store);
+    this.store = backing.store;
+    this.redis = backing.redis;
+    this.#ownsClient = backing.ownsClient;
+    this.#resolver = new Resolver({
+      store: this.store,
+      options: o,
+      stats: this.#stats,
+      fail: (op, key, err) => this.#fail(op, key, err),
+      encode: (key, value) => this.#encode(key, value),
+      decode: (key, full, raw) => this.#decode(key, full, raw),
+      nextSeq: () => ++this.#seq,
+      sleep: internals.sleep ?? realSleep,
+      isClosed: () => this.#closed,
     });
-    if (typeof o.redis === 'string') {
-      this.#ownsClient = true;
-      this.redis = createClient({
-        url: o.redis,
-        // Commands issued while disconnected fail at once instead of piling up in memory.
-        disableOfflineQueue: true,
-        socket: { connectTimeout: o.connectTimeoutMs, reconnectStrategy: (retries: number) => reconnectDelayMs(retries + 1) },
-      });
-      this.redis.connect().catch((err: unknown) => this.#reporter.report('connect', undefined, classify('connect', err)));
-    } else {
-      this.#ownsClient = false;
-      this.redis = o.redis;
-    }
-    // An 'error' event without a listener crashes the process; with one, it is a rate-limited log line.
-    this.redis.on('error', (err: unknown) => this.#reporter.report('connection', undefined, classify('connection', err)));
-    this.store = new RedisStore(this.redis, guard);
   }
 
   get redisState(): RedisState {
@@ -105,20 +92,8 @@ export class Cache {
   }
 
   /** Resolves once Redis answers (at once for the memory store); rejects after timeoutMs. */
-  async ready(timeoutMs = this.options.connectTimeoutMs): Promise<void> {
-    const client = this.redis;
-    if (client === undefined || client.isReady) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        client.off('ready', onReady);
-        reject(new RedisUnavailableError(`Redis not ready within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onReady = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      client.once('ready', onReady);
-    });
+  ready(timeoutMs = this.options.connectTimeoutMs): Promise<void> {
+    return whenReady(this.redis, timeoutMs);
   }
 
   #key(key: string): string {
@@ -131,24 +106,11 @@ export class Cache {
   }
 
   #encode(key: string, value: unknown): string {
-    if (value === undefined) throw new UndefinedValueError(key);
-    let encoded: string;
-    try {
-      encoded = this.options.serializer.encode(value);
-    } catch (err) {
-      throw new SerializeError(key, { cause: err });
-    }
-    // UTF-16 length × 3 bounds the UTF-8 size, so most values skip the exact count.
-    if (encoded.length * 3 > this.options.maxValueBytes) {
-      const bytes = Buffer.byteLength(encoded);
-      if (bytes > this.options.maxValueBytes) throw new ValueTooLargeError(key, bytes, this.options.maxValueBytes);
-    }
-    return encoded;
+    return encodeValue(this.options.serializer, this.options.maxValueBytes, key, value);
   }
 
   /** Decodes a stored value; a value that fails to decode is a miss, counted, and deleted. */
-  #decode(key: string, fullKey: string, raw: string | null): { found: boolean; value: unknown } {
-    if (raw === null) return { found: false, value: null };
+  #decode(key: string, fullKey: string, raw: string): { found: boolean; value: unknown } {
     try {
       return { found: true, value: this.options.serializer.decode(raw) };
     } catch (err) {
@@ -164,17 +126,23 @@ export class Cache {
     return this.#reporter.report(operation, key, err);
   }
 
+  /** The fresh value of a stored entry, or not found. */
+  #fresh(key: string, full: string, entry: StoredEntry | null, nowMs: number): { found: boolean; value: unknown } {
+    if (entry === null || nowMs >= entry.freshUntilMs || entry.failSafe) return { found: false, value: null };
+    return this.#decode(key, full, entry.value);
+  }
+
   async get<T = unknown>(key: string): Promise<T | null> {
     this.#assertOpen();
     const full = this.#key(key);
-    let raw: string | null;
+    let entry: StoredEntry | null;
     try {
-      raw = await this.store.get(full);
+      entry = await this.store.readEntry(full);
     } catch (err) {
       this.#fail('get', key, err);
       return null;
     }
-    const { found, value } = this.#decode(key, full, raw);
+    const { found, value } = this.#fresh(key, full, entry, this.options.clock.now());
     if (found) this.#stats.hit(key);
     else this.#stats.miss(key);
     return value as T | null;
@@ -183,29 +151,36 @@ export class Cache {
   async getMany<T = unknown>(keys: readonly string[]): Promise<(T | null)[]> {
     this.#assertOpen();
     const full = keys.map((k) => this.#key(k));
-    let raws: (string | null)[];
+    let entries: (StoredEntry | null)[];
     try {
-      raws = await this.store.getMany(full);
+      entries = await this.store.readEntries(full);
     } catch (err) {
       for (const k of keys) this.#fail('getMany', k, err);
       return keys.map(() => null);
     }
+    const now = this.options.clock.now();
     return keys.map((k, i) => {
-      const { found, value } = this.#decode(k, full[i] as string, raws[i] ?? null);
+      const { found, value } = this.#fresh(k, full[i] as string, entries[i] ?? null, now);
       if (found) this.#stats.hit(k);
       else this.#stats.miss(k);
       return value as T | null;
     });
   }
 
-  /** Stores a value for ttl seconds. Resolves false (reported, counted) when Redis fails. */
+  #entryWrite(key: string, value: unknown, arg: TtlArg, nowMs: number): EntryWrite {
+    return entryWriteOf(this.#key(key), this.#encode(key, value), setPlanOf(arg, this.options), nowMs);
+  }
+
+  /**
+   * Stores a value for ttl seconds (exactly: `set` never jitters), with optional tags and grace.
+   * Replaces the key whole, so a lease on it is revoked. Resolves false (reported, counted) when
+   * Redis fails.
+   */
   async set<T>(key: string, value: T, ttl: TtlArg): Promise<boolean> {
     this.#assertOpen();
-    const full = this.#key(key);
-    const ttlMs = ttlToMs(ttlSecondsOf(ttl));
-    const encoded = this.#encode(key, value);
+    const entry = this.#entryWrite(key, value, ttl, this.options.clock.now());
     try {
-      await this.store.set(full, encoded, ttlMs);
+      await this.store.write([entry]);
       this.#stats.sets++;
       return true;
     } catch (err) {
@@ -217,9 +192,10 @@ export class Cache {
   /** Stores several values in one atomic round trip. */
   async setMany(entries: readonly SetManyEntry[]): Promise<boolean> {
     this.#assertOpen();
-    const prepared = entries.map((e) => ({ key: this.#key(e.key), value: this.#encode(e.key, e.value), ttlMs: ttlToMs(ttlSecondsOf(e.ttl)) }));
+    const now = this.options.clock.now();
+    const prepared = entries.map((e) => this.#entryWrite(e.key, e.value, e.ttl, now));
     try {
-      await this.store.setMany(prepared);
+      await this.store.write(prepared);
       this.#stats.sets += prepared.length;
       return true;
     } catch (err) {
@@ -228,7 +204,10 @@ export class Cache {
     }
   }
 
-  /** Deletes one key or several; resolves how many existed (0 when Redis failed, reported). */
+  /**
+   * Deletes one key or several; resolves how many existed (0 when Redis failed, reported).
+   * Deleting a key also revokes its lease: a fetch that began before is not written after.
+   */
   async del(keys: string | readonly string[]): Promise<number> {
     this.#assertOpen();
     const list = typeof keys === 'string' ? [keys] : keys;
@@ -243,21 +222,32 @@ export class Cache {
     }
   }
 
+  /** Whether a fresh value is cached under key. */
   async has(key: string): Promise<boolean> {
     this.#assertOpen();
+    const full = this.#key(key);
     try {
-      return await this.store.exists(this.#key(key));
+      const entry = await this.store.readEntry(full);
+      return entry !== null && this.options.clock.now() < entry.freshUntilMs && !entry.failSafe;
     } catch (err) {
       this.#fail('has', key, err);
       return false;
     }
   }
 
-  /** Seconds left before the key expires; null when it does not exist (or Redis failed). */
+  /**
+   * Seconds left before the value goes stale; 0 when it is stale (within grace); null when
+   * there is no value (or Redis failed). A counter reports its expiry (-1 when it has none).
+   */
   async ttl(key: string): Promise<number | null> {
     this.#assertOpen();
+    const full = this.#key(key);
     try {
-      const ms = await this.store.pttl(this.#key(key));
+      const entry = await this.store.readEntry(full);
+      const now = this.options.clock.now();
+      if (entry === null || now >= entry.graceUntilMs) return null;
+      if (entry.freshUntilMs !== Infinity) return entry.failSafe ? 0 : Math.max(0, Math.ceil((entry.freshUntilMs - now) / 1000));
+      const ms = await this.store.pttl(full);
       if (ms === null) return null;
       return ms < 0 ? -1 : Math.ceil(ms / 1000);
     } catch (err) {
@@ -267,63 +257,75 @@ export class Cache {
   }
 
   /**
-   * Cache-aside: the cached value, or the fetcher's, stored for ttl seconds. Concurrent calls
-   * for one key in this process share one fetcher run. A fetcher that throws is not cached and
-   * its error reaches every waiter. Redis failures fall through to the fetcher.
+   * Cache-aside: the cached value, or the fetcher's, stored for the TTL. On a miss the fetch
+   * runs under a lease (see DESIGN.md): concurrent calls for one key in this process share one
+   * fetcher run, and callers on other instances wait for it. A fetcher that throws is not
+   * cached; its error reaches every waiter, unless a stale value within grace is served
+   * instead (fail-safe). Redis failures fall through to the fetcher.
    */
-  async getOrSet<T>(key: string, fetcher: () => Promise<T> | T, ttl: TtlArg): Promise<T> {
-    return (await this.getOrSetWithMeta(key, fetcher, ttl)).value;
+  async getOrSet<T>(key: string, fetcher: () => Promise<T> | T, ttlOrOptions: number | GetOrSetOptions): Promise<T> {
+    return (await this.getOrSetWithMeta(key, fetcher, ttlOrOptions)).value;
   }
 
   /** getOrSet, also telling where the value came from (for `X-Cache` headers and metrics). */
-  async getOrSetWithMeta<T>(key: string, fetcher: () => Promise<T> | T, ttl: TtlArg): Promise<GetOrSetResult<T>> {
+  async getOrSetWithMeta<T>(key: string, fetcher: () => Promise<T> | T, ttlOrOptions: number | GetOrSetOptions): Promise<GetOrSetResult<T>> {
     this.#assertOpen();
     const full = this.#key(key);
-    const ttlSeconds = ttlSecondsOf(ttl);
-    const pending = this.#inflight.get(full);
-    if (pending !== undefined) {
-      this.#stats.coalesced++;
-      this.#stats.miss(key);
-      return { value: (await pending) as T, status: 'miss' };
-    }
-    let raw: string | null = null;
+    // The hot path with a number TTL only validates it; the full plan is built on a miss.
+    let plan: GetOrSetPlan<T> | undefined;
+    if (typeof ttlOrOptions === 'number') assertTtlSeconds(ttlOrOptions);
+    else plan = getOrSetPlanOf(key, full, fetcher, ttlOrOptions, this.options);
+    const readSeq = ++this.#seq;
+    let entry: StoredEntry | null = null;
+    let storeDown = false;
     try {
-      raw = await this.store.get(full);
+      entry = await this.store.readEntry(full, plan?.tags);
     } catch (err) {
       this.#fail('getOrSet', key, err);
+      storeDown = true;
     }
-    const { found, value } = this.#decode(key, full, raw);
-    if (found) {
+    const o = this.options;
+    const now = o.clock.now();
+    const f: Found | null = this.#resolver.found(key, full, entry, now, readSeq);
+    if (f !== null && f.fresh && entry !== null) {
+      if (f.failSafe) return this.#count(key, { value: f.value as T, status: 'stale' });
+      if ((plan?.earlyRefresh ?? o.earlyRefresh) && shouldRefreshEarly(now, entry.freshUntilMs, entry.fetchMs, o.earlyRefreshBeta, o.random)) {
+        this.#resolver.refreshEarly(plan ?? getOrSetPlanOf(key, full, fetcher, ttlOrOptions, o));
+      }
+      return this.#count(key, { value: f.value as T, status: 'hit' });
+    }
+    const out = await this.#resolver.resolve(plan ?? getOrSetPlanOf(key, full, fetcher, ttlOrOptions, o), readSeq, f, storeDown);
+    return this.#count(key, { value: out.value as T, status: out.status });
+  }
+
+  #count<T>(key: string, r: GetOrSetResult<T>): GetOrSetResult<T> {
+    if (r.status === 'miss') {
+      this.#stats.miss(key);
+    } else {
       this.#stats.hit(key);
-      return { value: value as T, status: 'hit' };
+      if (r.status === 'stale') this.#stats.stale++;
     }
-    this.#stats.miss(key);
-    // Another caller may have started the fetch while this one awaited Redis.
-    const raced = this.#inflight.get(full);
-    if (raced !== undefined) {
-      this.#stats.coalesced++;
-      return { value: (await raced) as T, status: 'miss' };
-    }
-    const run = this.#fetchAndStore(key, full, fetcher, ttlSeconds);
-    this.#inflight.set(full, run);
+    return r;
+  }
+
+  /**
+   * Invalidates every value written under any of the tags, on every instance, and revokes the
+   * leases taken under them. Cost: one atomic step over the tags, whatever the number of keys
+   * (nothing is scanned). Rejects with a typed error if Redis fails.
+   */
+  async invalidateTags(tags: string[]): Promise<void> {
+    this.#assertOpen();
+    const list = assertTags(tags);
     try {
-      return { value: await run, status: 'miss' };
-    } finally {
-      this.#inflight.delete(full);
+      await this.store.invalidateTags(list);
+    } catch (err) {
+      throw this.#fail('invalidateTags', list[0], err);
     }
   }
 
-  async #fetchAndStore<T>(key: string, full: string, fetcher: () => Promise<T> | T, ttlSeconds: number): Promise<T> {
-    this.#stats.fetches++;
-    const value = await fetcher();
-    const encoded = this.#encode(key, value);
-    try {
-      await this.store.set(full, encoded, ttlToMs(ttlSeconds));
-      this.#stats.sets++;
-    } catch (err) {
-      this.#fail('set', key, err);
-    }
-    return value;
+  /** @internal Resolves once background refreshes and writes started so far have settled (tests, simulator). */
+  idle(): Promise<void> {
+    return this.#resolver.idle();
   }
 
   /**

@@ -16,7 +16,9 @@ export type CacheErrorCode =
   | 'E_INVALID_TTL'
   | 'E_INVALID_OPTIONS'
   | 'E_CACHE_CLOSED'
-  | 'E_FACTORY_TIMEOUT';
+  | 'E_FACTORY_TIMEOUT'
+  | 'E_INVALID_TAG'
+  | 'E_FETCH_FAILED';
 
 export class CacheError extends Error {
   readonly code: CacheErrorCode;
@@ -112,5 +114,23 @@ export class FactoryTimeoutError extends CacheError {
   constructor(key: string, timeoutMs: number) {
     super('E_FACTORY_TIMEOUT', `Fetcher for key "${key}" did not settle within ${timeoutMs} ms`);
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A tag passed to `getOrSet`/`set`/`invalidateTags` is empty, too long, or holds `; = |` or whitespace. */
+export class InvalidTagError extends CacheError {
+  constructor(message: string) {
+    super('E_INVALID_TAG', message);
+  }
+}
+
+/**
+ * A `getOrSet` fetcher failed where no caller was there to receive the error: a stale value was
+ * served instead (fail-safe), or it was a background refresh. Reported through `onError` and the
+ * logger, with the fetcher's error as `cause`; never thrown.
+ */
+export class FetchFailedError extends CacheError {
+  constructor(key: string, options?: { cause?: unknown }) {
+    super('E_FETCH_FAILED', `Fetcher for key "${key}" failed; the cached value was served instead`, options);
   }
 }

@@ -40,10 +40,16 @@ export class Guard {
     }
   }
 
-  run<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  run<T>(operation: string, call: () => Promise<T>): Promise<T>;
+  /**
+   * With `map`, the reply is transformed (and with `recover`, an error reply replaced) inside
+   * the deadline's own handlers: the hit path pays no extra promise for parsing.
+   */
+  run<T, R>(operation: string, call: () => Promise<T>, map: (value: T) => R | Promise<R>, recover?: (err: unknown) => Promise<R>): Promise<R>;
+  run<T, R>(operation: string, call: () => Promise<T>, map?: (value: T) => R | Promise<R>, recover?: (err: unknown) => Promise<R>): Promise<T | R> {
     this.check(operation);
     const timeoutMs = this.#opts.commandTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<T | R>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
@@ -64,13 +70,25 @@ export class Guard {
           clearTimeout(timer);
           this.#consecutiveTimeouts = 0;
           this.#openUntilMs = 0;
-          resolve(value);
+          if (map === undefined) {
+            resolve(value);
+            return;
+          }
+          try {
+            resolve(map(value));
+          } catch (err) {
+            reject(classify(operation, err));
+          }
         },
         (err: unknown) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          reject(classify(operation, err));
+          if (recover === undefined) {
+            reject(classify(operation, err));
+            return;
+          }
+          recover(err).then(resolve, (e: unknown) => reject(classify(operation, e)));
         },
       );
     });

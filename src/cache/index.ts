@@ -1,5 +1,7 @@
 export { Cache, createCache } from './cache.ts';
-export type { CacheStatus, GetOrSetResult, RedisState, SetManyEntry, TtlArg } from './cache.ts';
+export type { GetOrSetResult, RedisState, SetManyEntry } from './cache.ts';
+export type { GetOrSetOptions, SetOptions, TtlArg } from './call-options.ts';
+export type { CacheStatus } from './get-or-set.ts';
 export type { CacheOptions } from './options.ts';
 export type { CacheStats, NamespaceStats } from './stats.ts';
 export type { CacheErrorEvent, CacheLogger } from './reporter.ts';

@@ -1,67 +1,238 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from './clock.ts';
+import { plainEntry, randomToken, type EntryWrite, type StoredEntry, type TagRef } from './entry.ts';
+import { RedisCommandError } from './errors.ts';
 import { globToRegExp } from './glob.ts';
-import type { CacheStore, StoreEntry } from './store.ts';
+import type { AcquireRequest, AcquireResult, CacheStore } from './store.ts';
+import { tagKeyPrefix } from './tags.ts';
 
 export interface MemoryStoreOptions {
   /** Most entries held before the least recently used is evicted. Default 10,000. */
   maxEntries?: number;
   /** Most bytes (keys + values, UTF-16 length × 2) held. Default 64 MiB. */
   maxBytes?: number;
-  /** Time source for expiry. Default: the system clock. */
+  /** Time source for expiry. */
   clock: Clock;
+  /** Where tag versions are kept; must match the prefix of the caches using the store. Default `#tag:` (prefix ''). */
+  tagKeyPrefix?: string;
 }
 
-interface Entry {
-  value: string;
-  /** Clock time at which the entry expires. */
-  expiresAtMs: number;
+/** A plain value, as Redis SET stores it: counters, tag versions, raw writes. */
+interface StringSlot {
+  readonly kind: 'string';
+  readonly value: string;
+  /** Clock time at which the key disappears; Infinity for none. */
+  readonly expiresAtMs: number;
+}
+
+interface Lease {
+  readonly token: string;
+  readonly untilMs: number;
+  readonly tags: readonly TagRef[];
+}
+
+/** An entry (value and/or lease), as the Redis store keeps a HASH. */
+interface HashSlot {
+  readonly kind: 'hash';
+  readonly entry: StoredEntry | undefined;
+  readonly lease: Lease | undefined;
+  readonly expiresAtMs: number;
+}
+
+type Slot = StringSlot | HashSlot;
+
+function slotSize(slot: Slot, key: string): number {
+  if (slot.kind === 'string') return (key.length + slot.value.length) * 2 + 16;
+  let chars = key.length + (slot.entry?.value.length ?? 0);
+  for (const [n, v] of slot.entry?.tags ?? []) chars += n.length + v.length;
+  if (slot.lease !== undefined) chars += 32;
+  return chars * 2 + 64;
 }
 
 /**
- * A bounded in-process store for development and tests, with the Redis store's semantics.
- * Expiry is checked against the injected clock on read (lru-cache's own TTL timer cannot be
- * driven by a fake clock), so expired entries cost memory until read, evicted or swept by size().
+ * A bounded in-process store for development, tests and the simulator, with the Redis store's
+ * semantics: each method does in one synchronous step what the Redis store does in one script,
+ * so leases, grace, fail-safe and tags behave the same. Expiry is checked against the injected
+ * clock on read (lru-cache's own TTL timer cannot be driven by a fake clock), so expired entries
+ * cost memory until read, evicted or swept by size(). Tag versions live in the same LRU, so
+ * they can be evicted; an evicted version only invalidates the entries that recorded it.
  */
 export class MemoryStore implements CacheStore {
   readonly kind = 'memory' as const;
-  readonly #lru: LRUCache<string, Entry>;
+  readonly #lru: LRUCache<string, Slot>;
   readonly #clock: Clock;
+  readonly #tagPrefix: string;
 
   constructor(options: MemoryStoreOptions) {
     this.#clock = options.clock;
-    this.#lru = new LRUCache<string, Entry>({
+    this.#tagPrefix = options.tagKeyPrefix ?? tagKeyPrefix('');
+    this.#lru = new LRUCache<string, Slot>({
       max: options.maxEntries ?? 10_000,
       maxSize: options.maxBytes ?? 64 * 1024 * 1024,
-      sizeCalculation: (entry, key) => (key.length + entry.value.length) * 2 + 16,
+      sizeCalculation: slotSize,
     });
   }
 
-  #live(key: string): Entry | undefined {
-    const e = this.#lru.get(key);
-    if (e === undefined) return undefined;
-    if (e.expiresAtMs <= this.#clock.now()) {
+  #live(key: string): Slot | undefined {
+    const s = this.#lru.get(key);
+    if (s === undefined) return undefined;
+    if (s.expiresAtMs <= this.#clock.now()) {
       this.#lru.delete(key);
       return undefined;
     }
-    return e;
+    return s;
   }
 
-  async get(key: string): Promise<string | null> {
-    return this.#live(key)?.value ?? null;
+  #hash(key: string): HashSlot | undefined {
+    const s = this.#live(key);
+    return s?.kind === 'hash' ? s : undefined;
   }
 
-  async getMany(keys: readonly string[]): Promise<(string | null)[]> {
-    return keys.map((k) => this.#live(k)?.value ?? null);
+  #version(name: string): string | undefined {
+    const s = this.#live(this.#tagPrefix + name);
+    return s?.kind === 'string' ? s.value : undefined;
   }
 
-  async set(key: string, value: string, ttlMs: number): Promise<void> {
-    this.#lru.set(key, { value, expiresAtMs: this.#clock.now() + ttlMs });
+  #valid(refs: readonly TagRef[]): boolean {
+    for (const [name, version] of refs) if (this.#version(name) !== version) return false;
+    return true;
   }
 
-  async setMany(entries: readonly StoreEntry[]): Promise<void> {
-    const now = this.#clock.now();
-    for (const e of entries) this.#lru.set(e.key, { value: e.value, expiresAtMs: now + e.ttlMs });
+  /** The tag version key lives at least ms more (an absent one stays absent). */
+  #extend(refs: readonly TagRef[], ms: number): void {
+    const until = this.#clock.now() + ms;
+    for (const [name] of refs) {
+      const key = this.#tagPrefix + name;
+      const s = this.#live(key);
+      if (s !== undefined && s.expiresAtMs < until) this.#lru.set(key, { ...s, expiresAtMs: until });
+    }
+  }
+
+  /** Current versions of the tags, creating a version for a tag that has none. */
+  #snapshot(names: readonly string[], nonce: string, ms: number): TagRef[] {
+    const refs: TagRef[] = [];
+    const until = this.#clock.now() + ms;
+    names.forEach((name, i) => {
+      const key = this.#tagPrefix + name;
+      const s = this.#live(key);
+      if (s?.kind === 'string') {
+        if (s.expiresAtMs < until) this.#lru.set(key, { ...s, expiresAtMs: until });
+        refs.push([name, s.value]);
+      } else {
+        const version = `${nonce}${i + 1}`;
+        this.#lru.set(key, { kind: 'string', value: version, expiresAtMs: until });
+        refs.push([name, version]);
+      }
+    });
+    return refs;
+  }
+
+  #read(key: string): StoredEntry | null {
+    const s = this.#live(key);
+    if (s === undefined) return null;
+    if (s.kind === 'string') return plainEntry(s.value);
+    if (s.entry === undefined || !this.#valid(s.entry.tags)) return null;
+    return s.entry;
+  }
+
+  async readEntry(key: string): Promise<StoredEntry | null> {
+    return this.#read(key);
+  }
+
+  async readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]> {
+    return keys.map((k) => this.#read(k));
+  }
+
+  #put(e: EntryWrite, refs: readonly TagRef[]): void {
+    const entry: StoredEntry = {
+      value: e.value,
+      freshUntilMs: e.freshUntilMs,
+      graceUntilMs: e.graceUntilMs,
+      fetchMs: Math.round(e.fetchMs),
+      failSafe: false,
+      tags: refs,
+    };
+    this.#lru.set(e.key, { kind: 'hash', entry, lease: undefined, expiresAtMs: this.#clock.now() + e.ttlMs });
+  }
+
+  async write(entries: readonly EntryWrite[]): Promise<void> {
+    const nonce = randomToken();
+    entries.forEach((e, i) => this.#put(e, this.#snapshot(e.tags, `${nonce}${i + 1}.`, e.ttlMs)));
+  }
+
+  async setRaw(key: string, value: string, ttlMs: number): Promise<void> {
+    this.#lru.set(key, { kind: 'string', value, expiresAtMs: this.#clock.now() + ttlMs });
+  }
+
+  /** Mirrors the ACQUIRE script in scripts.ts. */
+  async acquire(key: string, req: AcquireRequest): Promise<AcquireResult> {
+    const now = req.nowMs;
+    let slot = this.#live(key);
+    if (slot?.kind === 'string') {
+      this.#lru.delete(key);
+      slot = undefined;
+    }
+    let entry = slot?.entry ?? null;
+    if (entry !== null && (now >= entry.graceUntilMs || !this.#valid(entry.tags))) entry = null;
+    const fresh = entry !== null && now < entry.freshUntilMs;
+    const lease = slot?.lease;
+    if (lease !== undefined && lease.untilMs > now && this.#valid(lease.tags)) return { entry, lease: 'held' };
+    if (fresh && req.mode !== 'early') return { entry, lease: 'free' };
+    const tags = this.#snapshot(req.tags, randomToken(), req.leaseTtlMs);
+    const minExpiry = this.#clock.now() + req.leaseTtlMs;
+    const expiresAtMs = entry !== null && slot !== undefined ? Math.max(slot.expiresAtMs, minExpiry) : minExpiry;
+    this.#lru.set(key, { kind: 'hash', entry: entry ?? undefined, lease: { token: req.token, untilMs: now + req.leaseTtlMs, tags }, expiresAtMs });
+    return { entry, lease: 'acquired' };
+  }
+
+  /** Mirrors the WRITE script with one entry. */
+  async commit(key: string, token: string | undefined, e: EntryWrite): Promise<boolean> {
+    if (token === undefined) {
+      this.#put(e, this.#snapshot(e.tags, randomToken(), e.ttlMs));
+      return true;
+    }
+    const slot = this.#hash(key);
+    if (slot?.lease?.token !== token) return false;
+    if (!this.#valid(slot.lease.tags)) {
+      this.#lru.set(key, { ...slot, lease: undefined });
+      this.#dropIfEmpty(key);
+      return false;
+    }
+    this.#extend(slot.lease.tags, e.ttlMs);
+    this.#put(e, slot.lease.tags);
+    return true;
+  }
+
+  async failSafe(key: string, token: string | undefined, expectFreshUntilMs: number, retryAtMs: number): Promise<boolean> {
+    const slot = this.#hash(key);
+    const entry = slot?.entry;
+    if (slot === undefined || entry === undefined) return false;
+    if (token !== undefined && slot.lease?.token !== token) return false;
+    if (entry.freshUntilMs !== expectFreshUntilMs || !this.#valid(entry.tags)) return false;
+    this.#lru.set(key, { ...slot, entry: { ...entry, freshUntilMs: retryAtMs, failSafe: true }, lease: undefined });
+    return true;
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    const slot = this.#hash(key);
+    if (slot?.lease?.token !== token) return;
+    this.#lru.set(key, { ...slot, lease: undefined });
+    this.#dropIfEmpty(key);
+  }
+
+  /** Redis removes a hash whose last field is deleted. */
+  #dropIfEmpty(key: string): void {
+    const slot = this.#hash(key);
+    if (slot !== undefined && slot.entry === undefined && slot.lease === undefined) this.#lru.delete(key);
+  }
+
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    const nonce = randomToken();
+    tags.forEach((name, i) => {
+      const key = this.#tagPrefix + name;
+      const s = this.#live(key);
+      if (s !== undefined) this.#lru.set(key, { kind: 'string', value: `${nonce}.${i + 1}`, expiresAtMs: s.expiresAtMs });
+    });
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -85,26 +256,23 @@ export class MemoryStore implements CacheStore {
   }
 
   async incrBy(key: string, delta: number, ttlMs: number): Promise<number> {
-    const e = this.#live(key);
-    const current = e === undefined ? 0 : Number(e.value);
-    const next = current + delta;
-    const expiresAtMs = e === undefined ? this.#clock.now() + ttlMs : e.expiresAtMs;
-    this.#lru.set(key, { value: String(next), expiresAtMs });
+    const s = this.#live(key);
+    if (s?.kind === 'hash') throw new RedisCommandError('Redis INCR failed: WRONGTYPE Operation against a key holding the wrong kind of value');
+    const next = (s === undefined ? 0 : Number(s.value)) + delta;
+    const expiresAtMs = s === undefined || s.expiresAtMs === Infinity ? this.#clock.now() + ttlMs : s.expiresAtMs;
+    this.#lru.set(key, { kind: 'string', value: String(next), expiresAtMs });
     return next;
   }
 
   async pttl(key: string): Promise<number | null> {
-    const e = this.#live(key);
-    return e === undefined ? null : e.expiresAtMs - this.#clock.now();
-  }
-
-  async exists(key: string): Promise<boolean> {
-    return this.#live(key) !== undefined;
+    const s = this.#live(key);
+    if (s === undefined) return null;
+    return s.expiresAtMs === Infinity ? -1 : s.expiresAtMs - this.#clock.now();
   }
 
   async size(): Promise<number> {
     const now = this.#clock.now();
-    for (const [key, e] of Array.from(this.#lru.entries())) if (e.expiresAtMs <= now) this.#lru.delete(key);
+    for (const [key, s] of Array.from(this.#lru.entries())) if (s.expiresAtMs <= now) this.#lru.delete(key);
     return this.#lru.size;
   }
 

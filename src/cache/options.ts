@@ -41,6 +41,81 @@ export interface CacheOptions {
   clock?: Clock;
   /** Value encoding. Default: JSON with Date/BigInt/Map/Set tags (see serializer.ts). */
   serializer?: Serializer;
+  /**
+   * Random source in [0, 1) for TTL jitter and early refresh, injectable so tests and the
+   * simulator are reproducible. Lease tokens never use it (they must be unique across
+   * processes). Default `Math.random`.
+   */
+  random?: () => number;
+
+  // ---- getOrSet defaults (each can be overridden per call in GetOrSetOptions) ----
+
+  /**
+   * Leases (see DESIGN.md): on a miss, `getOrSet` takes a lease on the key before fetching and
+   * writes the value only while it still holds it, so a value fetched before a `del`,
+   * `invalidatePattern` or `invalidateTags` is never written after it; callers on other
+   * instances wait for the holder instead of fetching. Off: plain cache-aside, one round trip
+   * less on a miss and none of those guarantees. Default `true`.
+   */
+  leases?: boolean;
+  /**
+   * How long a lease lasts, in ms. A holder that crashes blocks nobody past this; a fetch that
+   * takes longer loses its lease and its value is not written (it is still returned). Keep it
+   * above your slowest fetch and above `hardTimeoutMs`. Default 5,000.
+   */
+  leaseTtlMs?: number;
+  /**
+   * How long a caller that misses while another caller holds the lease waits for that value
+   * (polling with backoff from 5 to 50 ms), in ms. After it, the caller serves the stale value
+   * if there is one, or else runs the fetcher itself without writing. Default 2,000.
+   */
+  lockWaitMs?: number;
+  /**
+   * Seconds a value is kept past its TTL to be served stale by `getOrSet` (flagged `'stale'`)
+   * while one caller refreshes it, and to fall back on when the fetcher fails (fail-safe).
+   * `false` and 0 both mean off. Default 0 (off): serving stale data is a decision about the
+   * data, so each call site opts in (a leaderboard may be a minute old, a balance may not).
+   */
+  graceSeconds?: number | false;
+  /**
+   * After a refresh fails and the stale value is served instead (fail-safe), how long, in ms,
+   * before the next refresh is tried; callers meanwhile get the stale value at once instead of
+   * hammering a failing database. Default 5,000.
+   */
+  failSafeRetryMs?: number;
+  /**
+   * Seconds a fetcher's `null` ("does not exist") is cached, so a flood of lookups for missing
+   * ids does not reach the database; never longer than the call's TTL. `false`: `null` is
+   * returned but not cached. Default 30.
+   */
+  negativeTtlSeconds?: number | false;
+  /**
+   * TTL jitter of values `getOrSet` writes, as a fraction: 0.1 spreads each TTL uniformly over
+   * ±10 %, so keys written together do not expire together. 0 turns it off; must be below 1.
+   * `set` never jitters (its caller chose an exact TTL). Default 0.1.
+   */
+  jitter?: number;
+  /**
+   * Probabilistic early refresh (XFetch, Vattani et al., VLDB 2015): a hit close to expiry
+   * refreshes the value in the background with a probability that rises as expiry nears,
+   * scaled by how long the last fetch took, so hot keys are refreshed before they expire.
+   * Default `true`.
+   */
+  earlyRefresh?: boolean;
+  /** XFetch's β: above 1 refreshes earlier, below 1 later. Default 1. */
+  earlyRefreshBeta?: number;
+  /**
+   * With a stale value at hand, answer with it after this many ms and let the refresh finish
+   * (and be written, if it still holds the lease) in the background. 0: answer stale at once.
+   * Default: none (the refreshing caller waits for the fetcher).
+   */
+  softTimeoutMs?: number;
+  /**
+   * Give up on a fetcher after this many ms: serve the stale value if there is one
+   * (fail-safe), otherwise reject with FactoryTimeoutError (`E_FACTORY_TIMEOUT`). A late result
+   * is discarded. Timed with the real timer, not `clock`. Default: none.
+   */
+  hardTimeoutMs?: number;
 }
 
 export interface ResolvedCacheOptions {
@@ -59,15 +134,70 @@ export interface ResolvedCacheOptions {
   logIntervalMs: number;
   clock: Clock;
   serializer: Serializer;
+  random: () => number;
+  leases: boolean;
+  leaseTtlMs: number;
+  lockWaitMs: number;
+  graceSeconds: number;
+  failSafeRetryMs: number;
+  negativeTtlSeconds: number | false;
+  jitter: number;
+  earlyRefresh: boolean;
+  earlyRefreshBeta: number;
+  softTimeoutMs: number | undefined;
+  hardTimeoutMs: number | undefined;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, integer = true): number {
+export function positive(name: string, value: number | undefined, fallback: number, integer = true): number {
   // `??`, never `||`: an explicit 0 must reach the check below and be refused, not replaced.
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
     throw new InvalidOptionsError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
   }
   return v;
+}
+
+/** A number ≥ 0, or undefined when neither the value nor a fallback is given. */
+export function nonNegative(name: string, value: number | undefined, fallback?: number): number | undefined {
+  const v = value ?? fallback;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new InvalidOptionsError(`${name} must be a finite number ≥ 0, got ${String(value)}`);
+  }
+  return v;
+}
+
+/** Seconds of grace: `false` means 0. */
+export function graceOf(name: string, value: number | false | undefined, fallback: number): number {
+  if (value === false) return 0;
+  return nonNegative(name, value, fallback) ?? 0;
+}
+
+/** Seconds a cached null lives, or false (not cached). */
+export function negativeTtlOf(name: string, value: number | false | undefined, fallback: number | false): number | false {
+  const v = value ?? fallback;
+  if (v === false) return false;
+  return positive(name, v, 30, false);
+}
+
+export function jitterOf(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v >= 1) {
+    throw new InvalidOptionsError(`${name} must be a fraction in [0, 1), got ${String(value)}`);
+  }
+  return v;
+}
+
+export function booleanOf(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  const v = value ?? fallback;
+  if (typeof v !== 'boolean') throw new InvalidOptionsError(`${name} must be a boolean`);
+  return v;
+}
+
+function randomOf(random: (() => number) | undefined): () => number {
+  if (random === undefined) return Math.random;
+  if (typeof random !== 'function') throw new InvalidOptionsError('random must be a function returning [0, 1)');
+  return random;
 }
 
 /** Applies defaults and validates, once, at construction. */
@@ -99,5 +229,17 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedCacheOptions
     logIntervalMs: positive('logIntervalMs', options.logIntervalMs, 10_000),
     clock: options.clock ?? systemClock,
     serializer: options.serializer ?? defaultSerializer,
+    random: randomOf(options.random),
+    leases: booleanOf('leases', options.leases, true),
+    leaseTtlMs: positive('leaseTtlMs', options.leaseTtlMs, 5_000),
+    lockWaitMs: nonNegative('lockWaitMs', options.lockWaitMs, 2_000) ?? 2_000,
+    graceSeconds: graceOf('graceSeconds', options.graceSeconds, 0),
+    failSafeRetryMs: positive('failSafeRetryMs', options.failSafeRetryMs, 5_000),
+    negativeTtlSeconds: negativeTtlOf('negativeTtlSeconds', options.negativeTtlSeconds, 30),
+    jitter: jitterOf('jitter', options.jitter, 0.1),
+    earlyRefresh: booleanOf('earlyRefresh', options.earlyRefresh, true),
+    earlyRefreshBeta: positive('earlyRefreshBeta', options.earlyRefreshBeta, 1, false),
+    softTimeoutMs: nonNegative('softTimeoutMs', options.softTimeoutMs),
+    hardTimeoutMs: options.hardTimeoutMs === undefined ? undefined : positive('hardTimeoutMs', options.hardTimeoutMs, 1),
   };
 }

@@ -1,39 +1,34 @@
-import { createHash } from 'node:crypto';
 import type { createClient } from 'redis';
-import { RedisUnavailableError } from './errors.ts';
+import { ErrorReply } from 'redis';
+import { parseStored, plainEntry, randomToken, type EntryWrite, type StoredEntry } from './entry.ts';
+import { RedisCommandError, RedisUnavailableError } from './errors.ts';
 import type { Guard } from './guard.ts';
-import type { CacheStore, StoreEntry } from './store.ts';
+import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, INVALIDATE_TAGS, RELEASE, WRITE, type LuaScript } from './scripts.ts';
+import type { AcquireRequest, AcquireResult, CacheStore } from './store.ts';
+
+export { luaScript, type LuaScript } from './scripts.ts';
 
 /** A node-redis v5 client as `createClient()` returns it. */
 export type NodeRedisClient = ReturnType<typeof createClient>;
 
-export interface LuaScript {
-  readonly source: string;
-  readonly sha1: string;
+type Client = NodeRedisClient;
+
+function isWrongType(err: unknown): boolean {
+  return err instanceof ErrorReply && err.message.startsWith('WRONGTYPE');
 }
 
-export function luaScript(source: string): LuaScript {
-  return { source, sha1: createHash('sha1').update(source).digest('hex') };
-}
-
-/**
- * INCRBY and, when the key has no expiry yet (the first write, or a key left without one),
- * PEXPIRE, in one atomic script: INCR then EXPIRE as two calls leaves a counter without expiry
- * whenever the process dies or the connection drops between them.
- */
-const INCR_WITH_TTL = luaScript(`
-local v = redis.call('INCRBY', KEYS[1], ARGV[1])
-if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return v`);
+function noop(): void {}
 
 export class RedisStore implements CacheStore {
   readonly kind = 'redis' as const;
   readonly client: NodeRedisClient;
   readonly #guard: Guard;
+  readonly #tagPrefix: string;
 
-  constructor(client: NodeRedisClient, guard: Guard) {
+  constructor(client: NodeRedisClient, guard: Guard, opts: { tagKeyPrefix: string }) {
     this.client = client;
     this.#guard = guard;
+    this.#tagPrefix = opts.tagKeyPrefix;
   }
 
   /**
@@ -41,10 +36,12 @@ export class RedisStore implements CacheStore {
    * queue grows while Redis is away, whoever configured the client.
    */
   run<T>(operation: string, call: (client: NodeRedisClient) => Promise<T>): Promise<T> {
-    if (!this.client.isReady) {
-      return Promise.reject(new RedisUnavailableError(`Redis ${operation} skipped: ${this.client.isOpen ? 'reconnecting' : 'not connected'}`));
-    }
+    if (!this.client.isReady) return this.#notReady(operation);
     return this.#guard.run(operation, () => call(this.client));
+  }
+
+  #notReady<T>(operation: string): Promise<T> {
+    return Promise.reject(new RedisUnavailableError(`Redis ${operation} skipped: ${this.client.isOpen ? 'reconnecting' : 'not connected'}`));
   }
 
   /** EVALSHA, falling back to EVAL once when the server has not seen the script (restart, flush). */
@@ -59,26 +56,122 @@ export class RedisStore implements CacheStore {
     }
   }
 
-  get(key: string): Promise<string | null> {
-    return this.run('GET', (c) => c.get(key));
+  readEntry(key: string, tags?: readonly string[]): Promise<StoredEntry | null> {
+    const c = this.client;
+    if (!c.isReady) return this.#notReady('HGET');
+    // The caller's tag versions travel in the same batch as the HGET: one round trip.
+    const announced = tags !== undefined && tags.length > 0 ? c.mGet(tags.map((t) => this.#tagPrefix + t)) : undefined;
+    announced?.catch(noop); // awaited only when the entry is tagged
+    return this.#guard.run(
+      'HGET',
+      () => c.hGet(key, 'v'),
+      (raw) => (raw === null ? null : this.#checked(c, parseStored(raw), tags, announced)),
+      (err) => this.#plain(c, key, err),
+    );
   }
 
-  getMany(keys: readonly string[]): Promise<(string | null)[]> {
+  /** After WRONGTYPE: a plain string (a counter, or a value written by other code). Its own deadline. */
+  async #plain(c: Client, key: string, err: unknown): Promise<StoredEntry | null> {
+    if (!isWrongType(err)) throw err;
+    const plain = await this.run('GET', () => c.get(key));
+    return plain === null ? null : plainEntry(plain);
+  }
+
+  /** The entry if its tag versions are current; untagged entries pass at once. */
+  #checked(c: Client, entry: StoredEntry, tags: readonly string[] | undefined, announced: Promise<(string | null)[]> | undefined): StoredEntry | null | Promise<StoredEntry | null> {
+    if (entry.tags.length === 0) return entry;
+    return (async () => {
+      const versions = new Map<string, string | null>();
+      if (announced !== undefined && tags !== undefined) {
+        const got = await announced;
+        tags.forEach((t, i) => versions.set(t, got[i] ?? null));
+      }
+      // Only tags the caller did not announce cost a second round trip (under its own deadline).
+      await this.#fetchVersions((keys) => this.run('MGET', () => c.mGet(keys)), [entry], versions);
+      return tagsCurrent(entry, versions) ? entry : null;
+    })();
+  }
+
+  async #fetchVersions(mGet: (keys: string[]) => Promise<(string | null)[]>, entries: readonly (StoredEntry | null)[], versions: Map<string, string | null>): Promise<void> {
+    const missing = new Set<string>();
+    for (const e of entries) if (e !== null) for (const [name] of e.tags) if (!versions.has(name)) missing.add(name);
+    if (missing.size === 0) return;
+    const names = Array.from(missing);
+    const got = await mGet(names.map((n) => this.#tagPrefix + n));
+    names.forEach((n, i) => versions.set(n, got[i] ?? null));
+  }
+
+  readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
-    return this.run('MGET', (c) => c.mGet([...keys]));
+    return this.run('HGET', async (c) => {
+      const readOne = async (k: string): Promise<StoredEntry | null> => {
+        try {
+          const raw = await c.hGet(k, 'v');
+          return raw === null ? null : parseStored(raw);
+        } catch (err) {
+          if (!isWrongType(err)) throw err;
+          const plain = await c.get(k);
+          return plain === null ? null : plainEntry(plain);
+        }
+      };
+      // All HGETs are written in one batch by the client: one round trip for all keys.
+      const entries = await Promise.all(keys.map(readOne));
+      const versions = new Map<string, string | null>();
+      await this.#fetchVersions((k) => c.mGet(k), entries, versions);
+      return entries.map((e) => (e !== null && tagsCurrent(e, versions) ? e : null));
+    });
   }
 
-  async set(key: string, value: string, ttlMs: number): Promise<void> {
+  #writeArgs(e: EntryWrite): string[] {
+    return [String(e.freshUntilMs), String(e.graceUntilMs), String(Math.round(e.fetchMs)), String(e.ttlMs), e.tags.join(';'), e.value];
+  }
+
+  async write(entries: readonly EntryWrite[]): Promise<void> {
+    if (entries.length === 0) return;
+    const args = ['', this.#tagPrefix, randomToken()];
+    for (const e of entries) args.push(...this.#writeArgs(e));
+    await this.evalScript('WRITE', WRITE, entries.map((e) => e.key), args);
+  }
+
+  async setRaw(key: string, value: string, ttlMs: number): Promise<void> {
     await this.run('SET', (c) => c.set(key, value, { expiration: { type: 'PX', value: ttlMs } }));
   }
 
-  async setMany(entries: readonly StoreEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    await this.run('MULTI SET', (c) => {
-      const m = c.multi();
-      for (const e of entries) m.set(e.key, e.value, { expiration: { type: 'PX', value: e.ttlMs } });
-      return m.exec();
-    });
+  async acquire(key: string, req: AcquireRequest): Promise<AcquireResult> {
+    const reply = await this.evalScript('ACQUIRE', ACQUIRE, [key], [
+      String(req.nowMs),
+      req.token,
+      String(req.leaseTtlMs),
+      String(req.nowMs + req.leaseTtlMs),
+      req.mode,
+      this.#tagPrefix,
+      req.tags.join(';'),
+      randomToken(),
+    ]);
+    if (!Array.isArray(reply) || reply.length !== 3) throw new RedisCommandError('ACQUIRE returned an unexpected reply');
+    const [state, raw, lease] = reply as [unknown, unknown, unknown];
+    if (lease !== 'acquired' && lease !== 'held' && lease !== 'free') throw new RedisCommandError('ACQUIRE returned an unexpected lease state');
+    const entry = state !== 'absent' && typeof raw === 'string' && raw.length > 0 ? parseStored(raw) : null;
+    return { entry, lease };
+  }
+
+  async commit(key: string, token: string | undefined, entry: EntryWrite): Promise<boolean> {
+    const reply = await this.evalScript('WRITE', WRITE, [key], [token ?? '', this.#tagPrefix, randomToken(), ...this.#writeArgs(entry)]);
+    return Number(reply) === 1;
+  }
+
+  async failSafe(key: string, token: string | undefined, expectFreshUntilMs: number, retryAtMs: number): Promise<boolean> {
+    const reply = await this.evalScript('FAILSAFE', FAIL_SAFE, [key], [token ?? '', String(expectFreshUntilMs), String(retryAtMs), this.#tagPrefix]);
+    return Number(reply) === 1;
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    await this.evalScript('RELEASE', RELEASE, [key], [token]);
+  }
+
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    if (tags.length === 0) return;
+    await this.evalScript('INVALIDATE_TAGS', INVALIDATE_TAGS, tags.map((t) => this.#tagPrefix + t), [randomToken()]);
   }
 
   delete(keys: readonly string[]): Promise<number> {
@@ -109,10 +202,6 @@ export class RedisStore implements CacheStore {
     return ms === -2 ? null : ms;
   }
 
-  async exists(key: string): Promise<boolean> {
-    return (await this.run('EXISTS', (c) => c.exists(key))) > 0;
-  }
-
   size(): Promise<number> {
     return this.run('DBSIZE', (c) => c.dbSize());
   }
@@ -120,4 +209,9 @@ export class RedisStore implements CacheStore {
   async close(): Promise<void> {
     // The facade owns the client's lifecycle.
   }
+}
+
+function tagsCurrent(entry: StoredEntry, versions: ReadonlyMap<string, string | null>): boolean {
+  for (const [name, version] of entry.tags) if (versions.get(name) !== version) return false;
+  return true;
 }

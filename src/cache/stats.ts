@@ -17,6 +17,18 @@ export interface CacheStats extends NamespaceStats {
   fetches: number;
   /** getOrSet calls answered by an in-flight fetch of the same key in this process. */
   coalesced: number;
+  /** getOrSet answers served stale (past TTL, within grace); also counted in hits. */
+  stale: number;
+  /** getOrSet misses that waited for another caller's lease (any instance) instead of fetching. */
+  leaseWaits: number;
+  /** Waits that reached lockWaitMs, after which the caller fetched without writing. */
+  lockTimeouts: number;
+  /** Fetched values not written because their lease was revoked by an invalidation or taken over. */
+  staleWritesPrevented: number;
+  /** Refreshes that failed and served the stale value instead (fail-safe). */
+  failSafe: number;
+  /** Background refreshes started by XFetch before expiry. */
+  earlyRefreshes: number;
   /** Keys in the store (Redis DBSIZE); null when the store could not answer. */
   keys: number | null;
   store: 'redis' | 'memory';
@@ -48,6 +60,12 @@ export class StatsRecorder {
   decodeErrors = 0;
   fetches = 0;
   coalesced = 0;
+  stale = 0;
+  leaseWaits = 0;
+  lockTimeouts = 0;
+  staleWritesPrevented = 0;
+  failSafe = 0;
+  earlyRefreshes = 0;
   readonly #byNamespace = new Map<string, Counters>();
 
   #ns(key: string): Counters {
@@ -88,6 +106,12 @@ export class StatsRecorder {
       decodeErrors: this.decodeErrors,
       fetches: this.fetches,
       coalesced: this.coalesced,
+      stale: this.stale,
+      leaseWaits: this.leaseWaits,
+      lockTimeouts: this.lockTimeouts,
+      staleWritesPrevented: this.staleWritesPrevented,
+      failSafe: this.failSafe,
+      earlyRefreshes: this.earlyRefreshes,
       keys,
       store,
       namespaces,
@@ -96,6 +120,7 @@ export class StatsRecorder {
 
   reset(): void {
     this.hits = this.misses = this.errors = this.sets = this.deletes = this.decodeErrors = this.fetches = this.coalesced = 0;
+    this.stale = this.leaseWaits = this.lockTimeouts = this.staleWritesPrevented = this.failSafe = this.earlyRefreshes = 0;
     this.#byNamespace.clear();
   }
 }

@@ -1,33 +1,86 @@
+import type { EntryWrite, StoredEntry } from './entry.ts';
+
 /**
- * What the facade needs from a backing store. Values are already-encoded strings and TTLs are
- * milliseconds; keys arrive fully prefixed. Both stores pass the same contract suite
- * (test/cache/store-contract.ts).
+ * What the facade needs from a backing store. Values are already-encoded strings, keys arrive
+ * fully prefixed, times are the facade's clock in ms. Both stores implement the same semantics
+ * (entries with logical expiry and grace, leases, tag versions) and pass the same contract
+ * suite (test/cache/contract.ts), so development on the memory store and the simulator behave
+ * like production on Redis.
  *
- * A store throws only CacheError subclasses: RedisUnavailableError, CommandTimeoutError.
+ * Every method is one atomic step (one Lua script or one round trip in Redis, one synchronous
+ * step in memory), and a store applies a caller's calls in the order they were made. The
+ * facade's in-process coalescing relies on that order (see get-or-set.ts).
+ *
+ * A store throws only CacheError subclasses: RedisUnavailableError, CommandTimeoutError,
+ * RedisCommandError.
  */
-export interface StoreEntry {
-  key: string;
-  value: string;
-  ttlMs: number;
+
+/** What `acquire` does. */
+export type AcquireMode =
+  /** Take the lease unless the value is fresh or someone else holds it. */
+  | 'take'
+  /** Early refresh: take the lease even though the value is fresh, unless someone holds it. */
+  | 'early';
+
+export interface AcquireRequest {
+  nowMs: number;
+  token: string;
+  leaseTtlMs: number;
+  mode: AcquireMode;
+  /** Tag names of the call; the lease records their current versions. */
+  tags: readonly string[];
+}
+
+export interface AcquireResult {
+  /**
+   * The entry if it is valid (tags current) and within grace, fresh or stale; null otherwise.
+   * An entry past grace or with a moved tag is never returned: it is dead, not stale.
+   */
+  entry: StoredEntry | null;
+  /** `acquired`: the caller now holds the lease. `held`: another caller does. `free`: nobody does and none was taken. */
+  lease: 'acquired' | 'held' | 'free';
 }
 
 export interface CacheStore {
   readonly kind: 'redis' | 'memory';
-  get(key: string): Promise<string | null>;
-  /** One round trip. */
-  getMany(keys: readonly string[]): Promise<(string | null)[]>;
-  set(key: string, value: string, ttlMs: number): Promise<void>;
-  /** One round trip, atomic. */
-  setMany(entries: readonly StoreEntry[]): Promise<void>;
-  /** Returns how many of the keys existed. */
+  /**
+   * The entry under key, or null when absent, lease-only, or written under a tag version that
+   * has moved. Freshness and grace are the caller's to judge. `tags`: tag names the caller
+   * expects the entry to carry, so their versions travel in the same round trip.
+   */
+  readEntry(key: string, tags?: readonly string[]): Promise<StoredEntry | null>;
+  /** readEntry for several keys, in one round trip (plus one for tag versions when some are tagged). */
+  readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]>;
+  /** Writes entries unconditionally, atomically; replaces each key, so it also revokes its lease. */
+  write(entries: readonly EntryWrite[]): Promise<void>;
+  /** A plain string value, as Redis SET stores it (interop and tests). */
+  setRaw(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Reads the entry and, depending on mode and on who holds the lease, takes it. One atomic step. */
+  acquire(key: string, req: AcquireRequest): Promise<AcquireResult>;
+  /**
+   * Writes the entry only if `token` still holds the lease and the tag versions the lease was
+   * taken under are current (then the entry records those versions). Without a token, writes
+   * unconditionally like `write`. Resolves whether it wrote.
+   */
+  commit(key: string, token: string | undefined, entry: EntryWrite): Promise<boolean>;
+  /**
+   * Fail-safe: if the entry still has freshUntilMs `expectFreshUntilMs` (and `token` still holds
+   * the lease, when given), moves freshUntilMs to `retryAtMs`, flags it fail-safe and releases
+   * the lease. Resolves false if the entry was invalidated or replaced meanwhile.
+   */
+  failSafe(key: string, token: string | undefined, expectFreshUntilMs: number, retryAtMs: number): Promise<boolean>;
+  /** Drops the lease if `token` holds it. */
+  release(key: string, token: string): Promise<void>;
+  /** Moves the version of each tag that has one; O(tags), whatever the number of keys. */
+  invalidateTags(tags: readonly string[]): Promise<void>;
+  /** Returns how many of the keys existed (lease-only keys included). Revokes their leases. */
   delete(keys: readonly string[]): Promise<number>;
   /** Deletes every key matching a Redis glob pattern, in batches; returns how many. */
   deletePattern(pattern: string, batchSize: number): Promise<number>;
   /** Adds delta; the first write of the key sets its expiry, in the same atomic step. */
   incrBy(key: string, delta: number, ttlMs: number): Promise<number>;
-  /** Milliseconds left; null when the key does not exist; -1 when it has no expiry. */
+  /** Milliseconds left before the key is physically removed; null when absent; -1 without expiry. */
   pttl(key: string): Promise<number | null>;
-  exists(key: string): Promise<boolean>;
   /** Number of keys the store holds (Redis: DBSIZE, which counts every key in the database). */
   size(): Promise<number>;
   close(): Promise<void>;

@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { createCache, ManualClock } from '../../src/cache/index.ts';
+import { Cache as CacheClass } from '../../src/cache/cache.ts';
+import { createCache, ManualClock, systemClock } from '../../src/cache/index.ts';
 import type { Cache } from '../../src/cache/index.ts';
+import { MemoryStore } from '../../src/cache/memory-store.ts';
 import { cacheContract } from './contract.ts';
+import { getOrSetContract } from './get-or-set-contract.ts';
 
 cacheContract('memory store', {
   make: async (opts) => createCache({ prefix: opts?.prefix ?? '', ...(opts?.maxValueBytes === undefined ? {} : { maxValueBytes: opts.maxValueBytes }) }),
-  writeRaw: async (cache: Cache, key, raw) => cache.store.set(cache.options.prefix + key, raw, 60_000),
+  writeRaw: async (cache: Cache, key, raw) => cache.store.setRaw(cache.options.prefix + key, raw, 60_000),
+});
+
+getOrSetContract('memory store', {
+  // Several caches over one store, as several processes share one Redis.
+  makeShared: async (n, opts) => {
+    const store = new MemoryStore({ clock: opts?.clock ?? systemClock });
+    return Array.from({ length: n }, () => new CacheClass(opts ?? {}, { store }));
+  },
 });
 
 describe('memory store specifics', () => {

@@ -5,6 +5,7 @@ import { CacheKeys, CacheTTL, createCache, InvalidKeyError } from '../../src/cac
 import type { Cache } from '../../src/cache/index.ts';
 import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.ts';
 import { cacheContract } from './contract.ts';
+import { getOrSetContract } from './get-or-set-contract.ts';
 
 let server: TestRedisServer;
 let raw: ReturnType<typeof createClient>;
@@ -37,6 +38,15 @@ cacheContract('redis store', {
   make,
   writeRaw: async (cache, key, value) => {
     await raw.set(cache.options.prefix + key, value, { expiration: { type: 'EX', value: 60 } });
+  },
+});
+
+getOrSetContract('redis store', {
+  makeShared: async (n, opts) => {
+    const prefix = uniquePrefix();
+    const caches = Array.from({ length: n }, () => createCache({ ...opts, redis: server.url, prefix }));
+    for (const c of caches) await c.ready();
+    return caches;
   },
 });
 

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * A cache entry as both stores hold it, and its wire format in Redis.
+ *
+ * In Redis an entry is a HASH (see DESIGN.md for why):
+ *
+ * - `v`  — `<freshUntil>;<graceUntil>;<fetchMs>;<failSafe>[;<tag>=<version>…]|<encoded value>`
+ * - `l`, `lx`, `lt` — the lease: token, expiry (clock ms), and the tag versions it was taken under
+ *
+ * The hit path reads `v` alone with HGET: one field, one bulk reply, as cheap as GET. Everything
+ * the hit needs (freshness, grace, XFetch's delta, the tag versions to check) is in its header,
+ * which the Lua scripts parse with the same grammar. Times are the writer's clock in ms.
+ * A plain string under the key (a counter, or a value written by other code) is read as a
+ * value that never goes stale.
+ */
+
+/** A tag an entry was written under, with the tag's version at the time. */
+export type TagRef = readonly [name: string, version: string];
+
+export interface StoredEntry {
+  /** The encoded value (serializer output). */
+  readonly value: string;
+  /** Clock ms from which the value is stale. +Infinity for plain strings. */
+  readonly freshUntilMs: number;
+  /** Clock ms from which the value may not be served at all, even stale. */
+  readonly graceUntilMs: number;
+  /** How long the fetch that produced it took (XFetch's delta); 0 when unknown (set, setMany). */
+  readonly fetchMs: number;
+  /** freshUntilMs was pushed out by fail-safe after a failed refresh: serve it, flagged stale. */
+  readonly failSafe: boolean;
+  readonly tags: readonly TagRef[];
+}
+
+/** One entry to write. */
+export interface EntryWrite {
+  readonly key: string;
+  readonly value: string;
+  readonly freshUntilMs: number;
+  readonly graceUntilMs: number;
+  readonly fetchMs: number;
+  /** Physical lifetime in ms (Redis PEXPIRE): TTL + grace. */
+  readonly ttlMs: number;
+  /** Tag names; their current versions are recorded (without a lease) at write time. */
+  readonly tags: readonly string[];
+}
+
+const NO_REFS: readonly TagRef[] = [];
+
+export function plainEntry(value: string): StoredEntry {
+  return { value, freshUntilMs: Infinity, graceUntilMs: Infinity, fetchMs: 0, failSafe: false, tags: NO_REFS };
+}
+
+/** Parses `;a=v1;b=v2`. */
+export function parseRefs(refs: string): readonly TagRef[] {
+  if (refs.length === 0) return NO_REFS;
+  const out: TagRef[] = [];
+  for (const part of refs.split(';')) {
+    if (part.length === 0) continue;
+    const eq = part.indexOf('=');
+    out.push([part.slice(0, eq), part.slice(eq + 1)]);
+  }
+  return out;
+}
+
+export function formatRefs(refs: readonly TagRef[]): string {
+  let s = '';
+  for (const [name, version] of refs) s += `;${name}=${version}`;
+  return s;
+}
+
+/**
+ * Parses the `v` field. A header that does not parse yields the raw string as the value, so it
+ * fails to decode and takes the facade's corrupt-entry path (counted, deleted, a miss).
+ */
+export function parseStored(raw: string): StoredEntry {
+  const bar = raw.indexOf('|');
+  const s1 = raw.indexOf(';');
+  const s2 = raw.indexOf(';', s1 + 1);
+  const s3 = raw.indexOf(';', s2 + 1);
+  if (bar < 0 || s1 < 0 || s2 < 0 || s3 < 0 || s3 > bar) return plainEntry(raw);
+  const freshUntilMs = Number(raw.slice(0, s1));
+  const graceUntilMs = Number(raw.slice(s1 + 1, s2));
+  const fetchMs = Number(raw.slice(s2 + 1, s3));
+  if (Number.isNaN(freshUntilMs) || Number.isNaN(graceUntilMs) || Number.isNaN(fetchMs)) return plainEntry(raw);
+  return {
+    value: raw.slice(bar + 1),
+    freshUntilMs,
+    graceUntilMs,
+    fetchMs,
+    failSafe: raw.charCodeAt(s3 + 1) === 49 /* 1 */,
+    tags: s3 + 2 < bar ? parseRefs(raw.slice(s3 + 2, bar)) : NO_REFS,
+  };
+}
+
+/**
+ * A token unique across processes: lease tokens and tag versions. 72 random bits, so an old
+ * version coming back (which would revive invalidated entries) is not a practical concern.
+ */
+export function randomToken(): string {
+  return randomBytes(9).toString('base64url');
+}

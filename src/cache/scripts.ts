@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The Lua scripts of the Redis store. Each runs atomically in Redis, which is what makes
+ * "check the lease, then write" one step: no command from another client can fall between the
+ * check and the write. Times and TTLs arrive as decimal strings and are passed to Redis as such
+ * (a Lua number handed to redis.call may be formatted in exponent notation).
+ *
+ * Tag version keys are named inside the scripts from the prefix in ARGV, not declared in
+ * KEYS: fine on a single Redis (and on replicas), not on Redis Cluster, where tags would need
+ * hash-tagged key names. See DESIGN.md.
+ */
+
+export interface LuaScript {
+  readonly source: string;
+  readonly sha1: string;
+}
+
+export function luaScript(source: string): LuaScript {
+  return { source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Helpers shared by the entry scripts.
+ * - parse(v): the header fields of an entry's `v` (see entry.ts), or nil when malformed.
+ * - valid(refs, tp): every `;name=version` in refs is the current version of that tag.
+ * - extend(refs, tp, ms): tag version keys live at least ms more (an absent one stays absent).
+ * - snapshot(csv, tp, nonce, ms): the current versions of the `;`-separated tag names as refs,
+ *   creating a fresh version for a tag that has none, and making each live at least ms more.
+ */
+const LIB = `
+local function parse(v)
+  local bar = string.find(v, '|', 1, true)
+  if not bar then return nil end
+  local x, g, d, f, refs = string.match(string.sub(v, 1, bar - 1), '^([^;]*);([^;]*);([^;]*);([^;]*)(.*)$')
+  if not x or not tonumber(x) or not tonumber(g) then return nil end
+  return x, g, d, f, refs, bar
+end
+local function valid(refs, tp)
+  if not refs or refs == '' then return true end
+  for name, ver in string.gmatch(refs, ';([^;=]+)=([^;]*)') do
+    if redis.call('GET', tp .. name) ~= ver then return false end
+  end
+  return true
+end
+local function extend(refs, tp, ms)
+  local n = tonumber(ms)
+  for name in string.gmatch(refs, ';([^;=]+)=') do
+    local p = redis.call('PTTL', tp .. name)
+    if p >= 0 and p < n then redis.call('PEXPIRE', tp .. name, ms) end
+  end
+end
+local function snapshot(csv, tp, nonce, ms)
+  local n = tonumber(ms)
+  local out = {}
+  local i = 0
+  for name in string.gmatch(csv, '[^;]+') do
+    i = i + 1
+    local k = tp .. name
+    local ver = redis.call('GET', k)
+    if not ver then
+      ver = nonce .. i
+      redis.call('SET', k, ver, 'PX', ms)
+    else
+      local p = redis.call('PTTL', k)
+      if p >= 0 and p < n then redis.call('PEXPIRE', k, ms) end
+    end
+    out[i] = ';' .. name .. '=' .. ver
+  end
+  return table.concat(out)
+end
+`;
+
+/**
+ * KEYS[1] entry. ARGV: now, token, leaseTtlMs, leaseUntilMs, mode, tagPrefix, tagsCsv, nonce.
+ * Returns {state, v, lease}: state 'fresh' | 'stale' | 'absent'; v the raw field or '';
+ * lease 'acquired' | 'held' | 'free'.
+ *
+ * A lease is held while its expiry is ahead and its tag versions are current: a lease taken
+ * before a tag invalidation is dead, so the next caller takes over at once instead of waiting
+ * for a holder whose write would be refused anyway. A plain string that reaches this script is
+ * one the facade could not use as a value (corrupt, or foreign), and is replaced.
+ */
+export const ACQUIRE = luaScript(`${LIB}
+local key, now, tp = KEYS[1], tonumber(ARGV[1]), ARGV[6]
+local ty = redis.call('TYPE', key)['ok']
+local v, l, lx, lt = false, false, false, false
+if ty == 'hash' then
+  local f = redis.call('HMGET', key, 'v', 'l', 'lx', 'lt')
+  v, l, lx, lt = f[1], f[2], f[3], f[4]
+elseif ty ~= 'none' then
+  redis.call('DEL', key)
+  ty = 'none'
+end
+local state = 'absent'
+if v then
+  local x, g, d, fl, refs = parse(v)
+  if not x or now >= tonumber(g) or not valid(refs, tp) then v = false
+  elseif now < tonumber(x) then state = 'fresh'
+  else state = 'stale' end
+end
+if l and tonumber(lx) and tonumber(lx) > now and valid(lt, tp) then return {state, v or '', 'held'} end
+if state == 'fresh' and ARGV[5] ~= 'early' then return {state, v, 'free'} end
+if not v and ty == 'hash' then redis.call('DEL', key) end
+local snap = snapshot(ARGV[7], tp, ARGV[8], ARGV[3])
+redis.call('HSET', key, 'l', ARGV[2], 'lx', ARGV[4], 'lt', snap)
+local p = redis.call('PTTL', key)
+if p < tonumber(ARGV[3]) then redis.call('PEXPIRE', key, ARGV[3]) end
+return {state, v or '', 'acquired'}`);
+
+/**
+ * KEYS: the entries. ARGV: token, tagPrefix, nonce, then six per entry: freshUntil,
+ * graceUntil, fetchMs, ttlMs, tagsCsv, encoded value. Returns 1 if written, 0 if not.
+ *
+ * With a token (one entry): writes only while the token holds the lease and the lease's tag
+ * versions are current, and records those versions, captured when the lease was taken, before
+ * the fetch. With an empty token: writes unconditionally, recording the versions current now.
+ * Either way the key is replaced whole, which drops any lease on it.
+ */
+export const WRITE = luaScript(`${LIB}
+local token, tp, nonce = ARGV[1], ARGV[2], ARGV[3]
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local b = 3 + (i - 1) * 6
+  local ttl = ARGV[b + 4]
+  local refs
+  if token ~= '' then
+    if redis.call('TYPE', key)['ok'] ~= 'hash' then return 0 end
+    local f = redis.call('HMGET', key, 'l', 'lt')
+    if f[1] ~= token then return 0 end
+    if not valid(f[2], tp) then
+      redis.call('HDEL', key, 'l', 'lx', 'lt')
+      return 0
+    end
+    refs = f[2] or ''
+    extend(refs, tp, ttl)
+  else
+    refs = snapshot(ARGV[b + 5], tp, nonce .. i .. '.', ttl)
+  end
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'v', ARGV[b + 1] .. ';' .. ARGV[b + 2] .. ';' .. ARGV[b + 3] .. ';0' .. refs .. '|' .. ARGV[b + 6])
+  redis.call('PEXPIRE', key, ttl)
+end
+return 1`);
+
+/**
+ * KEYS[1] entry. ARGV: token ('' for none), expected freshUntil, retryAt, tagPrefix. Rewrites the header
+ * with freshUntil = retryAt and the fail-safe flag, and drops the lease. Returns 0 (and leaves
+ * the key alone) if the entry was replaced, invalidated, or the lease lost meanwhile.
+ */
+export const FAIL_SAFE = luaScript(`${LIB}
+local key, tp = KEYS[1], ARGV[4]
+if redis.call('TYPE', key)['ok'] ~= 'hash' then return 0 end
+local f = redis.call('HMGET', key, 'v', 'l')
+if not f[1] then return 0 end
+if ARGV[1] ~= '' and f[2] ~= ARGV[1] then return 0 end
+local x, g, d, fl, refs, bar = parse(f[1])
+if not x or x ~= ARGV[2] or not valid(refs, tp) then return 0 end
+redis.call('HSET', key, 'v', ARGV[3] .. ';' .. g .. ';' .. d .. ';1' .. refs .. string.sub(f[1], bar))
+redis.call('HDEL', key, 'l', 'lx', 'lt')
+return 1`);
+
+/** KEYS[1] entry, ARGV[1] token. Drops the lease if the token holds it (an emptied hash vanishes). */
+export const RELEASE = luaScript(`
+if redis.call('TYPE', KEYS[1])['ok'] == 'hash' and redis.call('HGET', KEYS[1], 'l') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'l', 'lx', 'lt')
+end
+return 1`);
+
+/**
+ * KEYS: tag version keys. ARGV[1]: nonce. Gives each existing tag a new version, keeping its
+ * TTL. An absent tag is left absent: no valid entry or lease can refer to it (they would have
+ * found it absent, which matches no version).
+ */
+export const INVALIDATE_TAGS = luaScript(`
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[1] .. '.' .. i, 'XX', 'KEEPTTL')
+end
+return 1`);
+
+/**
+ * INCRBY and, when the key has no expiry yet (the first write, or a key left without one),
+ * PEXPIRE, in one atomic script: INCR then EXPIRE as two calls leaves a counter without expiry
+ * whenever the process dies or the connection drops between them.
+ */
+export const INCR_WITH_TTL = luaScript(`
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return v`);

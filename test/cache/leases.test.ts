@@ -1,0 +1,203 @@
+/**
+ * Leases against a real redis-server: the stale-set race of issue 5 with two cache instances on
+ * separate connections (and the same race reproducing with leases off), the distributed
+ * stampede, lease expiry, and what the hit and miss paths cost in commands.
+ */
+import { randomBytes } from 'node:crypto';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Cache, CacheOptions } from '../../src/cache/index.ts';
+import { createCache } from '../../src/cache/index.ts';
+import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.ts';
+import { deferred } from './get-or-set-contract.ts';
+
+let server: TestRedisServer;
+let raw: ReturnType<typeof createClient>;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  raw = createClient({ url: server.url });
+  raw.on('error', () => {});
+  await raw.connect();
+});
+
+afterAll(async () => {
+  await raw.close();
+  await server.stop();
+});
+
+async function caches(n: number, opts: Omit<CacheOptions, 'redis' | 'prefix'> = {}): Promise<Cache[]> {
+  const prefix = `l${randomBytes(4).toString('hex')}:`;
+  const list = Array.from({ length: n }, () => createCache({ ...opts, redis: server.url, prefix }));
+  for (const c of list) await c.ready();
+  return list;
+}
+
+async function closeAll(list: Cache[]): Promise<void> {
+  for (const c of list) await c.idle();
+  for (const c of list) await c.close();
+}
+
+/** Redis commands (upper-cased names) issued while fn runs, from MONITOR. */
+async function commandsDuring(fn: () => Promise<unknown>): Promise<string[]> {
+  const monitor = raw.duplicate();
+  monitor.on('error', () => {});
+  await monitor.connect();
+  const seen: string[] = [];
+  await monitor.monitor((line) => {
+    // Commands run inside scripts are listed too, as "[0 lua]" lines; keep what clients sent.
+    if (line.includes(' lua]')) return;
+    const m = /"([A-Za-z]+)"/.exec(line);
+    if (m?.[1] !== undefined) seen.push(m[1].toUpperCase());
+  });
+  await fn();
+  await raw.ping(); // MONITOR output is in order: once this PING shows, everything before it has too.
+  await new Promise((r) => setTimeout(r, 50));
+  await monitor.close();
+  const end = seen.lastIndexOf('PING');
+  return seen.slice(0, end === -1 ? seen.length : end);
+}
+
+/**
+ * The stale set: a reader misses, reads the old row and pauses; a writer updates the row and
+ * deletes the key; the reader resumes and writes. Returns what the cache holds at the end.
+ */
+async function staleSetRace(leases: boolean): Promise<{ cached: unknown; readerGot: unknown }> {
+  const [reader, writer] = await caches(2, { leases });
+  if (reader === undefined || writer === undefined) throw new Error('no caches');
+  const table = new Map([[1, { id: 1, balance: 100 }]]);
+  const readerFetched = deferred();
+  const writerDone = deferred();
+  const readerGot = reader.getOrSet('wallet:1:balance', async () => {
+    const row = structuredClone(table.get(1));
+    readerFetched.resolve();
+    await writerDone.promise; // paused between the database read and the cache write
+    return row;
+  }, 60);
+  await readerFetched.promise;
+  table.set(1, { id: 1, balance: 150 }); // the writer commits first…
+  await writer.del('wallet:1:balance'); // …then invalidates
+  writerDone.resolve();
+  const got = await readerGot;
+  const cached = await writer.get('wallet:1:balance');
+  await closeAll([reader, writer]);
+  return { cached, readerGot: got };
+}
+
+describe('leases (real redis-server)', () => {
+  it('stale-set interleaving, two instances: with leases the cache ends empty or holding the new row', async () => {
+    const { cached, readerGot } = await staleSetRace(true);
+    expect(readerGot).toEqual({ id: 1, balance: 100 }); // began before the write: may see the old row
+    expect([null, { id: 1, balance: 150 }]).toContainEqual(cached);
+  });
+
+  it('the same interleaving with leases off reproduces the bug: the old row is cached after the delete', async () => {
+    const { cached } = await staleSetRace(false);
+    expect(cached).toEqual({ id: 1, balance: 100 });
+  });
+
+  it('4 instances × 250 concurrent getOrSet on one cold key with a 50 ms fetcher: exactly 1 fetch', async () => {
+    const list = await caches(4);
+    let fetches = 0;
+    const fetcher = async (): Promise<{ rank: number[] }> => {
+      fetches++;
+      await new Promise((r) => setTimeout(r, 50));
+      return { rank: [3, 1, 2] };
+    };
+    const results = await Promise.all(list.flatMap((c) => Array.from({ length: 250 }, () => c.getOrSet('leaderboard:global', fetcher, 60))));
+    expect(fetches).toBe(1);
+    expect(results).toHaveLength(1000);
+    expect(results.every((r) => r.rank.join() === '3,1,2')).toBe(true);
+    const stats = await Promise.all(list.map((c) => c.getStats()));
+    expect(stats.reduce((n, s) => n + s.fetches, 0)).toBe(1);
+    // Instances that arrive after the write simply hit; the others waited instead of fetching.
+    expect(stats.reduce((n, s) => n + s.leaseWaits, 0)).toBeLessThanOrEqual(3);
+    await closeAll(list);
+  });
+
+  it('a lease is a field of the entry hash, so DEL and invalidatePattern revoke it', async () => {
+    const [c] = await caches(1);
+    if (c === undefined) throw new Error('no cache');
+    const paused = deferred();
+    const started = deferred();
+    const p = c.getOrSet('chat:1:messages:0', async () => {
+      started.resolve();
+      await paused.promise;
+      return ['old'];
+    }, 60);
+    await started.promise;
+    const full = c.options.prefix + 'chat:1:messages:0';
+    expect(await raw.type(full)).toBe('hash');
+    expect(await raw.hExists(full, 'l')).toBe(1);
+    expect(await c.invalidatePattern('chat:1:messages:*')).toBe(1);
+    paused.resolve();
+    expect(await p).toEqual(['old']);
+    expect(await raw.exists(full)).toBe(0);
+    expect((await c.getStats()).staleWritesPrevented).toBe(1);
+    await closeAll([c]);
+  });
+
+  it('a crashed holder blocks nobody: waiters fetch themselves after lockWaitMs (without writing); the lease expires', async () => {
+    const [holder, waiter] = await caches(2, { leaseTtlMs: 400, lockWaitMs: 100 });
+    if (holder === undefined || waiter === undefined) throw new Error('no caches');
+    const never = deferred<string>();
+    void holder.getOrSet('job:1', () => never.promise, 60).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    expect(await waiter.getOrSetWithMeta('job:1', () => 'from-waiter', 60)).toEqual({ value: 'from-waiter', status: 'miss' });
+    const waited = performance.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(90);
+    expect(waited).toBeLessThan(300);
+    expect(await waiter.has('job:1')).toBe(false); // it did not hold the lease, so it did not write
+    expect((await waiter.getStats()).lockTimeouts).toBe(1);
+    await new Promise((r) => setTimeout(r, 400)); // the holder's lease expires
+    expect(await waiter.getOrSet('job:1', () => 'after-expiry', 60)).toBe('after-expiry');
+    expect(await waiter.get('job:1')).toBe('after-expiry');
+    never.resolve('too late'); // the holder's lease was taken over: its write is refused
+    await holder.idle();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await waiter.get('job:1')).toBe('after-expiry');
+    await closeAll([holder, waiter]);
+  });
+
+  it('a warm hit is one HGET; a miss is HGET + 2 scripts (plain cache-aside: GET + SET), at most one extra round trip', async () => {
+    const [c] = await caches(1);
+    if (c === undefined) throw new Error('no cache');
+    await c.getOrSet('warm-up', () => 1, 60); // loads the scripts (a first EVALSHA meets NOSCRIPT)
+    const miss = await commandsDuring(() => c.getOrSet('user:1:profile', () => ({ id: 1 }), 60));
+    expect(miss).toEqual(['HGET', 'EVALSHA', 'EVALSHA']);
+    const hit = await commandsDuring(() => c.getOrSet('user:1:profile', () => ({ id: 1 }), 60));
+    expect(hit).toEqual(['HGET']);
+    // Tags announced by the caller travel in the same round trip as the HGET.
+    await c.getOrSet('guild:1', () => ({ id: 1 }), { ttl: 60, tags: ['guild:1'] });
+    const tagged = await commandsDuring(() => c.getOrSet('guild:1', () => ({ id: 1 }), { ttl: 60, tags: ['guild:1'] }));
+    expect(tagged.sort()).toEqual(['HGET', 'MGET']);
+    await closeAll([c]);
+  });
+
+  it('invalidateTags costs the same over 10 or 2,000 tagged keys: one script, no SCAN, no KEYS', async () => {
+    const [c] = await caches(1);
+    if (c === undefined) throw new Error('no cache');
+    await c.setMany(Array.from({ length: 10 }, (_, i) => ({ key: `job:${i}`, value: i, ttl: { ttl: 60, tags: ['few'] } })));
+    await c.invalidateTags(['warm-up']);
+    await c.setMany(Array.from({ length: 2000 }, (_, i) => ({ key: `jobs:open:${i}`, value: i, ttl: { ttl: 60, tags: ['many'] } })));
+    const few = await commandsDuring(() => c.invalidateTags(['few']));
+    const many = await commandsDuring(() => c.invalidateTags(['many']));
+    expect(few).toEqual(['EVALSHA']);
+    expect(many).toEqual(few);
+    expect(await c.get('jobs:open:1999')).toBeNull();
+    expect(await c.get('job:3')).toBeNull();
+    await closeAll([c]);
+  });
+
+  it('getOrSet and get read counters and plain strings written by other code', async () => {
+    const [c] = await caches(1);
+    if (c === undefined) throw new Error('no cache');
+    await c.incr('ratelimit:login:x', 7, 60);
+    expect(await c.getOrSetWithMeta('ratelimit:login:x', () => 0, 60)).toEqual({ value: 7, status: 'hit' });
+    await raw.set(c.options.prefix + 'legacy:1', 'j{"a":1}');
+    expect(await c.getMany(['legacy:1', 'ratelimit:login:x'])).toEqual([{ a: 1 }, 7]);
+    expect(await c.ttl('legacy:1')).toBe(-1);
+    await closeAll([c]);
+  });
+});
