@@ -59,6 +59,13 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'E_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0] ?? ''}` }));
 
+  // During shutdown, a response also closes its keep-alive connection: the HTTP server only
+  // closes connections idle at the moment close() is called, and the others would otherwise hold
+  // the shutdown open until their keep-alive timeout.
+  app.addHook('onSend', async (_req, reply) => {
+    if (deps.lifecycle.shuttingDown) void reply.header('connection', 'close');
+  });
+
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.httpDuration.observe(
       { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

@@ -1,0 +1,133 @@
+/**
+ * The Redis policy while running, on the real server process under steady load: Redis killed
+ * and restarted within 2 s (no request fails; readiness flips and recovers), Redis killed for
+ * good (production exits 1 after the bounded window; development keeps answering from the
+ * database), and SIGTERM during load (no accepted request dropped, exit 0).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.ts';
+import { spawnServer, type ServerProcess } from '../helpers/server-process.ts';
+import { startLoad } from '../helpers/load.ts';
+
+const PASSWORD = 'runtime-Pa55-never-printed';
+const outputs: string[] = [];
+let redis: TestRedisServer;
+
+beforeAll(async () => {
+  redis = await startRedisServer({ password: PASSWORD });
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+async function boot(env: Record<string, string>): Promise<ServerProcess> {
+  const server = await spawnServer({ REDIS_URL: redis.url, LOG_LEVEL: 'warn', REDIS_COMMAND_TIMEOUT_MS: '300', ...env });
+  // LOG_LEVEL=warn keeps request lines out of the output, so readiness is polled, not logged.
+  const until = Date.now() + 60_000;
+  while (Date.now() < until && server.child.exitCode === null) {
+    const status = await fetch(`${server.baseUrl}/health/ready`).then((r) => r.status, () => 0);
+    if (status === 200) return server;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  server.kill('SIGKILL');
+  throw new Error(`server not ready:\n${server.output()}`);
+}
+
+const cachedUrls = (s: ServerProcess): string[] => [`${s.baseUrl}/leaderboards/global?limit=10`, `${s.baseUrl}/leaderboards/weekly?limit=5`];
+
+async function readyStatus(s: ServerProcess): Promise<number> {
+  return (await fetch(`${s.baseUrl}/health/ready`)).status;
+}
+
+async function finish(server: ServerProcess): Promise<number | null> {
+  if (server.child.exitCode === null) server.kill('SIGTERM');
+  const exit = await server.exited;
+  outputs.push(server.output());
+  return exit.code;
+}
+
+describe.each(['production', 'development'] as const)('%s: Redis killed while running', (nodeEnv) => {
+  it('restarted within 2 s: no request fails, readiness flips and recovers', async () => {
+    await redis.restart();
+    const server = await boot({ NODE_ENV: nodeEnv });
+    try {
+      expect(await readyStatus(server)).toBe(200);
+      const load = startLoad(cachedUrls(server), { concurrency: 8, pauseMs: 2 });
+      await new Promise((r) => setTimeout(r, 500));
+      await redis.kill();
+      await expect.poll(() => readyStatus(server), { timeout: 3000, interval: 50 }).toBe(503);
+      const duringOutage = load.snapshot().requests;
+      await new Promise((r) => setTimeout(r, 1000));
+      await redis.restart();
+      await expect.poll(() => readyStatus(server), { timeout: 10_000, interval: 100 }).toBe(200);
+      await new Promise((r) => setTimeout(r, 500));
+      const result = await load.stop();
+      expect(result.requests - duringOutage).toBeGreaterThan(10);
+      expect(result.networkErrors).toBe(0);
+      expect(Object.keys(result.statuses)).toEqual(['200']);
+      const health = (await (await fetch(`${server.baseUrl}/health`)).json()) as { redis: { state: string } };
+      expect(health.redis.state).toBe('ready');
+    } finally {
+      expect(await finish(server)).toBe(0);
+    }
+  });
+});
+
+describe('Redis killed for good', () => {
+  it('production: exits 1 after the bounded reconnect window, with a fatal line', async () => {
+    await redis.restart();
+    const server = await boot({ NODE_ENV: 'production', REDIS_RECONNECT_MAX_ATTEMPTS: '4' });
+    const load = startLoad(cachedUrls(server), { concurrency: 4, pauseMs: 5, timeoutMs: 5000 });
+    const killedAt = Date.now();
+    await redis.kill();
+    const exit = await server.exited;
+    await load.stop();
+    outputs.push(server.output());
+    expect(exit.code).toBe(1);
+    const fatal = server.logs().find((l) => l['level'] === 60);
+    expect(String(fatal?.['msg'])).toMatch(/4 reconnect attempts failed/);
+    // 4 attempts at min(n × 100, 3000) ms ± 20 %: about 1 s in all, bounded well below 3 s.
+    expect(exit.atMs - killedAt).toBeLessThan(5000);
+  });
+
+  it('development: keeps answering from the database', async () => {
+    await redis.restart();
+    const server = await boot({ NODE_ENV: 'development', REDIS_RECONNECT_MAX_ATTEMPTS: '2' });
+    try {
+      await redis.kill();
+      await new Promise((r) => setTimeout(r, 2000));
+      const load = startLoad(cachedUrls(server), { concurrency: 4, pauseMs: 5 });
+      await new Promise((r) => setTimeout(r, 1500));
+      const result = await load.stop();
+      expect(server.child.exitCode).toBeNull();
+      expect(result.requests).toBeGreaterThan(10);
+      expect(Object.keys(result.statuses)).toEqual(['200']);
+    } finally {
+      expect(await finish(server)).toBe(0);
+    }
+  });
+});
+
+describe('SIGTERM during load', () => {
+  it('finishes every accepted request and exits 0', async () => {
+    await redis.restart();
+    const server = await boot({ NODE_ENV: 'production', DB_QUERY_DELAY_MS: '20', CACHE_ENABLED: 'false', LOG_LEVEL: 'info' });
+    const urls = cachedUrls(server);
+    const inflight = Array.from({ length: 40 }, (_, i) => fetch(urls[i % urls.length] as string).then((r) => r.status, () => -1));
+    await new Promise((r) => setTimeout(r, 30));
+    server.kill('SIGTERM');
+    const statuses = await Promise.all(inflight);
+    const exit = await server.exited;
+    outputs.push(server.output());
+    expect(exit.code, server.output().slice(-3000)).toBe(0);
+    expect(statuses.filter((s) => s === 200).length).toBe(40);
+    expect(server.logs().some((l) => l['msg'] === 'shutdown complete')).toBe(true);
+  });
+});
+
+describe('secrets', () => {
+  it('the Redis password appears in nothing the process printed', () => {
+    expect(outputs.length).toBeGreaterThanOrEqual(4);
+    for (const text of outputs) expect(text).not.toContain(PASSWORD);
+  });
+});
