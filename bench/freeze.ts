@@ -31,8 +31,8 @@ async function metric(base: string, name: string): Promise<number> {
 
 async function main(): Promise<void> {
   const redis = await startRedisServer();
-  const server = await spawnServer({ NODE_ENV: 'production', REDIS_URL: redis.url, LOG_LEVEL: 'warn', REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS), WRITE_RATE_LIMIT_PER_USER: '1000000' });
-  await server.waitForLog('ready', 120_000);
+  const server = await spawnServer({ NODE_ENV: 'production', REDIS_URL: redis.url, LOG_LEVEL: 'warn', REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS), WRITE_RATE_LIMIT_PER_USER: '1000000', SEED_DEMO: 'true' });
+  await server.waitForReady(120_000);
   const base = server.baseUrl;
   const login = (await (await fetch(`${base}/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'demo@example.com', password: 'demo1234' }) })).json()) as { token: string };
   const headers = { authorization: `Bearer ${login.token}` };

@@ -23,14 +23,11 @@ afterAll(async () => {
 async function boot(env: Record<string, string>): Promise<ServerProcess> {
   const server = await spawnServer({ REDIS_URL: redis.url, LOG_LEVEL: 'warn', REDIS_COMMAND_TIMEOUT_MS: '300', ...env });
   // LOG_LEVEL=warn keeps request lines out of the output, so readiness is polled, not logged.
-  const until = Date.now() + 60_000;
-  while (Date.now() < until && server.child.exitCode === null) {
-    const status = await fetch(`${server.baseUrl}/health/ready`).then((r) => r.status, () => 0);
-    if (status === 200) return server;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  server.kill('SIGKILL');
-  throw new Error(`server not ready:\n${server.output()}`);
+  await server.waitForReady().catch((err: unknown) => {
+    server.kill('SIGKILL');
+    throw err;
+  });
+  return server;
 }
 
 const cachedUrls = (s: ServerProcess): string[] => [`${s.baseUrl}/leaderboards/global?limit=10`, `${s.baseUrl}/leaderboards/weekly?limit=5`];

@@ -20,6 +20,8 @@ export interface ServerProcess {
   /** Resolves when a log line with this msg (substring) appears; rejects on exit or timeout. */
   waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   kill(signal?: NodeJS.Signals): void;
+  /** Polls /health/ready until 200 (works at any LOG_LEVEL); rejects if the process exits first. */
+  waitForReady(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -122,6 +124,15 @@ export async function spawnServer(env: Record<string, string | undefined>): Prom
     },
     kill(signal = 'SIGTERM') {
       child.kill(signal);
+    },
+    async waitForReady(timeoutMs = 60_000) {
+      const until = Date.now() + timeoutMs;
+      while (Date.now() < until && !done) {
+        const status = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.status, () => 0);
+        if (status === 200) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`server not ready within ${timeoutMs} ms:\n${out}`);
     },
   };
 }
