@@ -24,19 +24,38 @@ export class Guard {
   readonly #opts: GuardOptions;
   #consecutiveTimeouts = 0;
   #openUntilMs = 0;
+  /** Half-open: one call is probing the server; the others still fail at once. */
+  #probing = false;
 
   constructor(opts: GuardOptions) {
     this.#opts = opts;
   }
 
   get circuitOpen(): boolean {
-    return this.#openUntilMs > this.#opts.now();
+    return this.#openUntilMs !== 0;
   }
 
-  /** Rejects at once while the circuit is open. */
-  check(operation: string): void {
-    if (this.#openUntilMs !== 0 && this.#openUntilMs > this.#opts.now()) {
+  /**
+   * Rejects at once while the circuit is open. Once the cooldown has passed, exactly one call
+   * goes through as a probe (returns true); the rest keep failing fast until it answers, so a
+   * still-frozen server costs one more deadline per cooldown, not one per concurrent request.
+   */
+  check(operation: string): boolean {
+    if (this.#openUntilMs === 0) return false;
+    if (this.#probing || this.#openUntilMs > this.#opts.now()) {
       throw new RedisUnavailableError(`Redis ${operation} skipped: circuit open after ${this.#consecutiveTimeouts} time-outs`);
+    }
+    this.#probing = true;
+    return true;
+  }
+
+  #probeDone(answered: boolean): void {
+    this.#probing = false;
+    if (answered) {
+      this.#consecutiveTimeouts = 0;
+      this.#openUntilMs = 0;
+    } else {
+      this.#openUntilMs = this.#opts.now() + this.#opts.breakerCooldownMs;
     }
   }
 
@@ -47,7 +66,7 @@ export class Guard {
    */
   run<T, R>(operation: string, call: () => Promise<T>, map: (value: T) => R | Promise<R>, recover?: (err: unknown) => Promise<R>): Promise<R>;
   run<T, R>(operation: string, call: () => Promise<T>, map?: (value: T) => R | Promise<R>, recover?: (err: unknown) => Promise<R>): Promise<T | R> {
-    this.check(operation);
+    const probe = this.check(operation);
     const timeoutMs = this.#opts.commandTimeoutMs;
     return new Promise<T | R>((resolve, reject) => {
       let settled = false;
@@ -55,6 +74,7 @@ export class Guard {
         if (settled) return;
         settled = true;
         this.#onTimeout();
+        if (probe) this.#probeDone(false);
         reject(new CommandTimeoutError(operation, timeoutMs));
       }, timeoutMs);
       let pending: Promise<T>;
@@ -69,7 +89,9 @@ export class Guard {
           settled = true;
           clearTimeout(timer);
           this.#consecutiveTimeouts = 0;
-          this.#openUntilMs = 0;
+          // Any answer shows the server is alive, even a late one from before the circuit opened.
+          if (probe) this.#probeDone(true);
+          else if (!this.#probing) this.#openUntilMs = 0;
           if (map === undefined) {
             resolve(value);
             return;
@@ -84,6 +106,8 @@ export class Guard {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          // An error reply is an answer: the server is alive. A dropped connection is not.
+          if (probe) this.#probeDone(err instanceof ErrorReply);
           if (recover === undefined) {
             reject(classify(operation, err));
             return;

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { Guard } from '../../src/cache/guard.ts';
+
+const never = (): Promise<string> => new Promise<string>(() => {});
+const ok = (): Promise<string> => Promise.resolve('PONG');
+
+describe('Guard: deadline and circuit breaker', () => {
+  it('opens after the threshold, lets exactly one probe through after the cooldown, closes when it answers', async () => {
+    let nowMs = 1000;
+    const g = new Guard({ commandTimeoutMs: 20, breakerThreshold: 2, breakerCooldownMs: 100, now: () => nowMs });
+    await expect(g.run('GET', never)).rejects.toMatchObject({ code: 'E_COMMAND_TIMEOUT' });
+    expect(g.circuitOpen).toBe(false);
+    await expect(g.run('GET', never)).rejects.toMatchObject({ code: 'E_COMMAND_TIMEOUT' });
+    expect(g.circuitOpen).toBe(true);
+
+    // Open: fails at once without calling.
+    let calls = 0;
+    const counted = (): Promise<string> => {
+      calls++;
+      return never();
+    };
+    await expect(g.run('GET', counted)).rejects.toMatchObject({ code: 'E_REDIS_UNAVAILABLE' });
+    expect(calls).toBe(0);
+
+    // Cooldown over: one probe; concurrent calls still fail fast; the probe times out and re-opens.
+    nowMs += 101;
+    const probe = g.run('GET', counted);
+    await expect(g.run('GET', counted)).rejects.toMatchObject({ code: 'E_REDIS_UNAVAILABLE' });
+    await expect(probe).rejects.toMatchObject({ code: 'E_COMMAND_TIMEOUT' });
+    expect(calls).toBe(1);
+    await expect(g.run('GET', ok)).rejects.toMatchObject({ code: 'E_REDIS_UNAVAILABLE' });
+
+    // Next cooldown: the probe answers, the circuit closes.
+    nowMs += 101;
+    await expect(g.run('GET', ok)).resolves.toBe('PONG');
+    expect(g.circuitOpen).toBe(false);
+    await expect(g.run('GET', ok)).resolves.toBe('PONG');
+  });
+});
