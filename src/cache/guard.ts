@@ -66,7 +66,12 @@ export class Guard {
    */
   run<T, R>(operation: string, call: () => Promise<T>, map: (value: T) => R | Promise<R>, recover?: (err: unknown) => Promise<R>): Promise<R>;
   run<T, R>(operation: string, call: () => Promise<T>, map?: (value: T) => R | Promise<R>, recover?: (err: unknown) => Promise<R>): Promise<T | R> {
-    const probe = this.check(operation);
+    let probe: boolean;
+    try {
+      probe = this.check(operation);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const timeoutMs = this.#opts.commandTimeoutMs;
     return new Promise<T | R>((resolve, reject) => {
       let settled = false;
