@@ -70,7 +70,7 @@ export class Guard {
     try {
       probe = this.check(operation);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(classify(operation, err));
     }
     const timeoutMs = this.#opts.commandTimeoutMs;
     return new Promise<T | R>((resolve, reject) => {
