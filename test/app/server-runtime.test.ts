@@ -108,10 +108,12 @@ describe('Redis killed for good', () => {
 describe('SIGTERM during load', () => {
   it('finishes every accepted request and exits 0', async () => {
     await redis.restart();
-    const server = await boot({ NODE_ENV: 'production', DB_QUERY_DELAY_MS: '20', CACHE_ENABLED: 'false', LOG_LEVEL: 'info' });
+    // Each query waits 300 ms, so the requests are still in flight when the signal lands.
+    const server = await boot({ NODE_ENV: 'production', DB_QUERY_DELAY_MS: '300', CACHE_ENABLED: 'false', LOG_LEVEL: 'info' });
     const urls = cachedUrls(server);
     const inflight = Array.from({ length: 40 }, (_, i) => fetch(urls[i % urls.length] as string).then((r) => r.status, () => -1));
-    await new Promise((r) => setTimeout(r, 30));
+    // SIGTERM once the server has accepted all 40 (it logs each incoming request).
+    await expect.poll(() => server.logs().filter((l) => l['msg'] === 'incoming request' && String((l['req'] as { url?: string } | undefined)?.url).startsWith('/leaderboards')).length, { timeout: 10_000, interval: 5 }).toBe(40);
     server.kill('SIGTERM');
     const statuses = await Promise.all(inflight);
     const exit = await server.exited;
