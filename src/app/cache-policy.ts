@@ -42,6 +42,23 @@ export const CACHE_TTL = {
 
 export type CachedKind = keyof typeof CACHE_TTL;
 
+/**
+ * How each kind is read through `getOrSet`, where it differs from "TTL, no grace":
+ *
+ * - Leaderboards and job listings are slow queries that many users read and that may be a few
+ *   minutes old: after their TTL they are kept for `graceSeconds` and served stale at once
+ *   (`softTimeoutMs: 0`) while one caller refreshes under the lease, and XFetch refreshes them
+ *   early, so after warm-up no user waits for the query. An invalidation (a job completed, a job
+ *   posted) still deletes them outright: grace never outlives an invalidation.
+ * - Wallet balances are money: leases on (a balance fetched before a transaction is never
+ *   written after it) and never any grace, so a stale balance is never served.
+ */
+export const READ_OPTIONS = {
+  leaderboard: { ttl: CACHE_TTL.leaderboard, graceSeconds: 600, softTimeoutMs: 0, earlyRefresh: true },
+  jobList: { ttl: CACHE_TTL.jobList, graceSeconds: 300, softTimeoutMs: 0, earlyRefresh: true },
+  walletBalance: { ttl: CACHE_TTL.walletBalance, graceSeconds: false, lease: true },
+} as const;
+
 /** The session cache TTL in force: SESSION_TTL_SECONDS (default CacheTTL.VERY_LONG, 24 h). */
 export function sessionCacheTtl(config: { sessionTtlSeconds: number }): number {
   return config.sessionTtlSeconds;

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
-import { createCache, type Cache, type NodeRedisClient } from '../../src/cache/index.ts';
+import { createCache, type Cache, type Clock, type NodeRedisClient } from '../../src/cache/index.ts';
 import { buildApp, type App } from '../../src/app/app.ts';
 import { loadConfig, type AppConfig } from '../../src/app/config.ts';
 import type { Database } from '../../src/app/db/database.ts';
@@ -25,6 +25,8 @@ export interface TestAppOptions {
   users?: number;
   /** Config overrides on top of the test defaults. */
   config?: Partial<AppConfig>;
+  /** The cache's clock (a ManualClock lets a test move past TTLs without waiting). */
+  clock?: Clock;
 }
 
 export interface TestApp {
@@ -84,7 +86,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   await seedDatabase(db, { users: opts.users ?? 250 });
 
   const metrics = new AppMetrics();
-  const cache = createCache({ redis: client, prefix, commandTimeoutMs: config.redisCommandTimeoutMs });
+  const cache = createCache({ redis: client, prefix, commandTimeoutMs: config.redisCommandTimeoutMs, ...(opts.clock === undefined ? {} : { clock: opts.clock }) });
   const cacheAccess = new CacheAccess({
     cache,
     enabled: config.cacheEnabled,

@@ -5,7 +5,7 @@
  * same transaction and deletes the leaderboards.
  */
 import { CacheKeys, keySegment } from '../../cache/index.ts';
-import { CACHE_TTL, PAGE_SIZE } from '../cache-policy.ts';
+import { CACHE_TTL, PAGE_SIZE, READ_OPTIONS } from '../cache-policy.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ReadResult } from '../http/cache-access.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../http/errors.ts';
@@ -34,7 +34,7 @@ async function fetchPage(deps: AppDeps, status: q.JobStatus, page: number): Prom
 }
 
 export async function listJobs(deps: AppDeps, status: q.JobStatus, page: number): Promise<ReadResult<JobPage>> {
-  return deps.cacheAccess.read(CacheKeys.jobList(status, page), () => fetchPage(deps, status, page), CACHE_TTL.jobList);
+  return deps.cacheAccess.read(CacheKeys.jobList(status, page), () => fetchPage(deps, status, page), READ_OPTIONS.jobList);
 }
 
 export async function getJob(deps: AppDeps, id: number): Promise<ReadResult<q.Job>> {

@@ -4,7 +4,7 @@
  * a job is completed (jobs.service.ts deletes the boards then).
  */
 import { CacheKeys } from '../../cache/index.ts';
-import { CACHE_TTL, LEADERBOARD_CACHED_ENTRIES } from '../cache-policy.ts';
+import { LEADERBOARD_CACHED_ENTRIES, READ_OPTIONS } from '../cache-policy.ts';
 import type { DbTx } from '../db/database.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ReadResult } from '../http/cache-access.ts';
@@ -27,7 +27,7 @@ export interface Leaderboard {
 }
 
 async function readBoard(deps: AppDeps, type: LeaderboardType): Promise<ReadResult<q.LeaderboardEntry[]>> {
-  return deps.cacheAccess.read(CacheKeys.leaderboard(type), () => q.topScores(deps.db, type, LEADERBOARD_CACHED_ENTRIES), CACHE_TTL.leaderboard);
+  return deps.cacheAccess.read(CacheKeys.leaderboard(type), () => q.topScores(deps.db, type, LEADERBOARD_CACHED_ENTRIES), READ_OPTIONS.leaderboard);
 }
 
 export async function getLeaderboard(deps: AppDeps, type: string, limit: number): Promise<ReadResult<Leaderboard>> {

@@ -5,7 +5,7 @@
  * transaction, and the cached balance is deleted after the commit.
  */
 import { CacheKeys } from '../../cache/index.ts';
-import { CACHE_TTL } from '../cache-policy.ts';
+import { READ_OPTIONS } from '../cache-policy.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ReadResult } from '../http/cache-access.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../http/errors.ts';
@@ -31,7 +31,7 @@ export async function getBalance(deps: AppDeps, actorId: number, userId: number)
       if (balance === undefined) throw new NotFoundError('Wallet');
       return { balance };
     },
-    CACHE_TTL.walletBalance,
+    READ_OPTIONS.walletBalance,
   );
 }
 
