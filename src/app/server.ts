@@ -208,6 +208,7 @@ async function main(): Promise<void> {
     force.unref();
     clearTimeout(retryTimer);
     await app.close();
+    access.close();
     await access.cache.close();
     await redis?.close();
     await db.close();

@@ -210,7 +210,13 @@ export class Cache {
    * Deletes one key or several; resolves how many existed (0 when Redis failed, reported).
    * Deleting a key also revokes its lease: a fetch that began before is not written after.
    */
-  async del(keys: string | readonly string[]): Promise<number> {
+  /**
+   * Deletes one key or several (and with them any lease: a fetch in flight will not write).
+   * Resolves how many existed. On Redis failure: counted and reported, then resolves 0, or with
+   * `{ throwOnError: true }` rejects with the typed error, for callers that must retry an
+   * invalidation rather than lose it.
+   */
+  async del(keys: string | readonly string[], options?: { throwOnError?: boolean }): Promise<number> {
     this.#assertOpen();
     const list = typeof keys === 'string' ? [keys] : keys;
     const full = list.map((k) => this.#key(k));
@@ -219,7 +225,8 @@ export class Cache {
       this.#stats.deletes += n;
       return n;
     } catch (err) {
-      this.#fail('del', list[0], err);
+      const e = this.#fail('del', list[0], err);
+      if (options?.throwOnError === true) throw e;
       return 0;
     }
   }

@@ -131,6 +131,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     loginAs: (id) => login(emailOf(id), passwordOf(id)),
     async close() {
       await app.close();
+      cacheAccess.close();
       await cacheAccess.cache.close();
       if (client.isOpen) await client.close().catch(() => client.destroy());
       if (raw.isOpen) await raw.close().catch(() => raw.destroy());

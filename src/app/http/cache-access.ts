@@ -8,8 +8,14 @@
  *   just failed), reads that fall through to the database pass a bulkhead of
  *   DB_FALLBACK_CONCURRENCY slots. A read that finds it full is answered 503 + Retry-After at
  *   once: an outage must not become a database stampede, and no request waits in a queue.
+ * - Invalidations are never lost. A write's `del` or pattern deletion that fails (Redis frozen
+ *   or reconnecting after the database commit) is kept in an outbox and retried every second
+ *   until Redis takes it; meanwhile reads of those keys bypass the cache, so the old value
+ *   cannot be served from a Redis that comes back with it. Past OUTBOX_MAX_KEYS pending keys
+ *   the outbox collapses to "delete everything under the prefix" on recovery.
  */
 import type { Cache, CacheStatus } from '../../cache/index.ts';
+import { globToRegExp } from '../../cache/glob.ts';
 import { OverloadedError } from './errors.ts';
 
 export type XCache = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
@@ -50,6 +56,13 @@ const STATUS: Record<CacheStatus, XCache> = { hit: 'HIT', miss: 'MISS', stale: '
 /** How long after a cache error reads still count as degraded, in ms. */
 const DEGRADED_AFTER_ERROR_MS = 1000;
 
+/** Most pending keys the invalidation outbox holds before it collapses to a full flush. */
+const OUTBOX_MAX_KEYS = 10_000;
+
+/** Retry period of failed invalidations, in ms. */
+const OUTBOX_RETRY_MS = 1000;
+
+
 export class CacheAccess {
   #cache: Cache;
   readonly enabled: boolean;
@@ -57,6 +70,11 @@ export class CacheAccess {
   #isRedisHealthy: () => boolean;
   readonly #metrics: FallbackMetrics | undefined;
   #lastCacheErrorAtMs = 0;
+  readonly #pendingKeys = new Set<string>();
+  readonly #pendingPatterns = new Map<string, RegExp>();
+  #pendingFlushAll = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retrying = false;
 
   constructor(opts: { cache: Cache; enabled: boolean; fallbackConcurrency: number; isRedisHealthy: () => boolean; metrics?: FallbackMetrics }) {
     this.#cache = opts.cache;
@@ -91,8 +109,23 @@ export class CacheAccess {
     return !this.#isRedisHealthy() || Date.now() - this.#lastCacheErrorAtMs < DEGRADED_AFTER_ERROR_MS;
   }
 
+  /** Invalidations waiting to be retried (keys, patterns, and whether a full flush is due). */
+  get pendingInvalidations(): { keys: number; patterns: number; flushAll: boolean } {
+    return { keys: this.#pendingKeys.size, patterns: this.#pendingPatterns.size, flushAll: this.#pendingFlushAll };
+  }
+
+  #isPending(key: string): boolean {
+    if (this.#pendingFlushAll || this.#pendingKeys.has(key)) return true;
+    for (const re of this.#pendingPatterns.values()) if (re.test(key)) return true;
+    return false;
+  }
+
   async read<T>(key: string, fetcher: () => Promise<T>, ttl: ReadTtl): Promise<ReadResult<T>> {
     if (!this.enabled) return { value: await fetcher(), xCache: 'BYPASS' };
+    // A failed invalidation of this key is still pending: the cache may hold the old value.
+    if (this.#pendingKeys.size + this.#pendingPatterns.size > 0 || this.#pendingFlushAll) {
+      if (this.#isPending(key)) return { value: await fetcher(), xCache: 'BYPASS' };
+    }
     const guarded = (): Promise<T> => {
       if (!this.degraded) return fetcher();
       this.#metrics?.onFallback();
@@ -105,14 +138,73 @@ export class CacheAccess {
     return { value: r.value, xCache: STATUS[r.status] };
   }
 
-  /** Deletes keys after a write. A failure is counted and logged by the cache, never thrown. */
+  /** Deletes keys after a write; a failure goes to the outbox and is retried, never lost. */
   async invalidate(...keys: string[]): Promise<void> {
     if (!this.enabled || keys.length === 0) return;
-    await this.#cache.del(keys);
+    try {
+      await this.#cache.del(keys, { throwOnError: true });
+    } catch {
+      this.#enqueue(keys, undefined);
+    }
   }
 
+  /** Deletes every key matching a pattern after a write; a failure goes to the outbox. */
   async invalidatePattern(pattern: string): Promise<void> {
     if (!this.enabled) return;
-    await this.#cache.invalidatePattern(pattern);
+    try {
+      await this.#cache.invalidatePattern(pattern);
+    } catch {
+      this.#enqueue([], pattern);
+    }
+  }
+
+  #enqueue(keys: readonly string[], pattern: string | undefined): void {
+    if (pattern !== undefined) this.#pendingPatterns.set(pattern, globToRegExp(pattern));
+    for (const k of keys) this.#pendingKeys.add(k);
+    if (this.#pendingKeys.size + this.#pendingPatterns.size > OUTBOX_MAX_KEYS) {
+      this.#pendingKeys.clear();
+      this.#pendingPatterns.clear();
+      this.#pendingFlushAll = true;
+    }
+    if (this.#retryTimer === undefined) {
+      this.#retryTimer = setInterval(() => void this.#retry(), OUTBOX_RETRY_MS);
+      this.#retryTimer.unref();
+    }
+  }
+
+  /** Replays the outbox; entries leave it only once Redis has taken them. */
+  async #retry(): Promise<void> {
+    if (this.#retrying || !this.#isRedisHealthy()) return;
+    this.#retrying = true;
+    try {
+      if (this.#pendingFlushAll) {
+        await this.#cache.invalidatePattern('*');
+        this.#pendingFlushAll = false;
+      }
+      for (const [pattern] of Array.from(this.#pendingPatterns)) {
+        await this.#cache.invalidatePattern(pattern);
+        this.#pendingPatterns.delete(pattern);
+      }
+      const keys = Array.from(this.#pendingKeys);
+      for (let i = 0; i < keys.length; i += 500) {
+        const batch = keys.slice(i, i + 500);
+        await this.#cache.del(batch, { throwOnError: true });
+        for (const k of batch) this.#pendingKeys.delete(k);
+      }
+      if (this.#pendingKeys.size + this.#pendingPatterns.size === 0 && !this.#pendingFlushAll) {
+        clearInterval(this.#retryTimer);
+        this.#retryTimer = undefined;
+      }
+    } catch {
+      // Still failing: reported by the cache; the next tick tries again.
+    } finally {
+      this.#retrying = false;
+    }
+  }
+
+  /** Stops the retry timer (shutdown). Pending invalidations are lost with the process's cache. */
+  close(): void {
+    clearInterval(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 }
