@@ -72,55 +72,86 @@ export class Guard {
     } catch (err) {
       return Promise.reject(classify(operation, err));
     }
-    const timeoutMs = this.#opts.commandTimeoutMs;
     return new Promise<T | R>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        this.#onTimeout();
-        if (probe) this.#probeDone(false);
-        reject(new CommandTimeoutError(operation, timeoutMs));
-      }, timeoutMs);
-      let pending: Promise<T>;
+      const pending = new PendingCall<T, R>(this, operation, performance.now() + this.#opts.commandTimeoutMs, probe, resolve, reject, map, recover);
+      this.#enqueue(pending);
+      let reply: Promise<T>;
       try {
-        pending = call();
+        reply = call();
       } catch (err) {
-        pending = Promise.reject(classify(operation, err));
+        reply = Promise.reject(classify(operation, err));
       }
-      pending.then(
-        (value) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          this.#consecutiveTimeouts = 0;
-          // Any answer shows the server is alive, even a late one from before the circuit opened.
-          if (probe) this.#probeDone(true);
-          else if (!this.#probing) this.#openUntilMs = 0;
-          if (map === undefined) {
-            resolve(value);
-            return;
-          }
-          try {
-            resolve(map(value));
-          } catch (err) {
-            reject(classify(operation, err));
-          }
-        },
-        (err: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          // An error reply is an answer: the server is alive. A dropped connection is not.
-          if (probe) this.#probeDone(err instanceof ErrorReply);
-          if (recover === undefined) {
-            reject(classify(operation, err));
-            return;
-          }
-          recover(err).then(resolve, (e: unknown) => reject(classify(operation, e)));
-        },
+      reply.then(
+        (value) => pending.answered(value),
+        (err: unknown) => pending.failed(err),
       );
     });
+  }
+
+  // Deadlines share one timer. Every call has the same timeout, so calls expire in the order
+  // they were made: a FIFO whose settled head is dropped as replies arrive (one connection
+  // answers in order), and one timer armed for the oldest unsettled call, replace a setTimeout
+  // and a clearTimeout per call on the hit path.
+  #queue: Expirable[] = [];
+  #head = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  #enqueue(p: Expirable): void {
+    this.#queue.push(p);
+    if (this.#timer === undefined) this.#arm(this.#opts.commandTimeoutMs);
+  }
+
+  #arm(delayMs: number): void {
+    this.#timer = setTimeout(() => this.#expire(), Math.max(1, Math.ceil(delayMs)));
+    this.#timer.unref();
+  }
+
+  /** @internal A call settled: drop the settled prefix of the queue. */
+  dropSettled(): void {
+    const q = this.#queue;
+    while (this.#head < q.length && (q[this.#head] as Expirable).settled) this.#head++;
+    if (this.#head === q.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > q.length) {
+      this.#queue = q.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (;;) {
+      this.dropSettled();
+      const head = this.#queue[this.#head];
+      if (head === undefined) return;
+      if (head.deadlineMs > now) {
+        this.#arm(head.deadlineMs - now);
+        return;
+      }
+      head.timedOut(this.#opts.commandTimeoutMs);
+    }
+  }
+
+  /** @internal */
+  onAnswer(probe: boolean): void {
+    this.#consecutiveTimeouts = 0;
+    // Any answer shows the server is alive, even a late one from before the circuit opened.
+    if (probe) this.#probeDone(true);
+    else if (!this.#probing) this.#openUntilMs = 0;
+  }
+
+  /** @internal */
+  onError(probe: boolean, err: unknown): void {
+    // An error reply is an answer: the server is alive. A dropped connection is not.
+    if (probe) this.#probeDone(err instanceof ErrorReply);
+  }
+
+  /** @internal */
+  onDeadline(probe: boolean): void {
+    this.#onTimeout();
+    if (probe) this.#probeDone(false);
   }
 
   #onTimeout(): void {
@@ -128,6 +159,62 @@ export class Guard {
     if (this.#consecutiveTimeouts >= this.#opts.breakerThreshold) {
       this.#openUntilMs = this.#opts.now() + this.#opts.breakerCooldownMs;
     }
+  }
+}
+
+interface Expirable {
+  readonly settled: boolean;
+  readonly deadlineMs: number;
+  timedOut(timeoutMs: number): void;
+}
+
+/** One call under a deadline; settles once, whichever of reply, error or deadline comes first. */
+class PendingCall<T, R> implements Expirable {
+  settled = false;
+  constructor(
+    readonly guard: Guard,
+    readonly operation: string,
+    readonly deadlineMs: number,
+    readonly probe: boolean,
+    readonly resolve: (v: T | R | PromiseLike<R>) => void,
+    readonly reject: (e: unknown) => void,
+    readonly map: ((value: T) => R | Promise<R>) | undefined,
+    readonly recover: ((err: unknown) => Promise<R>) | undefined,
+  ) {}
+
+  answered(value: T): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.guard.dropSettled();
+    this.guard.onAnswer(this.probe);
+    if (this.map === undefined) {
+      this.resolve(value);
+      return;
+    }
+    try {
+      this.resolve(this.map(value));
+    } catch (err) {
+      this.reject(classify(this.operation, err));
+    }
+  }
+
+  failed(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.guard.dropSettled();
+    this.guard.onError(this.probe, err);
+    if (this.recover === undefined) {
+      this.reject(classify(this.operation, err));
+      return;
+    }
+    this.recover(err).then(this.resolve, (e: unknown) => this.reject(classify(this.operation, e)));
+  }
+
+  timedOut(timeoutMs: number): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.guard.onDeadline(this.probe);
+    this.reject(new CommandTimeoutError(this.operation, timeoutMs));
   }
 }
 
