@@ -385,6 +385,25 @@ const WRITE_ROWS: Record<WriteOp, number> = { profileEdit: 1, message: 1, transa
 /** notifications: 3 rows + the unread count row. */
 const NOTIFICATION_ROWS = 4;
 
+// One object literal per request, no spreads: a day of traffic is a million of them.
+function getRequest(i: number, atMs: number, op: OpName, session: number, path: string, reads: KeyRead[]): TraceRequest {
+  return { i, atMs, op, session, method: 'GET', path, body: undefined, reads, invalidates: [], patterns: [], writeRows: 0 };
+}
+
+function writeRequest(
+  i: number,
+  atMs: number,
+  op: WriteOp,
+  session: number,
+  method: 'POST' | 'PATCH',
+  path: string,
+  body: Record<string, unknown>,
+  invalidates: string[],
+  patterns: string[],
+): TraceRequest {
+  return { i, atMs, op, session, method, path, body, reads: [], invalidates, patterns, writeRows: WRITE_ROWS[op] };
+}
+
 export interface Workload {
   readonly world: World;
   readonly weights: Record<OpName, number>;
@@ -432,21 +451,9 @@ export function createWorkload(opts: WorkloadOptions): Workload {
       if (op === 'jobUpdate' && world.ownedJobs.length === 0) op = 'profileEdit';
       const me = world.sessionUsers[session] as number;
       const seq = i++;
-      // One object literal per request, no spreads: a day of traffic is a million of them.
-      const get = (path: string, reads: KeyRead[], who = session): TraceRequest => ({ i: seq, atMs, op, session: who, method: 'GET', path, body: undefined, reads, invalidates: [], patterns: [], writeRows: 0 });
-      const write = (method: 'POST' | 'PATCH', path: string, body: Record<string, unknown>, invalidates: string[], patterns: string[], who = session): TraceRequest => ({
-        i: seq,
-        atMs,
-        op,
-        session: who,
-        method,
-        path,
-        body,
-        reads: [],
-        invalidates,
-        patterns,
-        writeRows: WRITE_ROWS[op as WriteOp],
-      });
+      const get = (path: string, reads: KeyRead[], who = session): TraceRequest => getRequest(seq, atMs, op, who, path, reads);
+      const write = (method: 'POST' | 'PATCH', path: string, body: Record<string, unknown>, invalidates: string[], patterns: string[], who = session): TraceRequest =>
+        writeRequest(seq, atMs, op as WriteOp, who, method, path, body, invalidates, patterns);
       switch (op) {
         case 'profile': {
           const id = users.sample();
