@@ -73,15 +73,34 @@ export function formatRefs(refs: readonly TagRef[]): string {
  * Parses the `v` field. A header that does not parse yields the raw string as the value, so it
  * fails to decode and takes the facade's corrupt-entry path (counted, deleted, a miss).
  */
+/**
+ * The number in raw[from, to). Plain digits (the usual case) are read without allocating a
+ * substring (hit path); anything else (a fraction, an exponent) goes through Number().
+ */
+function digits(raw: string, from: number, to: number): number {
+  if (to <= from) return Number.NaN;
+  if (to - from <= 15) {
+    let n = 0;
+    let i = from;
+    for (; i < to; i++) {
+      const c = raw.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      n = n * 10 + c;
+    }
+    if (i === to) return n;
+  }
+  return Number(raw.slice(from, to));
+}
+
 export function parseStored(raw: string): StoredEntry {
   const bar = raw.indexOf('|');
   const s1 = raw.indexOf(';');
   const s2 = raw.indexOf(';', s1 + 1);
   const s3 = raw.indexOf(';', s2 + 1);
   if (bar < 0 || s1 < 0 || s2 < 0 || s3 < 0 || s3 > bar) return plainEntry(raw);
-  const freshUntilMs = Number(raw.slice(0, s1));
-  const graceUntilMs = Number(raw.slice(s1 + 1, s2));
-  const fetchMs = Number(raw.slice(s2 + 1, s3));
+  const freshUntilMs = digits(raw, 0, s1);
+  const graceUntilMs = digits(raw, s1 + 1, s2);
+  const fetchMs = digits(raw, s2 + 1, s3);
   if (Number.isNaN(freshUntilMs) || Number.isNaN(graceUntilMs) || Number.isNaN(fetchMs)) return plainEntry(raw);
   return {
     value: raw.slice(bar + 1),

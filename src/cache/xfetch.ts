@@ -12,6 +12,8 @@
  */
 export function shouldRefreshEarly(nowMs: number, freshUntilMs: number, fetchMs: number, beta: number, random: () => number): boolean {
   if (fetchMs <= 0) return false;
+  // −ln(U) exceeds 40 with probability e^−40: far from expiry, skip the draw (the hit path).
+  if (freshUntilMs - nowMs > fetchMs * beta * 40) return false;
   // 1 − random() is in (0, 1], so the logarithm is finite.
   return nowMs - fetchMs * beta * Math.log(1 - random()) >= freshUntilMs;
 }
