@@ -95,6 +95,8 @@ export class Guard {
   #queue: Expirable[] = [];
   #head = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** When Redis last answered anything (a reply or an error reply), performance.now() ms. */
+  #lastAnswerAtMs = 0;
 
   #enqueue(p: Expirable): void {
     this.#queue.push(p);
@@ -136,6 +138,7 @@ export class Guard {
 
   /** @internal */
   onAnswer(probe: boolean): void {
+    this.#lastAnswerAtMs = performance.now();
     this.#consecutiveTimeouts = 0;
     // Any answer shows the server is alive, even a late one from before the circuit opened.
     if (probe) this.#probeDone(true);
@@ -144,19 +147,24 @@ export class Guard {
 
   /** @internal */
   onError(probe: boolean, err: unknown): void {
+    if (err instanceof ErrorReply) this.#lastAnswerAtMs = performance.now();
     // An error reply is an answer: the server is alive. A dropped connection is not.
     if (probe) this.#probeDone(err instanceof ErrorReply);
   }
 
   /** @internal */
-  onDeadline(probe: boolean): void {
-    this.#onTimeout();
+  onDeadline(probe: boolean, sentAtMs: number): void {
+    this.#onTimeout(sentAtMs);
     if (probe) this.#probeDone(false);
   }
 
-  #onTimeout(): void {
+  #onTimeout(sentAtMs: number): void {
     this.#consecutiveTimeouts++;
-    if (this.#consecutiveTimeouts >= this.#opts.breakerThreshold) {
+    // Nothing at all came back since this call was sent: the server is silent (frozen, or the
+    // network is gone), not merely slow on one command. Open at once, so a request making
+    // several cache calls in a row pays one deadline, not one per call until the threshold.
+    const silent = this.#lastAnswerAtMs < sentAtMs;
+    if (silent || this.#consecutiveTimeouts >= this.#opts.breakerThreshold) {
       this.#openUntilMs = this.#opts.now() + this.#opts.breakerCooldownMs;
     }
   }
@@ -213,7 +221,7 @@ class PendingCall<T, R> implements Expirable {
   timedOut(timeoutMs: number): void {
     if (this.settled) return;
     this.settled = true;
-    this.guard.onDeadline(this.probe);
+    this.guard.onDeadline(this.probe, this.deadlineMs - timeoutMs);
     this.reject(new CommandTimeoutError(this.operation, timeoutMs));
   }
 }
