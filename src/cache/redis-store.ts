@@ -24,11 +24,20 @@ export class RedisStore implements CacheStore {
   readonly client: NodeRedisClient;
   readonly #guard: Guard;
   readonly #tagPrefix: string;
+  readonly #firstConnectWaitMs: number;
+  #everReady: boolean;
 
-  constructor(client: NodeRedisClient, guard: Guard, opts: { tagKeyPrefix: string }) {
+  constructor(client: NodeRedisClient, guard: Guard, opts: { tagKeyPrefix: string; firstConnectWaitMs: number }) {
     this.client = client;
     this.#guard = guard;
     this.#tagPrefix = opts.tagKeyPrefix;
+    this.#firstConnectWaitMs = opts.firstConnectWaitMs;
+    this.#everReady = client.isReady;
+    if (!this.#everReady) {
+      client.once('ready', () => {
+        this.#everReady = true;
+      });
+    }
   }
 
   /**
@@ -36,12 +45,32 @@ export class RedisStore implements CacheStore {
    * queue grows while Redis is away, whoever configured the client.
    */
   run<T>(operation: string, call: (client: NodeRedisClient) => Promise<T>): Promise<T> {
-    if (!this.client.isReady) return this.#notReady(operation);
+    if (!this.client.isReady) return this.#notReady(operation, () => this.run(operation, call));
     return this.#guard.run(operation, () => call(this.client));
   }
 
-  #notReady<T>(operation: string): Promise<T> {
-    return Promise.reject(new RedisUnavailableError(`Redis ${operation} skipped: ${this.client.isOpen ? 'reconnecting' : 'not connected'}`));
+  /**
+   * A client that is not ready fails at once, with one exception: calls made right after the
+   * cache was created, while the very first connection is still being set up, wait for it up to
+   * the command deadline (`createCache(...)` then `await cache.set(...)` just works). After
+   * that, a client that is reconnecting is not waited for.
+   */
+  #notReady<T>(operation: string, retry: () => Promise<T>): Promise<T> {
+    const c = this.client;
+    if (!this.#everReady && c.isOpen) {
+      return new Promise<T>((resolve, reject) => {
+        const onReady = (): void => {
+          clearTimeout(timer);
+          retry().then(resolve, reject);
+        };
+        const timer = setTimeout(() => {
+          c.off('ready', onReady);
+          reject(new RedisUnavailableError(`Redis ${operation} skipped: still connecting after ${this.#firstConnectWaitMs} ms`));
+        }, this.#firstConnectWaitMs);
+        c.once('ready', onReady);
+      });
+    }
+    return Promise.reject(new RedisUnavailableError(`Redis ${operation} skipped: ${c.isOpen ? 'reconnecting' : 'not connected'}`));
   }
 
   /** EVALSHA, falling back to EVAL once when the server has not seen the script (restart, flush). */
@@ -58,7 +87,7 @@ export class RedisStore implements CacheStore {
 
   readEntry(key: string, tags?: readonly string[]): Promise<StoredEntry | null> {
     const c = this.client;
-    if (!c.isReady) return this.#notReady('HGET');
+    if (!c.isReady) return this.#notReady('HGET', () => this.readEntry(key, tags));
     // The caller's tag versions travel in the same batch as the HGET: one round trip.
     const announced = tags !== undefined && tags.length > 0 ? c.mGet(tags.map((t) => this.#tagPrefix + t)) : undefined;
     announced?.catch(noop); // awaited only when the entry is tagged
