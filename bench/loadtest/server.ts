@@ -1,0 +1,178 @@
+/** The server under test as a child process, its /health counters, log-in, and the forked load generator. */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { LOADTEST_PASSWORD } from '../../src/app/db/seed.ts';
+import { freePort } from '../../test/helpers/redis-server.ts';
+import type { LoadgenConfig, LoadgenMessage, LoadgenResult } from '../loadgen.ts';
+import { fmtInt } from '../simulate/report.ts';
+import type { HealthSnapshot, LoadTestOptions, Mode } from './types.ts';
+
+export interface ServerHandle {
+  baseUrl: string;
+  child: ChildProcess;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+export async function startServer(o: LoadTestOptions, redisUrl: string, mode: Mode, prefix: string): Promise<ServerHandle> {
+  const port = await freePort();
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    // The caller's app configuration must not leak into the server under test.
+    if (v !== undefined && !/^(REDIS_|DATABASE_|NODE_ENV|CACHE_|PORT$|HOST$|DB_|SEED_|PGLITE_|LOG_LEVEL|LOGIN_|WRITE_RATE|RATE_LIMIT)/.test(k)) env[k] = v;
+  }
+  Object.assign(env, {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    REDIS_URL: redisUrl,
+    CACHE_PREFIX: prefix,
+    CACHE_ENABLED: mode === 'cache' ? 'true' : 'false',
+    CACHE_WARM: 'false',
+    SEED_DEMO: 'false',
+    DB_QUERY_DELAY_MS: String(o.dbLatencyMs),
+    LOGIN_RATE_LIMIT_PER_IP: '1000000000',
+    LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000000',
+    WRITE_RATE_LIMIT_PER_USER: '1000000000',
+  });
+  if (o.databaseUrl === undefined) env['PGLITE_DATA_DIR'] = o.pgliteDir;
+  else {
+    env['DATABASE_URL'] = o.databaseUrl;
+    env['DATABASE_SCHEMA'] = o.schema;
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer): void => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(`${baseUrl}/health/ready`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server not ready within 120 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    baseUrl,
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+export async function health(baseUrl: string): Promise<HealthSnapshot> {
+  const res = await fetch(`${baseUrl}/health`);
+  const body = (await res.json()) as { cache: Partial<HealthSnapshot> & { keys?: number | null }; database: { rowsRead: Record<string, number> } };
+  const c = body.cache;
+  return {
+    rowsRead: body.database.rowsRead,
+    fetches: c.fetches ?? 0,
+    coalesced: c.coalesced ?? 0,
+    leaseWaits: c.leaseWaits ?? 0,
+    earlyRefreshes: c.earlyRefreshes ?? 0,
+    staleWritesPrevented: c.staleWritesPrevented ?? 0,
+    hits: c.hits ?? 0,
+    misses: c.misses ?? 0,
+    errors: c.errors ?? 0,
+    keys: c.keys ?? null,
+  };
+}
+
+export function diff(after: HealthSnapshot, before: HealthSnapshot): HealthSnapshot {
+  const rows: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.rowsRead)) {
+    const d = v - (before.rowsRead[k] ?? 0);
+    if (d !== 0) rows[k] = d;
+  }
+  return {
+    rowsRead: rows,
+    fetches: after.fetches - before.fetches,
+    coalesced: after.coalesced - before.coalesced,
+    leaseWaits: after.leaseWaits - before.leaseWaits,
+    earlyRefreshes: after.earlyRefreshes - before.earlyRefreshes,
+    staleWritesPrevented: after.staleWritesPrevented - before.staleWritesPrevented,
+    hits: after.hits - before.hits,
+    misses: after.misses - before.misses,
+    errors: after.errors - before.errors,
+    keys: after.keys,
+  };
+}
+
+export async function login(o: LoadTestOptions, baseUrl: string, users: number[]): Promise<string[]> {
+  const tokens: string[] = new Array<string>(users.length);
+  let next = 0;
+  let done = 0;
+  const t = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < users.length) {
+      const i = next++;
+      const u = users[i] as number;
+      const res = await fetch(`${baseUrl}/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `user${u}@example.com`, password: LOADTEST_PASSWORD }),
+      });
+      const body = (await res.json()) as { token?: string; userId?: number };
+      if (res.status !== 201 || typeof body.token !== 'string' || body.userId !== u) throw new Error(`login of user ${u} failed: ${res.status} ${JSON.stringify(body)}`);
+      tokens[i] = body.token;
+      done++;
+      if (o.bar && process.stderr.isTTY && done % 25 === 0) process.stderr.write(`\rlogging in ${fmtInt(users.length)} sessions: ${fmtInt(done)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, () => worker()));
+  if (o.bar && process.stderr.isTTY) process.stderr.write('\n');
+  o.log(`logged in ${fmtInt(users.length)} sessions in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return tokens;
+}
+
+export async function driveLoad(o: LoadTestOptions, cfg: LoadgenConfig, label: string): Promise<LoadgenResult> {
+  const child = fork(join(import.meta.dirname, '..', 'loadgen.ts'), ['--loadgen-child'], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise<LoadgenResult>((resolve, reject) => {
+    let result: LoadgenResult | undefined;
+    child.on('message', (m: LoadgenMessage) => {
+      if (m.type === 'progress') {
+        if (!o.bar) return;
+        if (!process.stderr.isTTY) {
+          if (Math.round(m.elapsedMs / 1000) % 10 === 0 || m.done === m.total) process.stderr.write(`${label}: ${(m.elapsedMs / 1000).toFixed(0)} s, sent ${fmtInt(m.sent)}, done ${fmtInt(m.done)}/${fmtInt(m.total)}, errors ${m.errors}\n`);
+          return;
+        }
+        const ratio = m.total === 0 ? 1 : m.done / m.total;
+        const width = 30;
+        const filled = Math.round(ratio * width);
+        process.stderr.write(
+          `\r${label.padEnd(9)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}% ${(m.elapsedMs / 1000).toFixed(0).padStart(3)} s  sent ${fmtInt(m.sent)}  done ${fmtInt(m.done)}  errors ${m.errors}`,
+        );
+      } else {
+        result = m.result;
+      }
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (o.bar && process.stderr.isTTY) process.stderr.write('\n');
+      if (result !== undefined) resolve(result);
+      else reject(new Error(`load generator exited with code ${code} before reporting`));
+    });
+    child.send(cfg);
+  });
+}
