@@ -300,7 +300,9 @@ export class Cache {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const readSeq = ++this.#seq;
-    return this.store.readEntry(full, plan?.tags).then(
+    return this.store.readEntryThen(
+      full,
+      plan?.tags,
       (entry) => this.#afterRead(key, full, fetcher, ttlOrOptions, plan, readSeq, entry, false, shape),
       (err: unknown) => {
         this.#fail('getOrSet', key, err);

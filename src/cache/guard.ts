@@ -64,16 +64,44 @@ export class Guard {
    * With `map`, the reply is transformed (and with `recover`, an error reply replaced) inside
    * the deadline's own handlers: the hit path pays no extra promise for parsing.
    */
-  run<T, R>(operation: string, call: () => Promise<T>, map: (value: T) => R | Promise<R>, recover?: (err: unknown) => Promise<R>): Promise<R>;
-  run<T, R>(operation: string, call: () => Promise<T>, map?: (value: T) => R | Promise<R>, recover?: (err: unknown) => Promise<R>): Promise<T | R> {
+  run<T, R>(
+    operation: string,
+    call: () => Promise<T>,
+    map: (value: T) => R | Promise<R>,
+    recover?: (err: unknown) => Promise<R>,
+    fallback?: (err: unknown) => R | Promise<R>,
+  ): Promise<R>;
+  /**
+   * With `fallback`, a failure (error, deadline, open circuit) resolves with `fallback(error)`
+   * instead of rejecting: the caller's error handling runs without a `.catch` promise on the
+   * success path.
+   */
+  run<T, R>(
+    operation: string,
+    call: () => Promise<T>,
+    map?: (value: T) => R | Promise<R>,
+    recover?: (err: unknown) => Promise<R>,
+    fallback?: (err: unknown) => R | Promise<R>,
+  ): Promise<T | R> {
     let probe: boolean;
     try {
       probe = this.check(operation);
     } catch (err) {
-      return Promise.reject(classify(operation, err));
+      const e = classify(operation, err);
+      return fallback === undefined ? Promise.reject(e) : new Promise<R>((resolve) => resolve(fallback(e)));
     }
     return new Promise<T | R>((resolve, reject) => {
-      const pending = new PendingCall<T, R>(this, operation, performance.now() + this.#opts.commandTimeoutMs, probe, resolve, reject, map, recover);
+      const fail =
+        fallback === undefined
+          ? reject
+          : (e: unknown): void => {
+              try {
+                resolve(fallback(e));
+              } catch (thrown) {
+                reject(thrown instanceof Error ? thrown : new Error(String(thrown)));
+              }
+            };
+      const pending = new PendingCall<T, R>(this, operation, performance.now() + this.#opts.commandTimeoutMs, probe, resolve, fail, map, recover);
       this.#enqueue(pending);
       let reply: Promise<T>;
       try {

@@ -139,6 +139,10 @@ export class MemoryStore implements CacheStore {
     return this.#read(key);
   }
 
+  readEntryThen<R>(key: string, _tags: readonly string[] | undefined, onEntry: (entry: StoredEntry | null) => R | Promise<R>, onError: (err: unknown) => R | Promise<R>): Promise<R> {
+    return this.readEntry(key).then(onEntry, onError);
+  }
+
   async readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]> {
     return keys.map((k) => this.#read(k));
   }

@@ -99,6 +99,27 @@ export class RedisStore implements CacheStore {
     );
   }
 
+  readEntryThen<R>(key: string, tags: readonly string[] | undefined, onEntry: (entry: StoredEntry | null) => R | Promise<R>, onError: (err: unknown) => R | Promise<R>): Promise<R> {
+    const c = this.client;
+    if (!c.isReady) return this.readEntry(key, tags).then(onEntry, onError);
+    const announced = tags !== undefined && tags.length > 0 ? c.mGet(tags.map((t) => this.#tagPrefix + t)) : undefined;
+    announced?.catch(noop);
+    // onEntry runs inside the deadline's reply handler: a hit resolves the caller's promise
+    // directly. Store failures (including the tag-version read) go to onError; what onEntry
+    // itself returns, rejected or not, goes to the caller untouched.
+    return this.#guard.run(
+      'HGET',
+      () => c.hGet(key, 'v'),
+      (raw): R | Promise<R> => {
+        if (raw === null) return onEntry(null);
+        const e = this.#checked(c, parseStored(raw), tags, announced);
+        return e instanceof Promise ? e.then(onEntry, onError) : onEntry(e);
+      },
+      (err) => this.#plain(c, key, err).then(onEntry, onError),
+      onError,
+    );
+  }
+
   /** After WRONGTYPE: a plain string (a counter, or a value written by other code). Its own deadline. */
   async #plain(c: Client, key: string, err: unknown): Promise<StoredEntry | null> {
     if (!isWrongType(err)) throw err;

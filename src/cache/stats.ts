@@ -68,12 +68,20 @@ export class StatsRecorder {
   earlyRefreshes = 0;
   readonly #byNamespace = new Map<string, Counters>();
 
+  /** The namespaces seen first, checked by prefix without slicing the key (the hit path). */
+  readonly #known: { name: string; counters: Counters }[] = [];
+
   #ns(key: string): Counters {
+    for (const k of this.#known) {
+      const n = k.name.length;
+      if (key.startsWith(k.name) && (key.length === n || key.charCodeAt(n) === 58 /* : */)) return k.counters;
+    }
     const name = namespaceOf(key);
     let c = this.#byNamespace.get(name);
     if (c === undefined) {
       c = { hits: 0, misses: 0, errors: 0 };
       this.#byNamespace.set(name, c);
+      if (this.#known.length < 16) this.#known.push({ name, counters: c });
     }
     return c;
   }
@@ -122,5 +130,6 @@ export class StatsRecorder {
     this.hits = this.misses = this.errors = this.sets = this.deletes = this.decodeErrors = this.fetches = this.coalesced = 0;
     this.stale = this.leaseWaits = this.lockTimeouts = this.staleWritesPrevented = this.failSafe = this.earlyRefreshes = 0;
     this.#byNamespace.clear();
+    this.#known.length = 0;
   }
 }

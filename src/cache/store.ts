@@ -49,6 +49,11 @@ export interface CacheStore {
    * expects the entry to carry, so their versions travel in the same round trip.
    */
   readEntry(key: string, tags?: readonly string[]): Promise<StoredEntry | null>;
+  /**
+   * `readEntry(key, tags).then(onEntry, onError)`, which a store may run with fewer promise
+   * hops (the getOrSet hit path). onError receives the store's typed error.
+   */
+  readEntryThen<R>(key: string, tags: readonly string[] | undefined, onEntry: (entry: StoredEntry | null) => R | Promise<R>, onError: (err: unknown) => R | Promise<R>): Promise<R>;
   /** readEntry for several keys, in one round trip (plus one for tag versions when some are tagged). */
   readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]>;
   /** Writes entries unconditionally, atomically; replaces each key, so it also revokes its lease. */

@@ -31,6 +31,7 @@ function fifo(inner: CacheStore, s: Scheduler): CacheStore {
   return {
     kind: inner.kind,
     readEntry: (k, t) => call(() => inner.readEntry(k, t)),
+    readEntryThen: (k, t, onEntry, onError) => call(() => inner.readEntry(k, t)).then(onEntry, onError),
     readEntries: (k) => call(() => inner.readEntries(k)),
     write: (e) => call(() => inner.write(e)),
     setRaw: (k, v, t) => call(() => inner.setRaw(k, v, t)),
