@@ -424,8 +424,17 @@ export class Cache {
     this.#closed = true;
     await this.store.close();
     if (this.#ownsClient && this.redis !== undefined) {
-      if (this.redis.isOpen) await this.redis.close().catch(() => this.redis?.destroy());
-      else this.redis.destroy();
+      const client = this.redis;
+      // destroy() throws on a client that already closed itself; either way nothing is left open.
+      const destroy = (): void => {
+        try {
+          if (client.isOpen) client.destroy();
+        } catch {
+          // already closed
+        }
+      };
+      if (client.isOpen) await client.close().catch(destroy);
+      else destroy();
     }
   }
 }
