@@ -1,8 +1,8 @@
 /** The server under test as a child process, its /health counters, log-in, and the forked load generator. */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { LOADTEST_PASSWORD } from '../../src/app/db/seed.ts';
-import { freePort } from '../../test/helpers/redis-server.ts';
+import { spawnServer } from '../../test/helpers/server-process.ts';
 import type { LoadgenConfig, LoadgenMessage, LoadgenResult } from '../loadgen.ts';
 import { fmtInt } from '../simulate/report.ts';
 import type { HealthSnapshot, LoadTestOptions, Mode } from './types.ts';
@@ -15,16 +15,11 @@ export interface ServerHandle {
 }
 
 export async function startServer(o: LoadTestOptions, redisUrl: string, mode: Mode, prefix: string): Promise<ServerHandle> {
-  const port = await freePort();
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    // The caller's app configuration must not leak into the server under test.
-    if (v !== undefined && !/^(REDIS_|DATABASE_|NODE_ENV|CACHE_|PORT$|HOST$|DB_|SEED_|PGLITE_|LOG_LEVEL|LOGIN_|WRITE_RATE|RATE_LIMIT)/.test(k)) env[k] = v;
-  }
-  Object.assign(env, {
+  // spawnServer keeps the caller's app configuration out of the child; everything the run
+  // needs is set here (undefined removes a variable).
+  const server = await spawnServer({
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
-    PORT: String(port),
     LOG_LEVEL: 'warn',
     REDIS_URL: redisUrl,
     CACHE_PREFIX: prefix,
@@ -35,46 +30,24 @@ export async function startServer(o: LoadTestOptions, redisUrl: string, mode: Mo
     LOGIN_RATE_LIMIT_PER_IP: '1000000000',
     LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000000',
     WRITE_RATE_LIMIT_PER_USER: '1000000000',
+    ...(o.databaseUrl === undefined
+      ? { DATABASE_URL: undefined, DATABASE_SCHEMA: undefined, PGLITE_DATA_DIR: o.pgliteDir }
+      : { DATABASE_URL: o.databaseUrl, DATABASE_SCHEMA: o.schema }),
   });
-  if (o.databaseUrl === undefined) env['PGLITE_DATA_DIR'] = o.pgliteDir;
-  else {
-    env['DATABASE_URL'] = o.databaseUrl;
-    env['DATABASE_SCHEMA'] = o.schema;
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}:\n${out}`);
-    try {
-      const res = await fetch(`${baseUrl}/health/ready`, { signal: AbortSignal.timeout(2000) });
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server not ready within 120 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await server.waitForReady(120_000).catch((err: unknown) => {
+    server.kill('SIGKILL');
+    throw err;
+  });
+  const child = server.child;
   return {
-    baseUrl,
+    baseUrl: server.baseUrl,
     child,
-    output: () => out,
+    output: () => server.output(),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
+        await server.exited;
         clearTimeout(timer);
       }
     },

@@ -73,6 +73,15 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     );
   });
 
+  // Everything /metrics reports is read from the deps at scrape time.
+  deps.metrics.bind({
+    cacheStats: () => deps.cacheAccess.cache.getStats(),
+    redisState: () => deps.redisStatus().state,
+    reconnectAttempts: () => deps.redisStatus().totalReconnectAttempts,
+    dbReads: () => deps.db.readStats(),
+    fallbackInFlight: () => deps.cacheAccess.bulkhead.inFlight,
+  });
+
   await app.register(healthRoutes, { deps });
   await registerDomains(app, deps);
   return app;

@@ -10,6 +10,8 @@ export interface RedisStatus {
   state: 'ready' | 'reconnecting' | 'unresponsive' | 'closed' | 'memory';
   healthy: boolean;
   reconnectAttempts: number;
+  /** Failed reconnect attempts over the connection's life (the metric). */
+  totalReconnectAttempts: number;
   /** Masked: never holds the password. */
   url: string | undefined;
 }

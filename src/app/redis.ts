@@ -36,8 +36,6 @@ export interface PolicyLogger {
 }
 
 export interface RedisPolicyHooks {
-  /** Each failed reconnect attempt while running (for metrics). */
-  onReconnectAttempt?: (attempt: number, delayMs: number) => void;
   /** The bounded reconnect window ran out. */
   onGiveUp?: (attempts: number) => void;
   onReady?: () => void;
@@ -152,9 +150,7 @@ export async function connectRedis(
           hooks.onGiveUp?.(attempts - 1);
           return new Error(`gave up after ${attempts - 1} reconnect attempts`);
         }
-        const delayMs = reconnectDelayMs(Math.min(attempts, 1000));
-        hooks.onReconnectAttempt?.(attempts, delayMs);
-        return delayMs;
+        return reconnectDelayMs(Math.min(attempts, 1000));
       },
     },
   });

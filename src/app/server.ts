@@ -56,16 +56,13 @@ function fail(logger: Logger, message: string, obj: object = {}): never {
   process.exit(1);
 }
 
-async function openRedis(config: AppConfig, logger: Logger, metrics: { attempts: number }): Promise<RedisConnection | undefined> {
+async function openRedis(config: AppConfig, logger: Logger): Promise<RedisConnection | undefined> {
   const url = config.redisUrl;
   if (url === undefined) {
     logger.warn('REDIS_URL is not set: caching in process memory (development only)');
     return undefined;
   }
   const hooks = {
-    onReconnectAttempt: () => {
-      metrics.attempts++;
-    },
     onGiveUp: (attempts: number) => {
       if (config.nodeEnv === 'production') {
         fail(logger, `Redis lost: ${attempts} reconnect attempts failed; exiting so the process manager restarts this instance`, { attempts });
@@ -113,10 +110,9 @@ async function main(): Promise<void> {
   logger.info({ nodeEnv: config.nodeEnv, redis: maskUrl(config.redisUrl) ?? 'none', database: maskUrl(config.databaseUrl) ?? `pglite:${config.pgliteDataDir}` }, 'starting');
 
   const metrics = new AppMetrics();
-  const reconnects = { attempts: 0 };
   const lifecycle: Lifecycle = { startedAtMs: Date.now(), warmed: !config.cacheWarm, shuttingDown: false };
 
-  let redis = await openRedis(config, logger, reconnects);
+  let redis = await openRedis(config, logger);
   const cacheLogger = logger.child({ component: 'cache' });
   const onCacheError = { notify: (): void => {} };
   const makeCache = (conn: RedisConnection | undefined): Cache =>
@@ -166,8 +162,8 @@ async function main(): Promise<void> {
     db = await createDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir, poolSize: config.databasePoolSize, queryDelayMs: config.dbQueryDelayMs, ...(config.databaseSchema === undefined ? {} : { schema: config.databaseSchema }) });
     await migrate(db);
     if (config.seedDemo) {
-      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
-      if ((rows[0]?.n ?? 0) === 0) {
+      const { rows } = await db.query<{ seeded: boolean }>('SELECT EXISTS (SELECT 1 FROM users) AS seeded');
+      if (rows[0]?.seeded !== true) {
         logger.info('empty database: seeding the demo data set (1,000 users; log in as demo@example.com / demo1234)');
         await seedDatabase(db, { users: 1000 }).catch((err: unknown) => {
           // Another instance starting on the same empty database seeded it first: fine.
@@ -182,16 +178,9 @@ async function main(): Promise<void> {
 
   const redisStatus = (): RedisStatus => {
     const conn = redis;
-    if (conn === undefined) return { mode: 'memory', state: 'memory', healthy: true, reconnectAttempts: 0, url: maskUrl(config.redisUrl) };
-    return { mode: 'redis', state: conn.state, healthy: conn.healthy, reconnectAttempts: conn.reconnectAttempts, url: maskUrl(config.redisUrl) };
+    if (conn === undefined) return { mode: 'memory', state: 'memory', healthy: true, reconnectAttempts: 0, totalReconnectAttempts: 0, url: maskUrl(config.redisUrl) };
+    return { mode: 'redis', state: conn.state, healthy: conn.healthy, reconnectAttempts: conn.reconnectAttempts, totalReconnectAttempts: conn.totalReconnectAttempts, url: maskUrl(config.redisUrl) };
   };
-  metrics.bind({
-    cacheStats: () => access.cache.getStats(),
-    redisState: () => redisStatus().state,
-    reconnectAttempts: () => reconnects.attempts,
-    dbReads: () => db.readStats(),
-    fallbackInFlight: () => access.bulkhead.inFlight,
-  });
   const deps: AppDeps = { config, db, cacheAccess: access, metrics, redisStatus, lifecycle };
   const app: App = await buildApp(deps, { logger });
 

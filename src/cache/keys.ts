@@ -14,8 +14,11 @@ import { InvalidKeyError } from './errors.ts';
 /** Longest id accepted, in characters: a key is a memory cost paid per entry. */
 export const MAX_ID_LENGTH = 256;
 
-// eslint-disable-next-line no-control-regex -- control characters are exactly what we reject
-const FORBIDDEN = /[*?[\]\\:\s\u0000-\u001f\u007f]/;
+/** The characters an id may not hold (glob metacharacters, `:`, whitespace, controls), as a class body. */
+const FORBIDDEN_CLASS = String.raw`*?[\]\\:\s\u0000-\u001f\u007f`;
+const FORBIDDEN = new RegExp(`[${FORBIDDEN_CLASS}]`);
+/** The same characters and `%`, which encodeSegment escapes. */
+const ENCODED = new RegExp(`[%${FORBIDDEN_CLASS}]`, 'g');
 
 export type KeyId = string | number | bigint;
 
@@ -47,8 +50,7 @@ export function keySegment(id: KeyId, what = 'id'): string {
 export function encodeSegment(id: KeyId): string {
   const s = typeof id === 'string' ? id : String(id);
   if (s.length === 0) throw new InvalidKeyError('subject must not be empty');
-  // eslint-disable-next-line no-control-regex -- see FORBIDDEN
-  const out = s.replace(/[%*?[\]\\:\s\u0000-\u001f\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`);
+  const out = s.replace(ENCODED, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`);
   if (out.length > MAX_ID_LENGTH * 3) throw new InvalidKeyError('subject is too long');
   return out;
 }

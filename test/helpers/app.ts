@@ -98,16 +98,9 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     db,
     cacheAccess,
     metrics,
-    redisStatus: () => ({ mode: 'redis', state: client.isReady ? 'ready' : 'reconnecting', healthy: client.isReady, reconnectAttempts: 0, url: redisServer.url }),
+    redisStatus: () => ({ mode: 'redis', state: client.isReady ? 'ready' : 'reconnecting', healthy: client.isReady, reconnectAttempts: 0, totalReconnectAttempts: 0, url: redisServer.url }),
     lifecycle: { startedAtMs: Date.now(), warmed: true, shuttingDown: false },
   };
-  metrics.bind({
-    cacheStats: () => cacheAccess.cache.getStats(),
-    redisState: () => deps.redisStatus().state,
-    reconnectAttempts: () => 0,
-    dbReads: () => db.readStats(),
-    fallbackInFlight: () => cacheAccess.bulkhead.inFlight,
-  });
   const app = await buildApp(deps);
 
   const login = async (email: string, password: string): Promise<string> => {

@@ -9,7 +9,6 @@ import { CACHE_TTL, PAGE_SIZE } from '../cache-policy.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ReadResult } from '../http/cache-access.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../http/errors.ts';
-import { invalidatePatternAfterCommit } from '../http/invalidate.ts';
 import * as q from './chat.queries.ts';
 
 export type { Message } from './chat.queries.ts';
@@ -23,15 +22,7 @@ export interface MessagePage {
 }
 
 async function assertMember(deps: AppDeps, chatId: number, userId: number): Promise<void> {
-  const { value: chat } = await deps.cacheAccess.read(
-    CacheKeys.chat(chatId),
-    async () => {
-      const found = await q.findChat(deps.db, chatId);
-      if (found === undefined) throw new NotFoundError('Chat');
-      return found;
-    },
-    CACHE_TTL.chat,
-  );
+  const { value: chat } = await deps.cacheAccess.readFound(CacheKeys.chat(chatId), 'Chat', () => q.findChat(deps.db, chatId), CACHE_TTL.chat);
   if (!chat.memberIds.includes(userId)) throw new ForbiddenError('Only members can read this chat');
 }
 
@@ -54,6 +45,6 @@ export async function postMessage(deps: AppDeps, userId: number, chatId: number,
     if (!(await q.chatExists(deps.db, chatId))) throw new NotFoundError('Chat');
     throw new ForbiddenError('Only members can post in this chat');
   }
-  await invalidatePatternAfterCommit(deps, CacheKeys.chatMessagesPattern(chatId));
+  await deps.cacheAccess.invalidatePattern(CacheKeys.chatMessagesPattern(chatId));
   return message;
 }

@@ -18,15 +18,7 @@ export interface GuildMembers {
 }
 
 export async function getGuild(deps: AppDeps, id: number): Promise<ReadResult<q.Guild>> {
-  return deps.cacheAccess.read(
-    CacheKeys.guild(id),
-    async () => {
-      const guild = await q.findGuild(deps.db, id);
-      if (guild === undefined) throw new NotFoundError('Guild');
-      return guild;
-    },
-    CACHE_TTL.guild,
-  );
+  return deps.cacheAccess.readFound(CacheKeys.guild(id), 'Guild', () => q.findGuild(deps.db, id), CACHE_TTL.guild);
 }
 
 export async function getMembers(deps: AppDeps, id: number): Promise<ReadResult<GuildMembers>> {

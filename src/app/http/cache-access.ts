@@ -16,7 +16,7 @@
  */
 import type { Cache, CacheStatus } from '../../cache/index.ts';
 import { globToRegExp } from '../../cache/glob.ts';
-import { OverloadedError } from './errors.ts';
+import { NotFoundError, OverloadedError } from './errors.ts';
 
 export type XCache = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
@@ -136,6 +136,22 @@ export class CacheAccess {
     };
     const r = await this.#cache.getOrSetWithMeta(key, guarded, ttl);
     return { value: r.value, xCache: STATUS[r.status] };
+  }
+
+  /**
+   * A read of something that may not exist: `find` resolving undefined is a 404 (`what` not
+   * found), thrown from the fetcher so nothing is cached for an unknown id.
+   */
+  readFound<T>(key: string, what: string, find: () => Promise<T | undefined>, ttl: ReadTtl): Promise<ReadResult<T>> {
+    return this.read(
+      key,
+      async () => {
+        const found = await find();
+        if (found === undefined) throw new NotFoundError(what);
+        return found;
+      },
+      ttl,
+    );
   }
 
   /** Deletes keys after a write; a failure goes to the outbox and is retried, never lost. */

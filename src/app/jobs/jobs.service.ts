@@ -9,7 +9,6 @@ import { CACHE_TTL, PAGE_SIZE, READ_OPTIONS } from '../cache-policy.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ReadResult } from '../http/cache-access.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../http/errors.ts';
-import { invalidatePatternAfterCommit } from '../http/invalidate.ts';
 import { allLeaderboardKeys, recordReward } from '../leaderboards/leaderboards.service.ts';
 import * as q from './jobs.queries.ts';
 
@@ -38,15 +37,7 @@ export async function listJobs(deps: AppDeps, status: q.JobStatus, page: number)
 }
 
 export async function getJob(deps: AppDeps, id: number): Promise<ReadResult<q.Job>> {
-  return deps.cacheAccess.read(
-    CacheKeys.job(id),
-    async () => {
-      const job = await q.findJob(deps.db, id);
-      if (job === undefined) throw new NotFoundError('Job');
-      return job;
-    },
-    CACHE_TTL.job,
-  );
+  return deps.cacheAccess.readFound(CacheKeys.job(id), 'Job', () => q.findJob(deps.db, id), CACHE_TTL.job);
 }
 
 function nonBlank(value: string, field: string): string {
@@ -58,7 +49,7 @@ function nonBlank(value: string, field: string): string {
 export async function createJob(deps: AppDeps, ownerId: number, input: { title: string; description?: string; reward: number }): Promise<q.Job> {
   const job = await q.insertJob(deps.db, ownerId, nonBlank(input.title, 'title'), input.description ?? '', input.reward);
   // A new job is open: only the open listings moved. No job:{id} entry can exist yet.
-  await invalidatePatternAfterCommit(deps, jobListPattern('open'));
+  await deps.cacheAccess.invalidatePattern(jobListPattern('open'));
   return job;
 }
 
@@ -99,7 +90,7 @@ export async function updateJob(deps: AppDeps, actorId: number, id: number, patc
   // After the commit: the job, the listings it left and joined, the boards if scores moved.
   const completed = after.status === 'completed';
   await deps.cacheAccess.invalidate(CacheKeys.job(id), ...(completed ? allLeaderboardKeys() : []));
-  for (const status of new Set([before.status, after.status])) await invalidatePatternAfterCommit(deps, jobListPattern(status));
+  for (const status of new Set([before.status, after.status])) await deps.cacheAccess.invalidatePattern(jobListPattern(status));
   return after;
 }
 

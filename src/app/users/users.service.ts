@@ -15,16 +15,7 @@ import * as q from './users.queries.ts';
 export type { Profile, ProfilePatch } from './users.queries.ts';
 
 export async function getProfile(deps: AppDeps, id: number): Promise<ReadResult<q.Profile>> {
-  return deps.cacheAccess.read(
-    CacheKeys.userProfile(id),
-    async () => {
-      const profile = await q.findProfile(deps.db, id);
-      // Thrown, so nothing is cached for an unknown id.
-      if (profile === undefined) throw new NotFoundError('User');
-      return profile;
-    },
-    CACHE_TTL.userProfile,
-  );
+  return deps.cacheAccess.readFound(CacheKeys.userProfile(id), 'User', () => q.findProfile(deps.db, id), CACHE_TTL.userProfile);
 }
 
 function validatePatch(patch: q.ProfilePatch): q.ProfilePatch {
