@@ -2,7 +2,7 @@ import { entryWriteOf, getOrSetPlanOf, setPlanOf, type GetOrSetOptions, type Get
 import type { EntryWrite, StoredEntry } from './entry.ts';
 import { Resolver, type CacheStatus, type Found } from './get-or-set.ts';
 import { openStore, whenReady } from './connect.ts';
-import { encodeValue } from './codec.ts';
+import { encodeValue, NO_VALUE } from './codec.ts';
 import { CacheClosedError, CacheError, DecodeError } from './errors.ts';
 import { assertKey, escapeGlob } from './keys.ts';
 import type { CacheOptions, ResolvedCacheOptions } from './options.ts';
@@ -10,7 +10,7 @@ import { resolveOptions } from './options.ts';
 import type { NodeRedisClient } from './redis-store.ts';
 import { ErrorReporter } from './reporter.ts';
 import { StatsRecorder, type CacheStats } from './stats.ts';
-import type { CacheStore } from './store.ts';
+import type { CacheStore, EntryRead } from './store.ts';
 import { assertTags } from './tags.ts';
 import { assertTtlSeconds, ttlToMs } from './ttl.ts';
 import { shouldRefreshEarly } from './xfetch.ts';
@@ -40,8 +40,35 @@ export interface CacheInternals {
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const valueOf = <T>(r: GetOrSetResult<T>): T => r.value;
-const withMeta = <T>(r: GetOrSetResult<T>): GetOrSetResult<T> => r;
+type Shape<T, R> = (value: T, status: CacheStatus) => R;
+const valueOf = <T>(value: T): T => value;
+const withMeta = <T>(value: T, status: CacheStatus): GetOrSetResult<T> => ({ value, status });
+
+type AfterRead = <T, R>(r: GetOrSetRead<T, R>, entry: StoredEntry | null, storeError: CacheError | undefined) => R | Promise<R>;
+
+/** One getOrSet call's state from its read on: the only object a hit allocates (see Guard.watch). */
+class GetOrSetRead<T, R> implements EntryRead<R> {
+  readonly tags: readonly string[] | undefined;
+  constructor(
+    readonly afterRead: AfterRead,
+    readonly key: string,
+    readonly fullKey: string,
+    readonly fetcher: () => Promise<T> | T,
+    readonly ttlOrOptions: number | GetOrSetOptions,
+    readonly plan: GetOrSetPlan<T> | undefined,
+    /** Where the read falls in this process's sequence of store calls (see Resolver.resolve). */
+    readonly readSeq: number,
+    readonly shape: Shape<T, R>,
+  ) {
+    this.tags = plan?.tags;
+  }
+  onEntry(entry: StoredEntry | null): R | Promise<R> {
+    return this.afterRead(this, entry, undefined);
+  }
+  onError(err: CacheError): R | Promise<R> {
+    return this.afterRead(this, null, err);
+  }
+}
 
 /**
  * The cache facade. Reads (`get`, `getMany`, `getOrSet`, `has`, `ttl`) never throw because of
@@ -113,14 +140,14 @@ export class Cache {
   }
 
   /** Decodes a stored value; a value that fails to decode is a miss, counted, and deleted. */
-  #decode(key: string, fullKey: string, raw: string): { found: boolean; value: unknown } {
+  #decode(key: string, fullKey: string, raw: string): unknown {
     try {
-      return { found: true, value: this.options.serializer.decode(raw) };
+      return this.options.serializer.decode(raw);
     } catch (err) {
       this.#stats.decodeErrors++;
       this.#fail('decode', key, err instanceof DecodeError ? err : new DecodeError('stored value could not be decoded', { cause: err }));
       this.store.delete([fullKey]).catch((e: unknown) => this.#fail('del', key, e));
-      return { found: false, value: null };
+      return NO_VALUE;
     }
   }
 
@@ -130,8 +157,8 @@ export class Cache {
   }
 
   /** The fresh value of a stored entry, or not found. */
-  #fresh(key: string, full: string, entry: StoredEntry | null, nowMs: number): { found: boolean; value: unknown } {
-    if (entry === null || nowMs >= entry.freshUntilMs || entry.failSafe) return { found: false, value: null };
+  #fresh(key: string, full: string, entry: StoredEntry | null, nowMs: number): unknown {
+    if (entry === null || nowMs >= entry.freshUntilMs || entry.failSafe) return NO_VALUE;
     return this.#decode(key, full, entry.value);
   }
 
@@ -145,10 +172,13 @@ export class Cache {
       this.#fail('get', key, err);
       return null;
     }
-    const { found, value } = this.#fresh(key, full, entry, this.options.clock.now());
-    if (found) this.#stats.hit(key);
-    else this.#stats.miss(key);
-    return value as T | null;
+    const value = this.#fresh(key, full, entry, this.options.clock.now());
+    if (value === NO_VALUE) {
+      this.#stats.miss(key);
+      return null;
+    }
+    this.#stats.hit(key);
+    return value as T;
   }
 
   async getMany<T = unknown>(keys: readonly string[]): Promise<(T | null)[]> {
@@ -163,10 +193,13 @@ export class Cache {
     }
     const now = this.options.clock.now();
     return keys.map((k, i) => {
-      const { found, value } = this.#fresh(k, full[i] as string, entries[i] ?? null, now);
-      if (found) this.#stats.hit(k);
-      else this.#stats.miss(k);
-      return value as T | null;
+      const value = this.#fresh(k, full[i] as string, entries[i] ?? null, now);
+      if (value === NO_VALUE) {
+        this.#stats.miss(k);
+        return null;
+      }
+      this.#stats.hit(k);
+      return value as T;
     });
   }
 
@@ -283,11 +316,11 @@ export class Cache {
   }
 
   /**
-   * Written with `then`, not `async`/`await`: a hit then costs the same number of promise hops
-   * as the raw client's GET + JSON.parse. Each extra async frame measurably lowered the hit
-   * throughput (bench/cache.bench.ts).
+   * Written without `async`/`await`: a hit costs the raw client's promise hops plus the
+   * deadline's one, and its state is one GetOrSetRead (no closure per step). Each extra async
+   * frame or closure measurably lowered the hit throughput (bench/cache.bench.ts).
    */
-  #getOrSet<T, R>(key: string, fetcher: () => Promise<T> | T, ttlOrOptions: number | GetOrSetOptions, shape: (r: GetOrSetResult<T>) => R): Promise<R> {
+  #getOrSet<T, R>(key: string, fetcher: () => Promise<T> | T, ttlOrOptions: number | GetOrSetOptions, shape: Shape<T, R>): Promise<R> {
     let full: string;
     let plan: GetOrSetPlan<T> | undefined;
     try {
@@ -299,53 +332,42 @@ export class Cache {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const readSeq = ++this.#seq;
-    return this.store.readEntryThen(
-      full,
-      plan?.tags,
-      (entry) => this.#afterRead(key, full, fetcher, ttlOrOptions, plan, readSeq, entry, false, shape),
-      (err: unknown) => {
-        this.#fail('getOrSet', key, err);
-        return this.#afterRead(key, full, fetcher, ttlOrOptions, plan, readSeq, null, true, shape);
-      },
-    );
+    return this.store.read(new GetOrSetRead(this.#afterRead, key, full, fetcher, ttlOrOptions, plan, ++this.#seq, shape));
   }
 
-  #afterRead<T, R>(
-    key: string,
-    full: string,
-    fetcher: () => Promise<T> | T,
-    ttlOrOptions: number | GetOrSetOptions,
-    plan: GetOrSetPlan<T> | undefined,
-    readSeq: number,
-    entry: StoredEntry | null,
-    storeDown: boolean,
-    shape: (r: GetOrSetResult<T>) => R,
-  ): R | Promise<R> {
+  /** What getOrSet does with its read: a fresh value is the answer; anything else goes to the resolver. */
+  readonly #afterRead = <T, R>(r: GetOrSetRead<T, R>, entry: StoredEntry | null, storeError: CacheError | undefined): R | Promise<R> => {
     const o = this.options;
+    if (storeError !== undefined) this.#fail('getOrSet', r.key, storeError);
     const now = o.clock.now();
-    const f: Found | null = this.#resolver.found(key, full, entry, now, readSeq);
-    if (f !== null && f.fresh && entry !== null) {
-      if (f.failSafe) return shape(this.#count(key, { value: f.value as T, status: 'stale' }));
-      if ((plan?.earlyRefresh ?? o.earlyRefresh) && shouldRefreshEarly(now, entry.freshUntilMs, entry.fetchMs, o.earlyRefreshBeta, o.random)) {
-        this.#resolver.refreshEarly(plan ?? getOrSetPlanOf(key, full, fetcher, ttlOrOptions, o));
+    let stale: Found | null = null;
+    if (entry !== null && now < entry.graceUntilMs) {
+      const value = this.#decode(r.key, r.fullKey, entry.value);
+      if (value !== NO_VALUE) {
+        if (now < entry.freshUntilMs) {
+          this.#stats.hitAt(r.fullKey, o.prefix.length);
+          if (entry.failSafe) {
+            this.#stats.stale++;
+            return r.shape(value as T, 'stale');
+          }
+          if ((r.plan?.earlyRefresh ?? o.earlyRefresh) && shouldRefreshEarly(now, entry.freshUntilMs, entry.fetchMs, o.earlyRefreshBeta, o.random)) {
+            this.#resolver.refreshEarly(r.plan ?? getOrSetPlanOf(r.key, r.fullKey, r.fetcher, r.ttlOrOptions, o));
+          }
+          return r.shape(value as T, 'hit');
+        }
+        stale = { value, fresh: false, failSafe: entry.failSafe, freshUntilMs: entry.freshUntilMs, seq: r.readSeq };
       }
-      return shape(this.#count(key, { value: f.value as T, status: 'hit' }));
     }
-    return this.#resolver
-      .resolve(plan ?? getOrSetPlanOf(key, full, fetcher, ttlOrOptions, o), readSeq, f, storeDown)
-      .then((out) => shape(this.#count(key, { value: out.value as T, status: out.status })));
-  }
-
-  #count<T>(key: string, r: GetOrSetResult<T>): GetOrSetResult<T> {
-    if (r.status === 'miss') {
-      this.#stats.miss(key);
-    } else {
-      this.#stats.hit(key);
-      if (r.status === 'stale') this.#stats.stale++;
-    }
-    return r;
-  }
+    return this.#resolver.resolve(r.plan ?? getOrSetPlanOf(r.key, r.fullKey, r.fetcher, r.ttlOrOptions, o), r.readSeq, stale, storeError !== undefined).then((out) => {
+      if (out.status === 'miss') {
+        this.#stats.miss(r.key);
+      } else {
+        this.#stats.hit(r.key);
+        if (out.status === 'stale') this.#stats.stale++;
+      }
+      return r.shape(out.value as T, out.status);
+    });
+  };
 
   /**
    * Invalidates every value written under any of the tags, on every instance, and revokes the

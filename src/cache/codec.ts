@@ -17,3 +17,6 @@ export function encodeValue(serializer: Serializer, maxValueBytes: number, key: 
   }
   return encoded;
 }
+
+/** "No value": a decode that failed, or nothing usable stored (a sentinel, since null is a value). */
+export const NO_VALUE: unique symbol = Symbol('no value');

@@ -1,4 +1,5 @@
 import type { GetOrSetPlan } from './call-options.ts';
+import { NO_VALUE } from './codec.ts';
 import { randomToken, type StoredEntry } from './entry.ts';
 import { CacheError, FactoryTimeoutError, FetchFailedError } from './errors.ts';
 import { jitteredTtlMs } from './jitter.ts';
@@ -26,7 +27,8 @@ export interface ResolverHost {
   readonly stats: StatsRecorder;
   fail(operation: string, key: string | undefined, err: unknown): CacheError;
   encode(key: string, value: unknown): string;
-  decode(key: string, full: string, raw: string): { found: boolean; value: unknown };
+  /** The decoded value, or NO_VALUE when it does not decode (counted, reported, deleted). */
+  decode(key: string, full: string, raw: string): unknown;
   /** Numbers every store call in the order it is issued. */
   nextSeq(): number;
   sleep(ms: number): Promise<void>;
@@ -96,9 +98,9 @@ export class Resolver {
   /** Decodes what the store returned; a value past grace or that fails to decode is no value. */
   found(key: string, full: string, entry: StoredEntry | null, nowMs: number, seq: number): Found | null {
     if (entry === null || nowMs >= entry.graceUntilMs) return null;
-    const d = this.#host.decode(key, full, entry.value);
-    if (!d.found) return null;
-    return { value: d.value, fresh: nowMs < entry.freshUntilMs, failSafe: entry.failSafe, freshUntilMs: entry.freshUntilMs, seq };
+    const value = this.#host.decode(key, full, entry.value);
+    if (value === NO_VALUE) return null;
+    return { value, fresh: nowMs < entry.freshUntilMs, failSafe: entry.failSafe, freshUntilMs: entry.freshUntilMs, seq };
   }
 
   /**

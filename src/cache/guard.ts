@@ -59,61 +59,40 @@ export class Guard {
     }
   }
 
-  run<T>(operation: string, call: () => Promise<T>): Promise<T>;
-  /**
-   * With `map`, the reply is transformed (and with `recover`, an error reply replaced) inside
-   * the deadline's own handlers: the hit path pays no extra promise for parsing.
-   */
-  run<T, R>(
-    operation: string,
-    call: () => Promise<T>,
-    map: (value: T) => R | Promise<R>,
-    recover?: (err: unknown) => Promise<R>,
-    fallback?: (err: unknown) => R | Promise<R>,
-  ): Promise<R>;
-  /**
-   * With `fallback`, a failure (error, deadline, open circuit) resolves with `fallback(error)`
-   * instead of rejecting: the caller's error handling runs without a `.catch` promise on the
-   * success path.
-   */
-  run<T, R>(
-    operation: string,
-    call: () => Promise<T>,
-    map?: (value: T) => R | Promise<R>,
-    recover?: (err: unknown) => Promise<R>,
-    fallback?: (err: unknown) => R | Promise<R>,
-  ): Promise<T | R> {
+  /** Runs one call under the deadline; rejects with a typed error. */
+  run<T>(operation: string, call: () => Promise<T>): Promise<T> {
     let probe: boolean;
     try {
       probe = this.check(operation);
     } catch (err) {
-      const e = classify(operation, err);
-      return fallback === undefined ? Promise.reject(e) : new Promise<R>((resolve) => resolve(fallback(e)));
+      return Promise.reject(classify(operation, err));
     }
-    return new Promise<T | R>((resolve, reject) => {
-      const fail =
-        fallback === undefined
-          ? reject
-          : (e: unknown): void => {
-              try {
-                resolve(fallback(e));
-              } catch (thrown) {
-                reject(thrown instanceof Error ? thrown : new Error(String(thrown)));
-              }
-            };
-      const pending = new PendingCall<T, R>(this, operation, performance.now() + this.#opts.commandTimeoutMs, probe, resolve, fail, map, recover);
-      this.#enqueue(pending);
-      let reply: Promise<T>;
-      try {
-        reply = call();
-      } catch (err) {
-        reply = Promise.reject(classify(operation, err));
-      }
-      reply.then(
-        (value) => pending.answered(value),
-        (err: unknown) => pending.failed(err),
-      );
-    });
+    let reply: Promise<T>;
+    try {
+      reply = call();
+    } catch (err) {
+      reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.watch(operation, probe, reply, undefined, passThrough, rethrow);
+  }
+
+  /**
+   * Puts a call already sent (after `check`, whose answer is `probe`) under the deadline.
+   * Whichever comes first of the reply, an error and the deadline runs `onReply(value, ctx)` or
+   * `onFailure(typedError, ctx)`, and what that returns settles the promise (what it throws
+   * rejects it). The handlers are made once by the caller and the per-call state travels in
+   * `ctx`, so the getOrSet hit path allocates no closures of its own.
+   */
+  watch<T, C, R>(operation: string, probe: boolean, reply: Promise<T>, ctx: C, onReply: OnReply<T, C, R>, onFailure: OnFailure<C, R>): Promise<R> {
+    const promise = new Promise<R>(captureResolvers);
+    const deadlineMs = performance.now() + this.#opts.commandTimeoutMs;
+    const pending = new PendingCall<T, C, R>(this, operation, deadlineMs, probe, this.#answers, ctx, onReply, onFailure, capturedResolve as (value: R | Promise<R>) => void, capturedReject);
+    this.#enqueue(pending);
+    reply.then(
+      (value) => pending.answered(value),
+      (err: unknown) => pending.failed(err),
+    );
+    return promise;
   }
 
   // Deadlines share one timer. Every call has the same timeout, so calls expire in the order
@@ -123,8 +102,8 @@ export class Guard {
   #queue: Expirable[] = [];
   #head = 0;
   #timer: NodeJS.Timeout | undefined;
-  /** When Redis last answered anything (a reply or an error reply), performance.now() ms. */
-  #lastAnswerAtMs = 0;
+  /** Answers (replies and error replies) so far: a call that times out with this unchanged since it was sent met a silent server. */
+  #answers = 0;
 
   #enqueue(p: Expirable): void {
     this.#queue.push(p);
@@ -166,7 +145,7 @@ export class Guard {
 
   /** @internal */
   onAnswer(probe: boolean): void {
-    this.#lastAnswerAtMs = performance.now();
+    this.#answers++;
     this.#consecutiveTimeouts = 0;
     // Any answer shows the server is alive, even a late one from before the circuit opened.
     if (probe) this.#probeDone(true);
@@ -175,23 +154,23 @@ export class Guard {
 
   /** @internal */
   onError(probe: boolean, err: unknown): void {
-    if (err instanceof ErrorReply) this.#lastAnswerAtMs = performance.now();
+    if (err instanceof ErrorReply) this.#answers++;
     // An error reply is an answer: the server is alive. A dropped connection is not.
     if (probe) this.#probeDone(err instanceof ErrorReply);
   }
 
   /** @internal */
-  onDeadline(probe: boolean, sentAtMs: number): void {
-    this.#onTimeout(sentAtMs);
+  onDeadline(probe: boolean, answersAtSend: number): void {
+    this.#onTimeout(answersAtSend);
     if (probe) this.#probeDone(false);
   }
 
-  #onTimeout(sentAtMs: number): void {
+  #onTimeout(answersAtSend: number): void {
     this.#consecutiveTimeouts++;
     // Nothing at all came back since this call was sent: the server is silent (frozen, or the
     // network is gone), not merely slow on one command. Open at once, so a request making
     // several cache calls in a row pays one deadline, not one per call until the threshold.
-    const silent = this.#lastAnswerAtMs < sentAtMs;
+    const silent = this.#answers === answersAtSend;
     if (silent || this.#consecutiveTimeouts >= this.#opts.breakerThreshold) {
       this.#openUntilMs = this.#opts.now() + this.#opts.breakerCooldownMs;
     }
@@ -204,18 +183,37 @@ interface Expirable {
   timedOut(timeoutMs: number): void;
 }
 
+export type OnReply<T, C, R> = (value: T, ctx: C) => R | Promise<R>;
+export type OnFailure<C, R> = (err: CacheError, ctx: C) => R | Promise<R>;
+
+const passThrough = <T>(value: T): T => value;
+const rethrow = (err: CacheError): never => {
+  throw err;
+};
+
+// A shared executor: `new Promise(captureResolvers)` allocates no closure for it. The executor
+// runs synchronously, so the resolvers are read back on the next line.
+let capturedResolve: (value: never) => void = () => {};
+let capturedReject: (err: unknown) => void = () => {};
+function captureResolvers(resolve: (value: never) => void, reject: (err: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
 /** One call under a deadline; settles once, whichever of reply, error or deadline comes first. */
-class PendingCall<T, R> implements Expirable {
+class PendingCall<T, C, R> implements Expirable {
   settled = false;
   constructor(
     readonly guard: Guard,
     readonly operation: string,
     readonly deadlineMs: number,
     readonly probe: boolean,
-    readonly resolve: (v: T | R | PromiseLike<R>) => void,
-    readonly reject: (e: unknown) => void,
-    readonly map: ((value: T) => R | Promise<R>) | undefined,
-    readonly recover: ((err: unknown) => Promise<R>) | undefined,
+    readonly answersAtSend: number,
+    readonly ctx: C,
+    readonly onReply: OnReply<T, C, R>,
+    readonly onFailure: OnFailure<C, R>,
+    readonly resolve: (value: R | Promise<R>) => void,
+    readonly reject: (err: unknown) => void,
   ) {}
 
   answered(value: T): void {
@@ -223,14 +221,10 @@ class PendingCall<T, R> implements Expirable {
     this.settled = true;
     this.guard.dropSettled();
     this.guard.onAnswer(this.probe);
-    if (this.map === undefined) {
-      this.resolve(value);
-      return;
-    }
     try {
-      this.resolve(this.map(value));
+      this.resolve(this.onReply(value, this.ctx));
     } catch (err) {
-      this.reject(classify(this.operation, err));
+      this.reject(err);
     }
   }
 
@@ -239,18 +233,22 @@ class PendingCall<T, R> implements Expirable {
     this.settled = true;
     this.guard.dropSettled();
     this.guard.onError(this.probe, err);
-    if (this.recover === undefined) {
-      this.reject(classify(this.operation, err));
-      return;
-    }
-    this.recover(err).then(this.resolve, (e: unknown) => this.reject(classify(this.operation, e)));
+    this.#fail(classify(this.operation, err));
   }
 
   timedOut(timeoutMs: number): void {
     if (this.settled) return;
     this.settled = true;
-    this.guard.onDeadline(this.probe, this.deadlineMs - timeoutMs);
-    this.reject(new CommandTimeoutError(this.operation, timeoutMs));
+    this.guard.onDeadline(this.probe, this.answersAtSend);
+    this.#fail(new CommandTimeoutError(this.operation, timeoutMs));
+  }
+
+  #fail(err: CacheError): void {
+    try {
+      this.resolve(this.onFailure(err, this.ctx));
+    } catch (thrown) {
+      this.reject(thrown);
+    }
   }
 }
 

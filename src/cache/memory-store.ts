@@ -1,9 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from './clock.ts';
 import { plainEntry, randomToken, type EntryWrite, type StoredEntry, type TagRef } from './entry.ts';
-import { RedisCommandError } from './errors.ts';
+import { RedisCommandError, type CacheError } from './errors.ts';
 import { globToRegExp } from './glob.ts';
-import type { AcquireRequest, AcquireResult, CacheStore } from './store.ts';
+import type { AcquireRequest, AcquireResult, CacheStore, EntryRead } from './store.ts';
 import { tagKeyPrefix } from './tags.ts';
 
 export interface MemoryStoreOptions {
@@ -139,8 +139,8 @@ export class MemoryStore implements CacheStore {
     return this.#read(key);
   }
 
-  readEntryThen<R>(key: string, _tags: readonly string[] | undefined, onEntry: (entry: StoredEntry | null) => R | Promise<R>, onError: (err: unknown) => R | Promise<R>): Promise<R> {
-    return this.readEntry(key).then(onEntry, onError);
+  read<R>(r: EntryRead<R>): Promise<R> {
+    return this.readEntry(r.fullKey).then((entry) => r.onEntry(entry), (err: CacheError) => r.onError(err));
   }
 
   async readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]> {

@@ -3,8 +3,11 @@ import { DecodeError } from './errors.ts';
 /**
  * The wire format of a cached value: one marker character, then JSON.
  *
- * - `j` — plain JSON: the value held nothing JSON cannot represent. Decoded with a bare
- *   `JSON.parse`, which is what keeps a cache hit as cheap as the raw client.
+ * - `c` — plain JSON that the encoder checked holds neither `__proto__` nor `constructor`
+ *   anywhere: the value held nothing JSON cannot represent. Decoded with a bare `JSON.parse`,
+ *   which is what keeps a cache hit as cheap as the raw client.
+ * - `j` — plain JSON that may hold those names (or was written by an earlier version, which
+ *   used `j` for all plain JSON): decoded with the sanitizing reviver when it does.
  * - `t` — tagged JSON: the value held a Date, BigInt, Map or Set (or an object that uses the tag
  *   key itself), encoded as `{"$rcl": kind, "v": ...}` and decoded by a top-down walk.
  * - a leading digit or `-` — a bare integer, as written by `incr`/`decr`.
@@ -13,10 +16,15 @@ import { DecodeError } from './errors.ts';
  *
  * Prototype pollution: `JSON.parse` makes `__proto__` an own property rather than setting the
  * prototype, but the object would still poison a later `Object.assign` or deep merge. So decoded
- * objects never carry a `__proto__` key, nor a `constructor` whose value is an object.
+ * objects never carry a `__proto__` key, nor a `constructor` whose value is an object. The
+ * check runs when a value is written (`c` or `j`), not on every hit: the values the application
+ * caches, including any built from user input, all pass through this encoder. A reader trusts
+ * the marker as it trusts the rest of the entry; whoever can write raw bytes into Redis can
+ * change any cached value anyway.
  */
 
 const TAG = '$rcl';
+const CHECKED = 'c';
 const PLAIN = 'j';
 const TAGGED = 't';
 
@@ -66,7 +74,8 @@ export function encode(value: unknown): string {
     return v;
   });
   if (json === undefined) throw new TypeError('value has no JSON representation');
-  return (tagged ? TAGGED : PLAIN) + json;
+  if (tagged) return TAGGED + json;
+  return (mayHoldUnsafeKey(json) ? PLAIN : CHECKED) + json;
 }
 
 // Objects already wrapped once during the current encode (see above). A WeakSet, so a value
@@ -76,6 +85,11 @@ const wrapping = new WeakSet<object>();
 function isUnsafeKey(key: string, value: unknown): boolean {
   if (key === '__proto__') return true;
   return key === 'constructor' && value !== null && typeof value === 'object';
+}
+
+/** Scanning the text for the two names is far cheaper than a reviver on every value. */
+function mayHoldUnsafeKey(json: string): boolean {
+  return json.includes('__proto__') || json.includes('constructor');
 }
 
 function sanitizeReviver(key: string, value: unknown): unknown {
@@ -128,11 +142,10 @@ function copyObject(obj: Record<string, unknown>): Record<string, unknown> {
 export function decode(raw: string): unknown {
   const marker = raw.charCodeAt(0);
   try {
+    if (marker === 99 /* c */) return JSON.parse(raw.slice(1));
     if (marker === 106 /* j */) {
       const body = raw.slice(1);
-      // Scanning for the two dangerous names is far cheaper than a reviver on every value.
-      if (body.includes('__proto__') || body.includes('constructor')) return JSON.parse(body, sanitizeReviver);
-      return JSON.parse(body);
+      return mayHoldUnsafeKey(body) ? JSON.parse(body, sanitizeReviver) : JSON.parse(body);
     }
     if (marker === 116 /* t */) return revive(JSON.parse(raw.slice(1)));
     if ((marker >= 48 && marker <= 57) || marker === 45 /* - */) {

@@ -71,12 +71,13 @@ export class StatsRecorder {
   /** The namespaces seen first, checked by prefix without slicing the key (the hit path). */
   readonly #known: { name: string; counters: Counters }[] = [];
 
-  #ns(key: string): Counters {
+  /** The counters of the namespace of key[from…]. */
+  #ns(key: string, from = 0): Counters {
     for (const k of this.#known) {
-      const n = k.name.length;
-      if (key.startsWith(k.name) && (key.length === n || key.charCodeAt(n) === 58 /* : */)) return k.counters;
+      const end = from + k.name.length;
+      if (key.startsWith(k.name, from) && (key.length === end || key.charCodeAt(end) === 58 /* : */)) return k.counters;
     }
-    const name = namespaceOf(key);
+    const name = namespaceOf(from === 0 ? key : key.slice(from));
     let c = this.#byNamespace.get(name);
     if (c === undefined) {
       c = { hits: 0, misses: 0, errors: 0 };
@@ -89,6 +90,16 @@ export class StatsRecorder {
   hit(key: string): void {
     this.hits++;
     this.#ns(key).hits++;
+  }
+
+  /**
+   * A hit on the key that starts at `from` in `fullKey` (after the cache's prefix). The hit
+   * path reads the namespace from the prefixed key, which the client flattens to write anyway,
+   * so the caller's key (often a rope from a template literal) is never flattened for stats.
+   */
+  hitAt(fullKey: string, from: number): void {
+    this.hits++;
+    this.#ns(fullKey, from).hits++;
   }
 
   miss(key: string): void {

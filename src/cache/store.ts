@@ -1,4 +1,5 @@
 import type { EntryWrite, StoredEntry } from './entry.ts';
+import type { CacheError } from './errors.ts';
 
 /**
  * What the facade needs from a backing store. Values are already-encoded strings, keys arrive
@@ -14,6 +15,30 @@ import type { EntryWrite, StoredEntry } from './entry.ts';
  * A store throws only CacheError subclasses: RedisUnavailableError, CommandTimeoutError,
  * RedisCommandError.
  */
+
+/** One read of an entry, with what to do with its outcome (see CacheStore.read). */
+export interface EntryRead<R> {
+  /** The full (prefixed) key. */
+  readonly fullKey: string;
+  /** Tag names the caller expects the entry to carry (see readEntry). */
+  readonly tags: readonly string[] | undefined;
+  onEntry(entry: StoredEntry | null): R | Promise<R>;
+  onError(err: CacheError): R | Promise<R>;
+}
+
+/** The plain read: resolves the entry, rejects with the store's error. */
+export class EntryLookup implements EntryRead<StoredEntry | null> {
+  constructor(
+    readonly fullKey: string,
+    readonly tags: readonly string[] | undefined,
+  ) {}
+  onEntry(entry: StoredEntry | null): StoredEntry | null {
+    return entry;
+  }
+  onError(err: CacheError): never {
+    throw err;
+  }
+}
 
 /** What `acquire` does. */
 export type AcquireMode =
@@ -50,10 +75,11 @@ export interface CacheStore {
    */
   readEntry(key: string, tags?: readonly string[]): Promise<StoredEntry | null>;
   /**
-   * `readEntry(key, tags).then(onEntry, onError)`, which a store may run with fewer promise
-   * hops (the getOrSet hit path). onError receives the store's typed error.
+   * readEntry with the outcome handed to `r`'s methods: `r.onEntry(entry)`, or `r.onError(err)`
+   * when the store fails. What they return settles the promise. The getOrSet hit path reads
+   * through this, so a hit allocates one object for its state instead of a closure per step.
    */
-  readEntryThen<R>(key: string, tags: readonly string[] | undefined, onEntry: (entry: StoredEntry | null) => R | Promise<R>, onError: (err: unknown) => R | Promise<R>): Promise<R>;
+  read<R>(r: EntryRead<R>): Promise<R>;
   /** readEntry for several keys, in one round trip (plus one for tag versions when some are tagged). */
   readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]>;
   /** Writes entries unconditionally, atomically; replaces each key, so it also revokes its lease. */

@@ -16,6 +16,7 @@ import { Cache } from '../../src/cache/cache.ts';
 import type { CacheStatus } from '../../src/cache/index.ts';
 import { ManualClock } from '../../src/cache/index.ts';
 import { MemoryStore } from '../../src/cache/memory-store.ts';
+import type { CacheError } from '../../src/cache/errors.ts';
 import type { CacheStore } from '../../src/cache/store.ts';
 
 type Scheduler = fc.Scheduler;
@@ -31,7 +32,7 @@ function fifo(inner: CacheStore, s: Scheduler): CacheStore {
   return {
     kind: inner.kind,
     readEntry: (k, t) => call(() => inner.readEntry(k, t)),
-    readEntryThen: (k, t, onEntry, onError) => call(() => inner.readEntry(k, t)).then(onEntry, onError),
+    read: (r) => call(() => inner.readEntry(r.fullKey, r.tags)).then((e) => r.onEntry(e), (err: CacheError) => r.onError(err)),
     readEntries: (k) => call(() => inner.readEntries(k)),
     write: (e) => call(() => inner.write(e)),
     setRaw: (k, v, t) => call(() => inner.setRaw(k, v, t)),
