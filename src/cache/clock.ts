@@ -8,7 +8,39 @@ export interface Clock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+// One clock read serves every call made in the same synchronous run and the microtasks already
+// queued behind it (a batch of replies, and the calls they trigger). A read costs about 50 ns
+// on the VMs we measured, and a cache hit made two (deadline, freshness): per batch of 64 hits
+// that was most of a microsecond. A value is at most as old as that run of work, which is
+// nothing next to TTLs in seconds and a deadline of hundreds of milliseconds.
+let wallMs = 0;
+let monotonicMs = 0;
+let fresh = false;
+const expire = (): void => {
+  fresh = false;
+};
+
+function read(): void {
+  wallMs = Date.now();
+  monotonicMs = performance.now();
+  fresh = true;
+  queueMicrotask(expire);
+}
+
+/** Date.now(), read once per batch of work. */
+export function batchWallMs(): number {
+  if (!fresh) read();
+  return wallMs;
+}
+
+/** performance.now(), read once per batch of work (deadlines: monotonic, unlike Date.now). */
+export function batchMonotonicMs(): number {
+  if (!fresh) read();
+  return monotonicMs;
+}
+
+/** The wall clock, read once per batch of work (see batchWallMs). */
+export const systemClock: Clock = { now: batchWallMs };
 
 /** A clock that only moves when told to. For tests and the simulator. */
 export class ManualClock implements Clock {

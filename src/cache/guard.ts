@@ -1,4 +1,5 @@
 import { ErrorReply } from 'redis';
+import { batchMonotonicMs } from './clock.ts';
 import { CacheError, CommandTimeoutError, RedisCommandError, RedisUnavailableError } from './errors.ts';
 
 export interface GuardOptions {
@@ -85,7 +86,7 @@ export class Guard {
    */
   watch<T, C, R>(operation: string, probe: boolean, reply: Promise<T>, ctx: C, onReply: OnReply<T, C, R>, onFailure: OnFailure<C, R>): Promise<R> {
     const promise = new Promise<R>(captureResolvers);
-    const deadlineMs = performance.now() + this.#opts.commandTimeoutMs;
+    const deadlineMs = batchMonotonicMs() + this.#opts.commandTimeoutMs;
     const pending = new PendingCall<T, C, R>(this, operation, deadlineMs, probe, this.#answers, ctx, onReply, onFailure, capturedResolve as (value: R | Promise<R>) => void, capturedReject);
     this.#enqueue(pending);
     reply.then(
@@ -120,7 +121,7 @@ export class Guard {
     const q = this.#queue;
     while (this.#head < q.length && (q[this.#head] as Expirable).settled) this.#head++;
     if (this.#head === q.length) {
-      this.#queue = [];
+      q.length = 0;
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > q.length) {
       this.#queue = q.slice(this.#head);

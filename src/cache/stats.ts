@@ -73,9 +73,11 @@ export class StatsRecorder {
 
   /** The counters of the namespace of key[from…]. */
   #ns(key: string, from = 0): Counters {
-    for (const k of this.#known) {
+    const known = this.#known;
+    for (let i = 0; i < known.length; i++) {
+      const k = known[i] as { name: string; counters: Counters };
       const end = from + k.name.length;
-      if (key.startsWith(k.name, from) && (key.length === end || key.charCodeAt(end) === 58 /* : */)) return k.counters;
+      if ((key.length === end || key.charCodeAt(end) === 58) /* : */ && key.startsWith(k.name, from)) return k.counters;
     }
     const name = namespaceOf(from === 0 ? key : key.slice(from));
     let c = this.#byNamespace.get(name);
