@@ -97,17 +97,19 @@ export class Guard {
   }
 
   // Deadlines share one timer. Every call has the same timeout, so calls expire in the order
-  // they were made: a FIFO whose settled head is dropped as replies arrive (one connection
-  // answers in order), and one timer armed for the oldest unsettled call, replace a setTimeout
-  // and a clearTimeout per call on the hit path.
-  #queue: Expirable[] = [];
-  #head = 0;
+  // they were made: a FIFO (linked through the calls) whose settled head is dropped as replies
+  // arrive (one connection answers in order), and one timer armed for the oldest unsettled
+  // call, replace a setTimeout and a clearTimeout per call on the hit path.
+  #head: Expirable | undefined;
+  #tail: Expirable | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** Answers (replies and error replies) so far: a call that times out with this unchanged since it was sent met a silent server. */
   #answers = 0;
 
   #enqueue(p: Expirable): void {
-    this.#queue.push(p);
+    if (this.#tail === undefined) this.#head = p;
+    else this.#tail.next = p;
+    this.#tail = p;
     if (this.#timer === undefined) this.#arm(this.#opts.commandTimeoutMs);
   }
 
@@ -118,15 +120,14 @@ export class Guard {
 
   /** @internal A call settled: drop the settled prefix of the queue. */
   dropSettled(): void {
-    const q = this.#queue;
-    while (this.#head < q.length && (q[this.#head] as Expirable).settled) this.#head++;
-    if (this.#head === q.length) {
-      q.length = 0;
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > q.length) {
-      this.#queue = q.slice(this.#head);
-      this.#head = 0;
+    let h = this.#head;
+    while (h !== undefined && h.settled) {
+      const next = h.next;
+      h.next = undefined;
+      h = next;
     }
+    this.#head = h;
+    if (h === undefined) this.#tail = undefined;
   }
 
   #expire(): void {
@@ -134,7 +135,7 @@ export class Guard {
     const now = performance.now();
     for (;;) {
       this.dropSettled();
-      const head = this.#queue[this.#head];
+      const head = this.#head;
       if (head === undefined) return;
       if (head.deadlineMs > now) {
         this.#arm(head.deadlineMs - now);
@@ -180,6 +181,8 @@ export class Guard {
 
 interface Expirable {
   readonly settled: boolean;
+  /** The call made after this one, while this one is queued. */
+  next: Expirable | undefined;
   readonly deadlineMs: number;
   timedOut(timeoutMs: number): void;
 }
@@ -204,6 +207,7 @@ function captureResolvers(resolve: (value: never) => void, reject: (err: unknown
 /** One call under a deadline; settles once, whichever of reply, error or deadline comes first. */
 class PendingCall<T, C, R> implements Expirable {
   settled = false;
+  next: Expirable | undefined = undefined;
   constructor(
     readonly guard: Guard,
     readonly operation: string,
