@@ -46,7 +46,7 @@ const withMeta = <T>(value: T, status: CacheStatus): GetOrSetResult<T> => ({ val
 
 type AfterRead = <T, R>(r: GetOrSetRead<T, R>, entry: StoredEntry | null, storeError: CacheError | undefined) => R | Promise<R>;
 
-/** One getOrSet call's state from its read on: the only object a hit allocates (see Guard.watch). */
+/** One getOrSet call's state from its read on: the only object a hit allocates (see Guard.send). */
 class GetOrSetRead<T, R> implements EntryRead<R> {
   readonly tags: readonly string[] | undefined;
   constructor(
@@ -61,6 +61,10 @@ class GetOrSetRead<T, R> implements EntryRead<R> {
     readonly shape: Shape<T, R>,
   ) {
     this.tags = plan?.tags;
+  }
+  /** The full plan: given (options object), or built now from a number TTL (a miss, an early refresh). */
+  planWith(options: ResolvedCacheOptions): GetOrSetPlan<T> {
+    return this.plan ?? getOrSetPlanOf(this.key, this.fullKey, this.fetcher, this.ttlOrOptions, options);
   }
   onEntry(entry: StoredEntry | null): R | Promise<R> {
     return this.afterRead(this, entry, undefined);
@@ -351,14 +355,14 @@ export class Cache {
             return r.shape(value as T, 'stale');
           }
           if ((r.plan?.earlyRefresh ?? o.earlyRefresh) && shouldRefreshEarly(now, entry.freshUntilMs, entry.fetchMs, o.earlyRefreshBeta, o.random)) {
-            this.#resolver.refreshEarly(r.plan ?? getOrSetPlanOf(r.key, r.fullKey, r.fetcher, r.ttlOrOptions, o));
+            this.#resolver.refreshEarly(r.planWith(o));
           }
           return r.shape(value as T, 'hit');
         }
         stale = { value, fresh: false, failSafe: entry.failSafe, freshUntilMs: entry.freshUntilMs, seq: r.readSeq };
       }
     }
-    return this.#resolver.resolve(r.plan ?? getOrSetPlanOf(r.key, r.fullKey, r.fetcher, r.ttlOrOptions, o), r.readSeq, stale, storeError !== undefined).then((out) => {
+    return this.#resolver.resolve(r.planWith(o), r.readSeq, stale, storeError !== undefined).then((out) => {
       if (out.status === 'miss') {
         this.#stats.miss(r.key);
       } else {

@@ -11,7 +11,6 @@ export { luaScript, type LuaScript } from './scripts.ts';
 /** A node-redis v5 client as `createClient()` returns it. */
 export type NodeRedisClient = ReturnType<typeof createClient>;
 
-type Client = NodeRedisClient;
 
 function isWrongType(err: unknown): boolean {
   const reply = err instanceof RedisCommandError ? err.cause : err;
@@ -19,20 +18,6 @@ function isWrongType(err: unknown): boolean {
 }
 
 function noop(): void {}
-
-/**
- * HGET key v, through sendCommand: node-redis's command methods add two async frames (the
- * method and _executeCommand) on top of it, which measured 0.3–0.4 µs of CPU per call on the
- * hit path (bench/cache.bench.ts). The reply is the same: a string, or null.
- */
-function hGetV(c: Client, key: string): Promise<string | null> {
-  return c.sendCommand<string | null>(['HGET', key, 'v']);
-}
-
-/** A promise of what fn returns, rejected with what it throws. */
-function settled<R>(fn: () => R | Promise<R>): Promise<R> {
-  return new Promise<R>((resolve) => resolve(fn()));
-}
 
 export class RedisStore implements CacheStore {
   readonly kind = 'redis' as const;
@@ -107,21 +92,19 @@ export class RedisStore implements CacheStore {
   read<R>(r: EntryRead<R>): Promise<R> {
     const c = this.client;
     if (!c.isReady) return this.#firstConnect('HGET').then(() => this.read(r), (err: CacheError) => r.onError(err));
-    let probe: boolean;
-    try {
-      probe = this.#guard.check('HGET');
-    } catch (err) {
-      return settled(() => r.onError(classify('HGET', err)));
-    }
     const tags = r.tags;
-    if (tags === undefined || tags.length === 0) return this.#guard.watch('HGET', probe, hGetV(c, r.fullKey), r, this.#onRaw, this.#onFailure);
+    if (tags === undefined || tags.length === 0) return this.#guard.send('HGET', this.#hGetV, r, this.#onRaw, this.#onFailure);
     // The caller's tag versions travel in the same batch as the HGET: one round trip.
     const announced = c.mGet(tags.map((t) => this.#tagPrefix + t));
     announced.catch(noop); // awaited only when the entry is tagged
-    return this.#guard.watch('HGET', probe, hGetV(c, r.fullKey), r, (raw, read) => this.#onEntry(raw, read, announced), this.#onFailure);
+    return this.#guard.send('HGET', this.#hGetV, r, (raw, read) => this.#onEntry(raw, read, announced), this.#onFailure);
   }
 
-  // Made once per store: the per-read state is the EntryRead itself (see Guard.watch).
+  // Made once per store: the per-read state is the EntryRead itself (see Guard.send).
+  // HGET goes through sendCommand: node-redis's command methods add two async frames (the method
+  // and _executeCommand) on top of it, which measured 0.3–0.4 µs of CPU per call on the hit path
+  // (bench/cache.bench.ts). The reply is the same: a string, or null.
+  readonly #hGetV = (r: EntryRead<unknown>): Promise<string | null> => this.client.sendCommand<string | null>(['HGET', r.fullKey, 'v']);
   readonly #onRaw = <R>(raw: string | null, r: EntryRead<R>): R | Promise<R> => this.#onEntry(raw, r, undefined);
 
   readonly #onFailure = <R>(err: CacheError, r: EntryRead<R>): R | Promise<R> => {
@@ -133,12 +116,12 @@ export class RedisStore implements CacheStore {
   /** What onEntry returns, rejected or not, goes to the caller untouched; store failures go to onError. */
   #onEntry<R>(raw: string | null, r: EntryRead<R>, announced: Promise<(string | null)[]> | undefined): R | Promise<R> {
     if (raw === null) return r.onEntry(null);
-    const e = this.#checked(this.client, parseStored(raw), r.tags, announced);
+    const e = this.#checked(parseStored(raw), r.tags, announced);
     return e instanceof Promise ? e.then((entry) => r.onEntry(entry), (err: unknown) => r.onError(classify('MGET', err))) : r.onEntry(e);
   }
 
   /** The entry if its tag versions are current; untagged entries pass at once. */
-  #checked(c: Client, entry: StoredEntry, tags: readonly string[] | undefined, announced: Promise<(string | null)[]> | undefined): StoredEntry | null | Promise<StoredEntry | null> {
+  #checked(entry: StoredEntry, tags: readonly string[] | undefined, announced: Promise<(string | null)[]> | undefined): StoredEntry | null | Promise<StoredEntry | null> {
     if (entry.tags.length === 0) return entry;
     return (async () => {
       const versions = new Map<string, string | null>();
@@ -147,7 +130,7 @@ export class RedisStore implements CacheStore {
         tags.forEach((t, i) => versions.set(t, got[i] ?? null));
       }
       // Only tags the caller did not announce cost a second round trip (under its own deadline).
-      await this.#fetchVersions((keys) => this.run('MGET', () => c.mGet(keys)), [entry], versions);
+      await this.#fetchVersions((keys) => this.run('MGET', (c) => c.mGet(keys)), [entry], versions);
       return tagsCurrent(entry, versions) ? entry : null;
     })();
   }

@@ -90,8 +90,7 @@ export class StatsRecorder {
   }
 
   hit(key: string): void {
-    this.hits++;
-    this.#ns(key).hits++;
+    this.hitAt(key, 0);
   }
 
   /**
