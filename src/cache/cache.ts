@@ -46,7 +46,7 @@ const withMeta = <T>(value: T, status: CacheStatus): GetOrSetResult<T> => ({ val
 
 type AfterRead = <T, R>(r: GetOrSetRead<T, R>, entry: StoredEntry | null, storeError: CacheError | undefined) => R | Promise<R>;
 
-/** One getOrSet call's state from its read on: the only object a hit allocates (see Guard.send). */
+/** One getOrSet call's state from its read on: the only object a hit allocates (see Guard.watch). */
 class GetOrSetRead<T, R> implements EntryRead<R> {
   readonly tags: readonly string[] | undefined;
   constructor(

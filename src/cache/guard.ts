@@ -37,11 +37,11 @@ export class Guard {
   }
 
   /**
-   * Throws at once while the circuit is open. Once the cooldown has passed, exactly one call
+   * Rejects at once while the circuit is open. Once the cooldown has passed, exactly one call
    * goes through as a probe (returns true); the rest keep failing fast until it answers, so a
    * still-frozen server costs one more deadline per cooldown, not one per concurrent request.
    */
-  #check(operation: string): boolean {
+  check(operation: string): boolean {
     if (this.#openUntilMs === 0) return false;
     if (this.#probing || this.#openUntilMs > this.#opts.now()) {
       throw new RedisUnavailableError(`Redis ${operation} skipped: circuit open after ${this.#consecutiveTimeouts} time-outs`);
@@ -62,30 +62,29 @@ export class Guard {
 
   /** Runs one call under the deadline; rejects with a typed error. */
   run<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return this.send(operation, call, undefined, passThrough, rethrow);
-  }
-
-  /**
-   * Sends one call (unless the circuit is open) and puts it under the deadline. Whichever comes
-   * first of the reply, an error, the deadline and an open circuit runs `onReply(value, ctx)` or
-   * `onFailure(typedError, ctx)`, and what that returns settles the promise (what it throws
-   * rejects it). `call`, `onReply` and `onFailure` are made once by the caller and the per-call
-   * state travels in `ctx`, so the getOrSet hit path allocates no closures of its own.
-   */
-  send<T, C, R>(operation: string, call: (ctx: C) => Promise<T>, ctx: C, onReply: OnReply<T, C, R>, onFailure: OnFailure<C, R>): Promise<R> {
     let probe: boolean;
     try {
-      probe = this.#check(operation);
+      probe = this.check(operation);
     } catch (err) {
-      const e = classify(operation, err);
-      return new Promise<R>((resolve) => resolve(onFailure(e, ctx)));
+      return Promise.reject(classify(operation, err));
     }
     let reply: Promise<T>;
     try {
-      reply = call(ctx);
+      reply = call();
     } catch (err) {
       reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    return this.watch(operation, probe, reply, undefined, passThrough, rethrow);
+  }
+
+  /**
+   * Puts a call already sent (after `check`, whose answer is `probe`) under the deadline.
+   * Whichever comes first of the reply, an error and the deadline runs `onReply(value, ctx)` or
+   * `onFailure(typedError, ctx)`, and what that returns settles the promise (what it throws
+   * rejects it). The handlers are made once by the caller and the per-call state travels in
+   * `ctx`, so the getOrSet hit path allocates no closures of its own.
+   */
+  watch<T, C, R>(operation: string, probe: boolean, reply: Promise<T>, ctx: C, onReply: OnReply<T, C, R>, onFailure: OnFailure<C, R>): Promise<R> {
     const promise = new Promise<R>(captureResolvers);
     const deadlineMs = batchMonotonicMs() + this.#opts.commandTimeoutMs;
     const pending = new PendingCall<T, C, R>(this, operation, deadlineMs, probe, this.#answers, ctx, onReply, onFailure, capturedResolve as (value: R | Promise<R>) => void, capturedReject);
