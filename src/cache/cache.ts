@@ -7,6 +7,7 @@ import { CacheClosedError, CacheError, DecodeError } from './errors.ts';
 import { assertKey, escapeGlob } from './keys.ts';
 import type { CacheOptions, ResolvedCacheOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
+import { defaultSerializer } from './serializer.ts';
 import type { NodeRedisClient } from './redis-store.ts';
 import { ErrorReporter } from './reporter.ts';
 import { StatsRecorder, type CacheStats } from './stats.ts';
@@ -111,7 +112,7 @@ export class Cache {
       stats: this.#stats,
       fail: (op, key, err) => this.#fail(op, key, err),
       encode: (key, value) => this.#encode(key, value),
-      decode: (key, full, raw) => this.#decode(key, full, raw),
+      decode: (key, full, entry) => this.#decode(key, full, entry),
       nextSeq: () => ++this.#seq,
       sleep: internals.sleep ?? realSleep,
       isClosed: () => this.#closed,
@@ -144,9 +145,14 @@ export class Cache {
   }
 
   /** Decodes a stored value; a value that fails to decode is a miss, counted, and deleted. */
-  #decode(key: string, fullKey: string, raw: string): unknown {
+  #decode(key: string, fullKey: string, entry: StoredEntry): unknown {
     try {
-      return this.options.serializer.decode(raw);
+      if (entry.decoded === undefined) return this.options.serializer.decode(entry.value);
+      // A JSON entry holds what the default serializer would decode. A cache with its own
+      // serializer cannot know what the value means: it takes the corrupt-entry path rather
+      // than guess, and writes the value back in its own form.
+      if (this.options.serializer === defaultSerializer) return entry.decoded;
+      throw new DecodeError('a JSON entry (default serializer) read by a cache with a custom serializer');
     } catch (err) {
       this.#stats.decodeErrors++;
       this.#fail('decode', key, err instanceof DecodeError ? err : new DecodeError('stored value could not be decoded', { cause: err }));
@@ -163,7 +169,7 @@ export class Cache {
   /** The fresh value of a stored entry, or not found. */
   #fresh(key: string, full: string, entry: StoredEntry | null, nowMs: number): unknown {
     if (entry === null || nowMs >= entry.freshUntilMs || entry.failSafe) return NO_VALUE;
-    return this.#decode(key, full, entry.value);
+    return this.#decode(key, full, entry);
   }
 
   async get<T = unknown>(key: string): Promise<T | null> {
@@ -346,7 +352,7 @@ export class Cache {
     const now = o.clock.now();
     let stale: Found | null = null;
     if (entry !== null && now < entry.graceUntilMs) {
-      const value = this.#decode(r.key, r.fullKey, entry.value);
+      const value = this.#decode(r.key, r.fullKey, entry);
       if (value !== NO_VALUE) {
         if (now < entry.freshUntilMs) {
           this.#stats.hitAt(r.fullKey, o.prefix.length);

@@ -5,6 +5,7 @@ import { Guard, classify } from './guard.ts';
 import { MemoryStore } from './memory-store.ts';
 import type { ResolvedCacheOptions } from './options.ts';
 import { RedisStore, type NodeRedisClient } from './redis-store.ts';
+import { defaultSerializer } from './serializer.ts';
 import type { ErrorReporter } from './reporter.ts';
 import type { CacheStore } from './store.ts';
 import { tagKeyPrefix } from './tags.ts';
@@ -43,7 +44,7 @@ export function openStore(o: ResolvedCacheOptions, reporter: ErrorReporter, give
     breakerCooldownMs: o.breakerCooldownMs,
     now: () => Date.now(),
   });
-  return { store: new RedisStore(redis, guard, { tagKeyPrefix: tagKeyPrefix(o.prefix), firstConnectWaitMs: o.commandTimeoutMs }), redis, ownsClient };
+  return { store: new RedisStore(redis, guard, { tagKeyPrefix: tagKeyPrefix(o.prefix), firstConnectWaitMs: o.commandTimeoutMs, jsonEntries: o.serializer === defaultSerializer }), redis, ownsClient };
 }
 
 /** Resolves once the client is ready (at once without one); rejects after timeoutMs. */

@@ -5,7 +5,13 @@ import { randomBytes } from 'node:crypto';
  *
  * In Redis an entry is a HASH (see DESIGN.md for why):
  *
- * - `v`  — `<freshUntil>;<graceUntil>;<fetchMs>;<failSafe>[;<tag>=<version>…]|<encoded value>`
+ * - `v`  — the entry, in one of two forms:
+ *   - a JSON entry, `[<freshUntil>,<graceUntil>,<fetchMs>,<failSafe>,<value JSON>]`: an untagged
+ *     value from the default serializer that its encoder checked clean (marker `c`). One
+ *     `JSON.parse` reads header and value together: the hit path runs no JavaScript over the
+ *     header's characters, which measured about 0.2 µs per hit (bench/cache.bench.ts).
+ *   - the general form, `<freshUntil>;<graceUntil>;<fetchMs>;<failSafe>[;<tag>=<version>…]|<encoded value>`:
+ *     tagged entries, other serializer markers, custom serializers.
  * - `l`, `lx`, `lt` — the lease: token, expiry (clock ms), and the tag versions it was taken under
  *
  * The hit path reads `v` alone with HGET: one field, one bulk reply, as cheap as GET. Everything
@@ -19,8 +25,14 @@ import { randomBytes } from 'node:crypto';
 export type TagRef = readonly [name: string, version: string];
 
 export interface StoredEntry {
-  /** The encoded value (serializer output). */
+  /** The encoded value (serializer output); for a JSON entry, the whole stored text. */
   readonly value: string;
+  /**
+   * A JSON entry's value, already parsed (JSON has no `undefined`, so undefined means "decode
+   * `value`"). Only a cache on the default serializer may use it: it is what that serializer's
+   * `decode` would return for the value.
+   */
+  readonly decoded: unknown;
   /** Clock ms from which the value is stale. +Infinity for plain strings. */
   readonly freshUntilMs: number;
   /** Clock ms from which the value may not be served at all, even stale. */
@@ -48,7 +60,7 @@ export interface EntryWrite {
 const NO_REFS: readonly TagRef[] = [];
 
 export function plainEntry(value: string): StoredEntry {
-  return { value, freshUntilMs: Infinity, graceUntilMs: Infinity, fetchMs: 0, failSafe: false, tags: NO_REFS };
+  return { value, decoded: undefined, freshUntilMs: Infinity, graceUntilMs: Infinity, fetchMs: 0, failSafe: false, tags: NO_REFS };
 }
 
 /** Parses `;a=v1;b=v2`. */
@@ -78,6 +90,7 @@ export function formatRefs(refs: readonly TagRef[]): string {
  * calls); anything else (tags, a number with a fraction or an exponent) takes the general parser.
  */
 export function parseStored(raw: string): StoredEntry {
+  if (raw.charCodeAt(0) === 91 /* [ */) return parseJsonEntry(raw);
   let freshUntilMs = 0;
   let graceUntilMs = 0;
   let fetchMs = 0;
@@ -99,12 +112,26 @@ export function parseStored(raw: string): StoredEntry {
       fieldDigits = 0;
     } else {
       if (c === 124 /* | */ && field === 3 && fieldDigits === 1 && n <= 1) {
-        return { value: raw.slice(i + 1), freshUntilMs, graceUntilMs, fetchMs, failSafe: n === 1, tags: NO_REFS };
+        return { value: raw.slice(i + 1), decoded: undefined, freshUntilMs, graceUntilMs, fetchMs, failSafe: n === 1, tags: NO_REFS };
       }
       break;
     }
   }
   return parseStoredGeneral(raw);
+}
+
+/** A JSON entry (see above); anything that is not one is kept whole as a value that will not decode. */
+function parseJsonEntry(raw: string): StoredEntry {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return plainEntry(raw);
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 5) return plainEntry(raw);
+  const [freshUntilMs, graceUntilMs, fetchMs, failSafe, decoded] = parsed as unknown[];
+  if (typeof freshUntilMs !== 'number' || typeof graceUntilMs !== 'number' || typeof fetchMs !== 'number' || (failSafe !== 0 && failSafe !== 1)) return plainEntry(raw);
+  return { value: raw, decoded, freshUntilMs, graceUntilMs, fetchMs, failSafe: failSafe === 1, tags: NO_REFS };
 }
 
 /** The number in raw[from, to); NaN when empty or not a number. */
@@ -114,6 +141,7 @@ function numberIn(raw: string, from: number, to: number): number {
 
 /** @internal The general reader; parseStored must agree with it on every input (test/cache/entry.test.ts). */
 export function parseStoredGeneral(raw: string): StoredEntry {
+  if (raw.startsWith('[')) return parseJsonEntry(raw);
   const bar = raw.indexOf('|');
   const s1 = raw.indexOf(';');
   const s2 = raw.indexOf(';', s1 + 1);
@@ -125,6 +153,7 @@ export function parseStoredGeneral(raw: string): StoredEntry {
   if (Number.isNaN(freshUntilMs) || Number.isNaN(graceUntilMs) || Number.isNaN(fetchMs)) return plainEntry(raw);
   return {
     value: raw.slice(bar + 1),
+    decoded: undefined,
     freshUntilMs,
     graceUntilMs,
     fetchMs,

@@ -28,7 +28,7 @@ export interface ResolverHost {
   fail(operation: string, key: string | undefined, err: unknown): CacheError;
   encode(key: string, value: unknown): string;
   /** The decoded value, or NO_VALUE when it does not decode (counted, reported, deleted). */
-  decode(key: string, full: string, raw: string): unknown;
+  decode(key: string, full: string, entry: StoredEntry): unknown;
   /** Numbers every store call in the order it is issued. */
   nextSeq(): number;
   sleep(ms: number): Promise<void>;
@@ -98,7 +98,7 @@ export class Resolver {
   /** Decodes what the store returned; a value past grace or that fails to decode is no value. */
   found(key: string, full: string, entry: StoredEntry | null, nowMs: number, seq: number): Found | null {
     if (entry === null || nowMs >= entry.graceUntilMs) return null;
-    const value = this.#host.decode(key, full, entry.value);
+    const value = this.#host.decode(key, full, entry);
     if (value === NO_VALUE) return null;
     return { value, fresh: nowMs < entry.freshUntilMs, failSafe: entry.failSafe, freshUntilMs: entry.freshUntilMs, seq };
   }

@@ -150,6 +150,8 @@ export class MemoryStore implements CacheStore {
   #put(e: EntryWrite, refs: readonly TagRef[]): void {
     const entry: StoredEntry = {
       value: e.value,
+      // Decoded on every read: a shared decoded object would let one caller's mutation reach the next.
+      decoded: undefined,
       freshUntilMs: e.freshUntilMs,
       graceUntilMs: e.graceUntilMs,
       fetchMs: Math.round(e.fetchMs),

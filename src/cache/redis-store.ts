@@ -40,13 +40,16 @@ export class RedisStore implements CacheStore {
   readonly #guard: Guard;
   readonly #tagPrefix: string;
   readonly #firstConnectWaitMs: number;
+  readonly #jsonEntries: boolean;
   #everReady: boolean;
 
-  constructor(client: NodeRedisClient, guard: Guard, opts: { tagKeyPrefix: string; firstConnectWaitMs: number }) {
+  /** `jsonEntries`: values come from the default serializer, so its checked JSON (`c`) may be stored as a JSON entry (entry.ts). */
+  constructor(client: NodeRedisClient, guard: Guard, opts: { tagKeyPrefix: string; firstConnectWaitMs: number; jsonEntries: boolean }) {
     this.client = client;
     this.#guard = guard;
     this.#tagPrefix = opts.tagKeyPrefix;
     this.#firstConnectWaitMs = opts.firstConnectWaitMs;
+    this.#jsonEntries = opts.jsonEntries;
     this.#everReady = client.isReady;
     if (!this.#everReady) {
       client.once('ready', () => {
@@ -185,7 +188,11 @@ export class RedisStore implements CacheStore {
   }
 
   #writeArgs(e: EntryWrite): string[] {
-    return [String(e.freshUntilMs), String(e.graceUntilMs), String(Math.round(e.fetchMs)), String(e.ttlMs), e.tags.join(';'), e.value];
+    const fetchMs = Math.round(e.fetchMs);
+    // The script stores a JSON entry when this is '1' and the entry records no tag versions.
+    // String() of a finite number is a JSON number; NaN and Infinity are not.
+    const json = this.#jsonEntries && e.value.charCodeAt(0) === 99 /* c */ && Number.isFinite(e.freshUntilMs) && Number.isFinite(e.graceUntilMs) && Number.isFinite(fetchMs);
+    return [String(e.freshUntilMs), String(e.graceUntilMs), String(fetchMs), String(e.ttlMs), e.tags.join(';'), e.value, json ? '1' : ''];
   }
 
   async write(entries: readonly EntryWrite[]): Promise<void> {

@@ -22,7 +22,10 @@ export function luaScript(source: string): LuaScript {
 
 /**
  * Helpers shared by the entry scripts.
- * - parse(v): the header fields of an entry's `v` (see entry.ts), or nil when malformed.
+ * - parse(v): the header fields of an entry's `v` (see entry.ts), or nil when malformed: fresh,
+ *   grace, fetchMs, failSafe, refs, the position where the value part starts (the `|`, or the
+ *   `,` before a JSON entry's value), and whether it is a JSON entry.
+ * - header(json, x, g, d, f, refs): the header of `v` in either form, up to that position.
  * - valid(refs, tp): every `;name=version` in refs is the current version of that tag.
  * - extend(refs, tp, ms): tag version keys live at least ms more (an absent one stays absent).
  * - snapshot(csv, tp, nonce, ms): the current versions of the `;`-separated tag names as refs,
@@ -30,11 +33,20 @@ export function luaScript(source: string): LuaScript {
  */
 const LIB = `
 local function parse(v)
+  if string.byte(v, 1) == 91 then
+    local x, g, d, f, at = string.match(v, '^%[([^,]*),([^,]*),([^,]*),([01])(),')
+    if not x or not tonumber(x) or not tonumber(g) then return nil end
+    return x, g, d, f, '', at, true
+  end
   local bar = string.find(v, '|', 1, true)
   if not bar then return nil end
   local x, g, d, f, refs = string.match(string.sub(v, 1, bar - 1), '^([^;]*);([^;]*);([^;]*);([^;]*)(.*)$')
   if not x or not tonumber(x) or not tonumber(g) then return nil end
-  return x, g, d, f, refs, bar
+  return x, g, d, f, refs, bar, false
+end
+local function header(json, x, g, d, f, refs)
+  if json then return '[' .. x .. ',' .. g .. ',' .. d .. ',' .. f end
+  return x .. ';' .. g .. ';' .. d .. ';' .. f .. refs
 end
 local function valid(refs, tp)
   if not refs or refs == '' then return true end
@@ -109,8 +121,12 @@ if p < tonumber(ARGV[3]) then redis.call('PEXPIRE', key, ARGV[3]) end
 return {state, v or '', 'acquired'}`);
 
 /**
- * KEYS: the entries. ARGV: token, tagPrefix, nonce, then six per entry: freshUntil,
- * graceUntil, fetchMs, ttlMs, tagsCsv, encoded value. Returns 1 if written, 0 if not.
+ * KEYS: the entries. ARGV: token, tagPrefix, nonce, then seven per entry: freshUntil,
+ * graceUntil, fetchMs, ttlMs, tagsCsv, encoded value, json ('1': the value is the default
+ * serializer's checked JSON, `c` then JSON text). Returns 1 if written, 0 if not.
+ *
+ * An entry that records no tag versions and whose value may be one is stored as a JSON entry
+ * (entry.ts); any other in the general form.
  *
  * With a token (one entry): writes only while the token holds the lease and the lease's tag
  * versions are current, and records those versions, captured when the lease was taken, before
@@ -121,7 +137,7 @@ export const WRITE = luaScript(`${LIB}
 local token, tp, nonce = ARGV[1], ARGV[2], ARGV[3]
 for i = 1, #KEYS do
   local key = KEYS[i]
-  local b = 3 + (i - 1) * 6
+  local b = 3 + (i - 1) * 7
   local ttl = ARGV[b + 4]
   local refs
   if token ~= '' then
@@ -138,7 +154,14 @@ for i = 1, #KEYS do
     refs = snapshot(ARGV[b + 5], tp, nonce .. i .. '.', ttl)
   end
   redis.call('DEL', key)
-  redis.call('HSET', key, 'v', ARGV[b + 1] .. ';' .. ARGV[b + 2] .. ';' .. ARGV[b + 3] .. ';0' .. refs .. '|' .. ARGV[b + 6])
+  local json = ARGV[b + 7] == '1' and refs == ''
+  local value = ARGV[b + 6]
+  local head = header(json, ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], '0', refs)
+  if json then
+    redis.call('HSET', key, 'v', head .. ',' .. string.sub(value, 2) .. ']')
+  else
+    redis.call('HSET', key, 'v', head .. '|' .. value)
+  end
   redis.call('PEXPIRE', key, ttl)
 end
 return 1`);
@@ -154,9 +177,9 @@ if redis.call('TYPE', key)['ok'] ~= 'hash' then return 0 end
 local f = redis.call('HMGET', key, 'v', 'l')
 if not f[1] then return 0 end
 if ARGV[1] ~= '' and f[2] ~= ARGV[1] then return 0 end
-local x, g, d, fl, refs, bar = parse(f[1])
+local x, g, d, fl, refs, at, json = parse(f[1])
 if not x or x ~= ARGV[2] or not valid(refs, tp) then return 0 end
-redis.call('HSET', key, 'v', ARGV[3] .. ';' .. g .. ';' .. d .. ';1' .. refs .. string.sub(f[1], bar))
+redis.call('HSET', key, 'v', header(json, ARGV[3], g, d, '1', refs) .. string.sub(f[1], at))
 redis.call('HDEL', key, 'l', 'lx', 'lt')
 return 1`);
 

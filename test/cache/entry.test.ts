@@ -6,7 +6,7 @@ import { formatRefs, parseStored, parseStoredGeneral, type StoredEntry, type Tag
 function reference(raw: string): StoredEntry {
   const bar = raw.indexOf('|');
   const head = bar < 0 ? [] : raw.slice(0, bar).split(';');
-  const plain: StoredEntry = { value: raw, freshUntilMs: Infinity, graceUntilMs: Infinity, fetchMs: 0, failSafe: false, tags: [] };
+  const plain: StoredEntry = { value: raw, decoded: undefined, freshUntilMs: Infinity, graceUntilMs: Infinity, fetchMs: 0, failSafe: false, tags: [] };
   if (head.length < 4) return plain;
   const [fresh, grace, fetch, failSafe, ...refs] = head as [string, string, string, string, ...string[]];
   const num = (s: string): number => (s === '' ? Number.NaN : Number(s));
@@ -14,6 +14,7 @@ function reference(raw: string): StoredEntry {
   if (nums.some(Number.isNaN)) return plain;
   return {
     value: raw.slice(bar + 1),
+    decoded: undefined,
     freshUntilMs: nums[0],
     graceUntilMs: nums[1],
     fetchMs: nums[2],
@@ -31,7 +32,7 @@ const header = fc.tuple(number, number, number, fc.constantFrom('0', '1'), fc.ar
 
 describe('parseStored', () => {
   it('reads the usual header in one pass', () => {
-    expect(parseStored('1795000000000;1795000030000;42;0|c{"a":1}')).toEqual({ value: 'c{"a":1}', freshUntilMs: 1795000000000, graceUntilMs: 1795000030000, fetchMs: 42, failSafe: false, tags: [] });
+    expect(parseStored('1795000000000;1795000030000;42;0|c{"a":1}')).toEqual({ value: 'c{"a":1}', decoded: undefined, freshUntilMs: 1795000000000, graceUntilMs: 1795000030000, fetchMs: 42, failSafe: false, tags: [] });
     expect(parseStored('5;6;0;1|c1').failSafe).toBe(true);
     expect(parseStored('5;6;0;0;guild:1=v1|c1').tags).toEqual([['guild:1', 'v1']]);
     expect(parseStored('5;6;0;0|c1|2').value).toBe('c1|2');
@@ -48,7 +49,7 @@ describe('parseStored', () => {
   });
 
   it('agrees with the general reader on every input, malformed ones included', () => {
-    const headerish = fc.array(fc.constantFrom('0', '1', '9', ';', '|', '.', 'e', '-', '=', 'a', ' '), { maxLength: 40 }).map((cs) => cs.join(''));
+    const headerish = fc.array(fc.constantFrom('0', '1', '9', ';', '|', '.', 'e', '-', '=', 'a', ' ', '[', ']', ','), { maxLength: 40 }).map((cs) => cs.join(''));
     fc.assert(
       fc.property(fc.oneof(headerish, fc.string()), fc.string({ maxLength: 8 }), (head, tail) => {
         const raw = head + tail;
@@ -56,5 +57,23 @@ describe('parseStored', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+
+  it('reads a JSON entry: header and value from one JSON.parse', () => {
+    fc.assert(
+      fc.property(fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.constantFrom(0, 1)), fc.jsonValue(), ([fresh, grace, fetch, failSafe], value) => {
+        const raw = `[${fresh},${grace},${fetch},${failSafe},${JSON.stringify(value)}]`;
+        expect(parseStored(raw)).toEqual({ value: raw, decoded: JSON.parse(JSON.stringify(value)) as unknown, freshUntilMs: fresh, graceUntilMs: grace, fetchMs: fetch, failSafe: failSafe === 1, tags: [] });
+        expect(parseStoredGeneral(raw)).toEqual(parseStored(raw));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(parseStored('[1,2,3,0,null]').decoded).toBeNull();
+  });
+
+  it('keeps a malformed JSON entry whole, as a value that will not decode', () => {
+    for (const raw of ['[1,2,3,0]', '[1,2,3,2,{}]', '["1",2,3,0,1]', '[1,2,3,0,1', '[1,2,3,0,1,2]', '[]', '[1,2,"3",0,1]']) {
+      expect(parseStored(raw)).toEqual({ value: raw, decoded: undefined, freshUntilMs: Infinity, graceUntilMs: Infinity, fetchMs: 0, failSafe: false, tags: [] });
+    }
   });
 });
