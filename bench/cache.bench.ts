@@ -194,7 +194,7 @@ async function main(): Promise<void> {
     '|---|---:|---:|',
     ...costs.map((c) => `| ${c.path} | ${c.commandsPerOp.toFixed(2)} | ${c.usPerOp.toFixed(0)} |`),
     '',
-    `**Extra round trips vs plain cache-aside: hit ${extraHit.toFixed(2)} (target 0), miss ${extraMiss.toFixed(2)} (target ≤ 1)**. A getOrSet miss is HGET, then the ACQUIRE script (takes the lease), the fetch, then the WRITE script (writes only while the lease holds).`,
+    `**Extra round trips vs plain cache-aside: hit ${extraHit.toFixed(2)} (target 0), miss ${extraMiss.toFixed(2)} (target ≤ 1)**. A getOrSet miss is GET, then the ACQUIRE script (takes the lease), the fetch, then the WRITE script (writes only while the lease holds).`,
   ].join('\n');
   const report = [
     '# getOrSet warm-hit benchmark',

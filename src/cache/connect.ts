@@ -44,7 +44,7 @@ export function openStore(o: ResolvedCacheOptions, reporter: ErrorReporter, give
     breakerCooldownMs: o.breakerCooldownMs,
     now: () => Date.now(),
   });
-  return { store: new RedisStore(redis, guard, { tagKeyPrefix: tagKeyPrefix(o.prefix), firstConnectWaitMs: o.commandTimeoutMs, jsonEntries: o.serializer === defaultSerializer }), redis, ownsClient };
+  return { store: new RedisStore(redis, guard, { keyPrefix: o.prefix, firstConnectWaitMs: o.commandTimeoutMs, jsonEntries: o.serializer === defaultSerializer }), redis, ownsClient };
 }
 
 /** Resolves once the client is ready (at once without one); rejects after timeoutMs. */

@@ -3,21 +3,20 @@ import { randomBytes } from 'node:crypto';
 /**
  * A cache entry as both stores hold it, and its wire format in Redis.
  *
- * In Redis an entry is a HASH (see DESIGN.md for why):
+ * In Redis an entry is a string under its key (its lease, while one is taken, is a key of its
+ * own: see scripts.ts and DESIGN.md), in one of two forms:
  *
- * - `v`  — the entry, in one of two forms:
- *   - a JSON entry, `[<freshUntil>,<graceUntil>,<fetchMs>,<failSafe>,<value JSON>]`: an untagged
- *     value from the default serializer that its encoder checked clean (marker `c`). One
- *     `JSON.parse` reads header and value together: the hit path runs no JavaScript over the
- *     header's characters, which measured about 0.2 µs per hit (bench/cache.bench.ts).
- *   - the general form, `<freshUntil>;<graceUntil>;<fetchMs>;<failSafe>[;<tag>=<version>…]|<encoded value>`:
- *     tagged entries, other serializer markers, custom serializers.
- * - `l`, `lx`, `lt` — the lease: token, expiry (clock ms), and the tag versions it was taken under
+ * - a JSON entry, `[<freshUntil>,<graceUntil>,<fetchMs>,<failSafe>,<value JSON>]`: an untagged
+ *   value from the default serializer that its encoder checked clean (marker `c`). One
+ *   `JSON.parse` reads header and value together: the hit path runs no JavaScript over the
+ *   header's characters, which measured about 0.2 µs per hit (DESIGN.md, Costs).
+ * - the general form, `<freshUntil>;<graceUntil>;<fetchMs>;<failSafe>[;<tag>=<version>…]|<encoded value>`:
+ *   tagged entries, other serializer markers, custom serializers.
  *
- * The hit path reads `v` alone with HGET: one field, one bulk reply, as cheap as GET. Everything
- * the hit needs (freshness, grace, XFetch's delta, the tag versions to check) is in its header,
- * which the Lua scripts parse with the same grammar. Times are the writer's clock in ms.
- * A plain string under the key (a counter, or a value written by other code) is read as a
+ * The hit path is one GET. Everything the hit needs (freshness, grace, XFetch's delta, the tag
+ * versions to check) is in the header, which the Lua scripts parse with the same grammar. Times
+ * are the writer's clock in ms.
+ * A string that is neither form (a counter, or a value written by other code) is read as a
  * value that never goes stale.
  */
 
@@ -82,7 +81,7 @@ export function formatRefs(refs: readonly TagRef[]): string {
 }
 
 /**
- * Parses the `v` field. A header that does not parse yields the raw string as the value, so it
+ * Parses a stored entry. A header that does not parse yields the raw string as the value, so it
  * fails to decode and takes the facade's corrupt-entry path (counted, deleted, a miss).
  *
  * The usual header, `<digits>;<digits>;<digits>;<0|1>|`, is read in one pass over its

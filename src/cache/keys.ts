@@ -96,8 +96,15 @@ export function namespaceOf(key: string): string {
   return i === -1 ? key : key.slice(0, i);
 }
 
-/** Validates a key passed to the facade (not built by CacheKeys). */
+/**
+ * Validates a key passed to the facade (not built by CacheKeys). The cache's own keys live
+ * beside the application's under the same prefix, and no application key may be one of them:
+ * a leading `#` is reserved (tag versions, `<prefix>#tag:<name>`), and so is NUL (a lease is
+ * `<key>\0lease`).
+ */
 export function assertKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) throw new InvalidKeyError('key must be a non-empty string');
   if (key.length > 4096) throw new InvalidKeyError('key is longer than 4096 characters');
+  if (key.charCodeAt(0) === 35 /* # */) throw new InvalidKeyError(`key ${JSON.stringify(key.slice(0, 40))} starts with '#', which is reserved for the cache's own keys`);
+  if (key.includes('\u0000')) throw new InvalidKeyError('key holds a NUL character, which is reserved for the cache\'s own keys');
 }

@@ -31,7 +31,7 @@ interface Lease {
   readonly tags: readonly TagRef[];
 }
 
-/** An entry (value and/or lease), as the Redis store keeps a HASH. */
+/** An entry (value and/or lease): in Redis, the entry's string and its lease key. */
 interface HashSlot {
   readonly kind: 'hash';
   readonly entry: StoredEntry | undefined;

@@ -1,8 +1,10 @@
 import type { createClient } from 'redis';
 import { ErrorReply } from 'redis';
-import { parseStored, plainEntry, randomToken, type EntryWrite, type StoredEntry } from './entry.ts';
+import { parseStored, randomToken, type EntryWrite, type StoredEntry } from './entry.ts';
 import { RedisCommandError, RedisUnavailableError, type CacheError } from './errors.ts';
 import { classify, type Guard } from './guard.ts';
+import { globToRegExp } from './glob.ts';
+import { tagKeyPrefix } from './tags.ts';
 import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, INVALIDATE_TAGS, RELEASE, WRITE, type LuaScript } from './scripts.ts';
 import { EntryLookup, type AcquireRequest, type AcquireResult, type CacheStore, type EntryRead } from './store.ts';
 
@@ -21,12 +23,20 @@ function isWrongType(err: unknown): boolean {
 function noop(): void {}
 
 /**
- * HGET key v, through sendCommand: node-redis's command methods add two async frames (the
- * method and _executeCommand) on top of it, which measured 0.3–0.4 µs of CPU per call on the
- * hit path (bench/cache.bench.ts). The reply is the same: a string, or null.
+ * A lease is a key of its own, named after its entry's: `<key>\0lease`. A NUL cannot occur in
+ * an application key (assertKey), so no key is another's lease; and a pattern that matches a key
+ * matches its lease with this suffix, which is how invalidatePattern finds the leases on keys
+ * that have no entry yet (see deletePattern).
  */
-function hGetV(c: Client, key: string): Promise<string | null> {
-  return c.sendCommand<string | null>(['HGET', key, 'v']);
+export const LEASE_SUFFIX = '\u0000lease';
+
+/**
+ * GET key, through sendCommand: node-redis's command methods add two async frames (the method
+ * and _executeCommand) on top of it, which measured 0.3–0.4 µs of CPU per call on the hit path
+ * (bench/cache.bench.ts). The reply is the same: a string, or null.
+ */
+function getRaw(c: Client, key: string): Promise<string | null> {
+  return c.sendCommand<string | null>(['GET', key]);
 }
 
 /** A promise of what fn returns, rejected with what it throws. */
@@ -39,15 +49,17 @@ export class RedisStore implements CacheStore {
   readonly client: NodeRedisClient;
   readonly #guard: Guard;
   readonly #tagPrefix: string;
+  readonly #keyPrefix: string;
   readonly #firstConnectWaitMs: number;
   readonly #jsonEntries: boolean;
   #everReady: boolean;
 
   /** `jsonEntries`: values come from the default serializer, so its checked JSON (`c`) may be stored as a JSON entry (entry.ts). */
-  constructor(client: NodeRedisClient, guard: Guard, opts: { tagKeyPrefix: string; firstConnectWaitMs: number; jsonEntries: boolean }) {
+  constructor(client: NodeRedisClient, guard: Guard, opts: { keyPrefix: string; firstConnectWaitMs: number; jsonEntries: boolean }) {
     this.client = client;
     this.#guard = guard;
-    this.#tagPrefix = opts.tagKeyPrefix;
+    this.#keyPrefix = opts.keyPrefix;
+    this.#tagPrefix = tagKeyPrefix(opts.keyPrefix);
     this.#firstConnectWaitMs = opts.firstConnectWaitMs;
     this.#jsonEntries = opts.jsonEntries;
     this.#everReady = client.isReady;
@@ -109,21 +121,21 @@ export class RedisStore implements CacheStore {
 
   read<R>(r: EntryRead<R>): Promise<R> {
     const c = this.client;
-    if (!c.isReady) return this.#firstConnect('HGET').then(() => this.read(r), (err: CacheError) => r.onError(err));
+    if (!c.isReady) return this.#firstConnect('GET').then(() => this.read(r), (err: CacheError) => r.onError(err));
     // The circuit check and the send stay here rather than behind a callback in the guard: that
     // version measured about 4 % slower in `npm run bench` (three A/B pairs).
     let probe: boolean;
     try {
-      probe = this.#guard.check('HGET');
+      probe = this.#guard.check('GET');
     } catch (err) {
-      return settled(() => r.onError(classify('HGET', err)));
+      return settled(() => r.onError(classify('GET', err)));
     }
     const tags = r.tags;
-    if (tags === undefined || tags.length === 0) return this.#guard.watch('HGET', probe, hGetV(c, r.fullKey), r, this.#onRaw, this.#onFailure);
-    // The caller's tag versions travel in the same batch as the HGET: one round trip.
+    if (tags === undefined || tags.length === 0) return this.#guard.watch('GET', probe, getRaw(c, r.fullKey), r, this.#onRaw, this.#onFailure);
+    // The caller's tag versions travel in the same batch as the GET: one round trip.
     const announced = c.mGet(tags.map((t) => this.#tagPrefix + t));
     announced.catch(noop); // awaited only when the entry is tagged
-    return this.#guard.watch('HGET', probe, hGetV(c, r.fullKey), r, (raw, read) => this.#onEntry(raw, read, announced), this.#onFailure);
+    return this.#guard.watch('GET', probe, getRaw(c, r.fullKey), r, (raw, read) => this.#onEntry(raw, read, announced), this.#onFailure);
   }
 
   // Made once per store: the per-read state is the EntryRead itself (see Guard.watch).
@@ -131,9 +143,14 @@ export class RedisStore implements CacheStore {
 
   readonly #onFailure = <R>(err: CacheError, r: EntryRead<R>): R | Promise<R> => {
     if (!isWrongType(err)) return r.onError(err);
-    // A plain string (a counter, or a value written by other code), under its own deadline.
-    return this.run('GET', (c) => c.get(r.fullKey)).then((plain) => r.onEntry(plain === null ? null : plainEntry(plain)), (e: CacheError) => r.onError(e));
+    // An entry written by an earlier version, which kept entries in a hash (field `v`, same
+    // grammar), under its own deadline. The next write replaces it with a string.
+    return this.run('HGET', (c) => c.hGet(r.fullKey, 'v')).then((raw) => this.#onEntry(raw, r, undefined), (e: CacheError) => r.onError(e));
   };
+
+  #leaseKey(fullKey: string): string {
+    return fullKey + LEASE_SUFFIX;
+  }
 
   /** What onEntry returns, rejected or not, goes to the caller untouched; store failures go to onError. */
   #onEntry<R>(raw: string | null, r: EntryRead<R>, announced: Promise<(string | null)[]> | undefined): R | Promise<R> {
@@ -168,19 +185,11 @@ export class RedisStore implements CacheStore {
 
   readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
-    return this.run('HGET', async (c) => {
-      const readOne = async (k: string): Promise<StoredEntry | null> => {
-        try {
-          const raw = await c.hGet(k, 'v');
-          return raw === null ? null : parseStored(raw);
-        } catch (err) {
-          if (!isWrongType(err)) throw err;
-          const plain = await c.get(k);
-          return plain === null ? null : plainEntry(plain);
-        }
-      };
-      // All HGETs are written in one batch by the client: one round trip for all keys.
-      const entries = await Promise.all(keys.map(readOne));
+    return this.run('MGET', async (c) => {
+      // One MGET for all keys. A key of another type (an entry in an earlier version's hash
+      // form) reads as absent: a miss until it is next written.
+      const raws = await c.mGet([...keys]);
+      const entries = raws.map((raw) => (raw === null ? null : parseStored(raw)));
       const versions = new Map<string, string | null>();
       await this.#fetchVersions((k) => c.mGet(k), entries, versions);
       return entries.map((e) => (e !== null && tagsCurrent(e, versions) ? e : null));
@@ -199,7 +208,7 @@ export class RedisStore implements CacheStore {
     if (entries.length === 0) return;
     const args = ['', this.#tagPrefix, randomToken()];
     for (const e of entries) args.push(...this.#writeArgs(e));
-    await this.evalScript('WRITE', WRITE, entries.map((e) => e.key), args);
+    await this.evalScript('WRITE', WRITE, [...entries.map((e) => e.key), ...entries.map((e) => this.#leaseKey(e.key))], args);
   }
 
   async setRaw(key: string, value: string, ttlMs: number): Promise<void> {
@@ -207,7 +216,7 @@ export class RedisStore implements CacheStore {
   }
 
   async acquire(key: string, req: AcquireRequest): Promise<AcquireResult> {
-    const reply = await this.evalScript('ACQUIRE', ACQUIRE, [key], [
+    const reply = await this.evalScript('ACQUIRE', ACQUIRE, [key, this.#leaseKey(key)], [
       String(req.nowMs),
       req.token,
       String(req.leaseTtlMs),
@@ -225,17 +234,17 @@ export class RedisStore implements CacheStore {
   }
 
   async commit(key: string, token: string | undefined, entry: EntryWrite): Promise<boolean> {
-    const reply = await this.evalScript('WRITE', WRITE, [key], [token ?? '', this.#tagPrefix, randomToken(), ...this.#writeArgs(entry)]);
+    const reply = await this.evalScript('WRITE', WRITE, [key, this.#leaseKey(key)], [token ?? '', this.#tagPrefix, randomToken(), ...this.#writeArgs(entry)]);
     return Number(reply) === 1;
   }
 
   async failSafe(key: string, token: string | undefined, expectFreshUntilMs: number, retryAtMs: number): Promise<boolean> {
-    const reply = await this.evalScript('FAILSAFE', FAIL_SAFE, [key], [token ?? '', String(expectFreshUntilMs), String(retryAtMs), this.#tagPrefix]);
+    const reply = await this.evalScript('FAILSAFE', FAIL_SAFE, [key, this.#leaseKey(key)], [token ?? '', String(expectFreshUntilMs), String(retryAtMs), this.#tagPrefix]);
     return Number(reply) === 1;
   }
 
   async release(key: string, token: string): Promise<void> {
-    await this.evalScript('RELEASE', RELEASE, [key], [token]);
+    await this.evalScript('RELEASE', RELEASE, [this.#leaseKey(key)], [token]);
   }
 
   async invalidateTags(tags: readonly string[]): Promise<void> {
@@ -243,20 +252,46 @@ export class RedisStore implements CacheStore {
     await this.evalScript('INVALIDATE_TAGS', INVALIDATE_TAGS, tags.map((t) => this.#tagPrefix + t), [randomToken()]);
   }
 
+  /**
+   * Deletes entries and revokes their leases, in one MULTI. Resolves how many entries were
+   * deleted: internal keys among `keys` (a pattern over the prefix returns tag versions and
+   * leases too) are deleted but not counted.
+   */
   delete(keys: readonly string[]): Promise<number> {
-    if (keys.length === 0) return Promise.resolve(0);
-    return this.run('UNLINK', (c) => c.unlink([...keys]));
+    const entries: string[] = [];
+    const internal: string[] = [];
+    for (const k of keys) {
+      if (this.#isInternal(k)) internal.push(k);
+      else {
+        entries.push(k);
+        internal.push(this.#leaseKey(k));
+      }
+    }
+    if (internal.length === 0) return Promise.resolve(0);
+    if (entries.length === 0) return this.run('UNLINK', (c) => c.unlink(internal)).then(() => 0);
+    return this.run('UNLINK', (c) => c.multi().unlink(entries).unlink(internal).exec()).then((replies) => Number(replies[0]));
+  }
+
+  /** A lease or a tag version (`<prefix>#tag:…`), as SCAN over the prefix also returns them. */
+  #isInternal(fullKey: string): boolean {
+    return fullKey.endsWith(LEASE_SUFFIX) || (fullKey.charCodeAt(this.#keyPrefix.length) === 35 /* # */ && fullKey.startsWith(this.#keyPrefix));
   }
 
   async deletePattern(pattern: string, batchSize: number): Promise<number> {
+    // The keys the pattern matches, and the leases on such keys, with or without an entry: a
+    // lease taken before the invalidation must not write afterwards. SCAN MATCH `<pattern>*`
+    // returns both (and possibly more); the exact pattern is applied here.
+    const exact = globToRegExp(pattern);
+    const wanted = (k: string): boolean => exact.test(k) || (k.endsWith(LEASE_SUFFIX) && exact.test(k.slice(0, -LEASE_SUFFIX.length)));
     let cursor = '0';
     let deleted = 0;
     // SCAN visits the keyspace in steps, so Redis never blocks the way KEYS does; UNLINK frees
     // memory off the main thread. Each step has its own deadline.
     do {
-      const reply = await this.run('SCAN', (c) => c.scan(cursor, { MATCH: pattern, COUNT: batchSize }));
+      const reply = await this.run('SCAN', (c) => c.scan(cursor, { MATCH: `${pattern}*`, COUNT: batchSize }));
       cursor = reply.cursor;
-      if (reply.keys.length > 0) deleted += await this.delete(reply.keys);
+      const keys = reply.keys.filter(wanted);
+      if (keys.length > 0) deleted += await this.delete(keys);
     } while (cursor !== '0');
     return deleted;
   }

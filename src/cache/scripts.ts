@@ -6,9 +6,12 @@ import { createHash } from 'node:crypto';
  * check and the write. Times and TTLs arrive as decimal strings and are passed to Redis as such
  * (a Lua number handed to redis.call may be formatted in exponent notation).
  *
- * Tag version keys are named inside the scripts from the prefix in ARGV, not declared in
- * KEYS: fine on a single Redis (and on replicas), not on Redis Cluster, where tags would need
- * hash-tagged key names. See DESIGN.md.
+ * An entry is a string under its key; its lease, while one is taken, a hash under
+ * `<prefix>#lease:<key>` (fields `l` token, `lx` expiry in clock ms, `lt` the tag versions it
+ * was taken under), with its own expiry. Tag version keys are named inside the scripts from the
+ * prefix in ARGV, not declared in KEYS: fine on a single Redis (and on replicas), not on Redis
+ * Cluster, where tags, and an entry with its lease, would need hash-tagged key names. See
+ * DESIGN.md.
  */
 
 export interface LuaScript {
@@ -84,26 +87,22 @@ end
 `;
 
 /**
- * KEYS[1] entry. ARGV: now, token, leaseTtlMs, leaseUntilMs, mode, tagPrefix, tagsCsv, nonce.
- * Returns {state, v, lease}: state 'fresh' | 'stale' | 'absent'; v the raw field or '';
- * lease 'acquired' | 'held' | 'free'.
+ * KEYS[1] entry, KEYS[2] its lease. ARGV: now, token, leaseTtlMs, leaseUntilMs, mode, tagPrefix,
+ * tagsCsv, nonce. Returns {state, v, lease}: state 'fresh' | 'stale' | 'absent'; v the stored
+ * entry or ''; lease 'acquired' | 'held' | 'free'.
  *
  * A lease is held while its expiry is ahead and its tag versions are current: a lease taken
  * before a tag invalidation is dead, so the next caller takes over at once instead of waiting
- * for a holder whose write would be refused anyway. A plain string that reaches this script is
- * one the facade could not use as a value (corrupt, or foreign), and is replaced.
+ * for a holder whose write would be refused anyway. Anything under the entry's key that is not
+ * a usable entry (corrupt, foreign, past grace) is deleted; an entry in an earlier version's
+ * hash form is read, and replaced by the next write.
  */
 export const ACQUIRE = luaScript(`${LIB}
-local key, now, tp = KEYS[1], tonumber(ARGV[1]), ARGV[6]
+local key, lk, now, tp = KEYS[1], KEYS[2], tonumber(ARGV[1]), ARGV[6]
 local ty = redis.call('TYPE', key)['ok']
-local v, l, lx, lt = false, false, false, false
-if ty == 'hash' then
-  local f = redis.call('HMGET', key, 'v', 'l', 'lx', 'lt')
-  v, l, lx, lt = f[1], f[2], f[3], f[4]
-elseif ty ~= 'none' then
-  redis.call('DEL', key)
-  ty = 'none'
-end
+local v = false
+if ty == 'string' then v = redis.call('GET', key)
+elseif ty == 'hash' then v = redis.call('HGET', key, 'v') end
 local state = 'absent'
 if v then
   local x, g, d, fl, refs = parse(v)
@@ -111,41 +110,43 @@ if v then
   elseif now < tonumber(x) then state = 'fresh'
   else state = 'stale' end
 end
-if l and tonumber(lx) and tonumber(lx) > now and valid(lt, tp) then return {state, v or '', 'held'} end
+if redis.call('TYPE', lk)['ok'] == 'hash' then
+  local f = redis.call('HMGET', lk, 'l', 'lx', 'lt')
+  if f[1] and tonumber(f[2]) and tonumber(f[2]) > now and valid(f[3], tp) then return {state, v or '', 'held'} end
+end
 if state == 'fresh' and ARGV[5] ~= 'early' then return {state, v, 'free'} end
-if not v and ty == 'hash' then redis.call('DEL', key) end
+if not v and ty ~= 'none' then redis.call('DEL', key) end
 local snap = snapshot(ARGV[7], tp, ARGV[8], ARGV[3])
-redis.call('HSET', key, 'l', ARGV[2], 'lx', ARGV[4], 'lt', snap)
-local p = redis.call('PTTL', key)
-if p < tonumber(ARGV[3]) then redis.call('PEXPIRE', key, ARGV[3]) end
+redis.call('DEL', lk)
+redis.call('HSET', lk, 'l', ARGV[2], 'lx', ARGV[4], 'lt', snap)
+redis.call('PEXPIRE', lk, ARGV[3])
 return {state, v or '', 'acquired'}`);
 
 /**
- * KEYS: the entries. ARGV: token, tagPrefix, nonce, then seven per entry: freshUntil,
- * graceUntil, fetchMs, ttlMs, tagsCsv, encoded value, json ('1': the value is the default
- * serializer's checked JSON, `c` then JSON text). Returns 1 if written, 0 if not.
- *
- * An entry that records no tag versions and whose value may be one is stored as a JSON entry
- * (entry.ts); any other in the general form.
+ * KEYS: the n entries, then their n leases. ARGV: token, tagPrefix, nonce, then seven per
+ * entry: freshUntil, graceUntil, fetchMs, ttlMs, tagsCsv, encoded value, json ('1': the value
+ * is the default serializer's checked JSON, `c` then JSON text). Returns 1 if written, 0 if not.
  *
  * With a token (one entry): writes only while the token holds the lease and the lease's tag
  * versions are current, and records those versions, captured when the lease was taken, before
  * the fetch. With an empty token: writes unconditionally, recording the versions current now.
- * Either way the key is replaced whole, which drops any lease on it.
+ * Either way the write drops any lease on the key. An entry that records no tag versions and
+ * whose value may be one is stored as a JSON entry (entry.ts); any other in the general form.
  */
 export const WRITE = luaScript(`${LIB}
 local token, tp, nonce = ARGV[1], ARGV[2], ARGV[3]
-for i = 1, #KEYS do
-  local key = KEYS[i]
+local n = #KEYS / 2
+for i = 1, n do
+  local key, lk = KEYS[i], KEYS[n + i]
   local b = 3 + (i - 1) * 7
   local ttl = ARGV[b + 4]
   local refs
   if token ~= '' then
-    if redis.call('TYPE', key)['ok'] ~= 'hash' then return 0 end
-    local f = redis.call('HMGET', key, 'l', 'lt')
+    if redis.call('TYPE', lk)['ok'] ~= 'hash' then return 0 end
+    local f = redis.call('HMGET', lk, 'l', 'lt')
     if f[1] ~= token then return 0 end
     if not valid(f[2], tp) then
-      redis.call('HDEL', key, 'l', 'lx', 'lt')
+      redis.call('DEL', lk)
       return 0
     end
     refs = f[2] or ''
@@ -153,40 +154,39 @@ for i = 1, #KEYS do
   else
     refs = snapshot(ARGV[b + 5], tp, nonce .. i .. '.', ttl)
   end
-  redis.call('DEL', key)
+  redis.call('DEL', lk)
   local json = ARGV[b + 7] == '1' and refs == ''
   local value = ARGV[b + 6]
   local head = header(json, ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], '0', refs)
   if json then
-    redis.call('HSET', key, 'v', head .. ',' .. string.sub(value, 2) .. ']')
+    redis.call('SET', key, head .. ',' .. string.sub(value, 2) .. ']', 'PX', ttl)
   else
-    redis.call('HSET', key, 'v', head .. '|' .. value)
+    redis.call('SET', key, head .. '|' .. value, 'PX', ttl)
   end
-  redis.call('PEXPIRE', key, ttl)
 end
 return 1`);
 
 /**
- * KEYS[1] entry. ARGV: token ('' for none), expected freshUntil, retryAt, tagPrefix. Rewrites the header
- * with freshUntil = retryAt and the fail-safe flag, and drops the lease. Returns 0 (and leaves
- * the key alone) if the entry was replaced, invalidated, or the lease lost meanwhile.
+ * KEYS[1] entry, KEYS[2] its lease. ARGV: token ('' for none), expected freshUntil, retryAt,
+ * tagPrefix. Rewrites the header with freshUntil = retryAt and the fail-safe flag (keeping the
+ * entry's expiry), and drops the lease. Returns 0 (and leaves the key alone) if the entry was
+ * replaced, invalidated, or the lease lost meanwhile.
  */
 export const FAIL_SAFE = luaScript(`${LIB}
-local key, tp = KEYS[1], ARGV[4]
-if redis.call('TYPE', key)['ok'] ~= 'hash' then return 0 end
-local f = redis.call('HMGET', key, 'v', 'l')
-if not f[1] then return 0 end
-if ARGV[1] ~= '' and f[2] ~= ARGV[1] then return 0 end
-local x, g, d, fl, refs, at, json = parse(f[1])
+local key, lk, tp = KEYS[1], KEYS[2], ARGV[4]
+if redis.call('TYPE', key)['ok'] ~= 'string' then return 0 end
+if ARGV[1] ~= '' and (redis.call('TYPE', lk)['ok'] ~= 'hash' or redis.call('HGET', lk, 'l') ~= ARGV[1]) then return 0 end
+local v = redis.call('GET', key)
+local x, g, d, fl, refs, at, json = parse(v)
 if not x or x ~= ARGV[2] or not valid(refs, tp) then return 0 end
-redis.call('HSET', key, 'v', header(json, ARGV[3], g, d, '1', refs) .. string.sub(f[1], at))
-redis.call('HDEL', key, 'l', 'lx', 'lt')
+redis.call('SET', key, header(json, ARGV[3], g, d, '1', refs) .. string.sub(v, at), 'KEEPTTL')
+redis.call('DEL', lk)
 return 1`);
 
-/** KEYS[1] entry, ARGV[1] token. Drops the lease if the token holds it (an emptied hash vanishes). */
+/** KEYS[1] a lease, ARGV[1] token. Drops the lease if the token holds it. */
 export const RELEASE = luaScript(`
 if redis.call('TYPE', KEYS[1])['ok'] == 'hash' and redis.call('HGET', KEYS[1], 'l') == ARGV[1] then
-  redis.call('HDEL', KEYS[1], 'l', 'lx', 'lt')
+  redis.call('DEL', KEYS[1])
 end
 return 1`);
 

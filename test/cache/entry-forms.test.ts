@@ -34,7 +34,7 @@ afterAll(async () => {
   for (const c of open) await c.close();
 });
 
-const stored = async (c: Cache, key: string): Promise<string> => (await raw.hGet(c.options.prefix + key, 'v')) ?? '<absent>';
+const stored = async (c: Cache, key: string): Promise<string> => (await raw.get(c.options.prefix + key)) ?? '<absent>';
 
 /** JSON with no tags of its own: a serializer the cache cannot recognise as its default. */
 const customSerializer: Serializer = {
@@ -85,10 +85,23 @@ describe('entry forms in Redis', () => {
   it('reads entries in the general form written by earlier versions', async () => {
     const c = await make();
     const now = Date.now();
-    await raw.hSet(c.options.prefix + 'old', 'v', `${now + 60_000};${now + 60_000};0;0|c{"a":1}`);
-    await raw.hSet(c.options.prefix + 'older', 'v', `${now + 60_000};${now + 60_000};0;0|j{"b":2}`);
+    await raw.set(c.options.prefix + 'old', `${now + 60_000};${now + 60_000};0;0|c{"a":1}`);
+    await raw.set(c.options.prefix + 'older', `${now + 60_000};${now + 60_000};0;0|j{"b":2}`);
     expect(await c.get('old')).toEqual({ a: 1 });
     expect(await c.getOrSet('older', () => 'refetched', 60)).toEqual({ b: 2 });
+  });
+
+  it('reads an entry kept in a hash by earlier versions; the next write replaces it with a string', async () => {
+    const c = await make();
+    const now = Date.now();
+    await raw.hSet(c.options.prefix + 'legacy', 'v', `${now + 60_000};${now + 60_000};0;0|c{"a":1}`);
+    expect(await c.getOrSetWithMeta('legacy', () => 'refetched', 60)).toEqual({ value: { a: 1 }, status: 'hit' });
+    expect(await c.get('legacy')).toEqual({ a: 1 });
+    await raw.hSet(c.options.prefix + 'expired', 'v', `${now - 2000};${now - 1000};0;0|c{"a":1}`);
+    expect(await c.getOrSetWithMeta('expired', () => ({ a: 2 }), 60)).toEqual({ value: { a: 2 }, status: 'miss' });
+    expect(await raw.type(c.options.prefix + 'expired')).toBe('string');
+    expect(await c.get('expired')).toEqual({ a: 2 });
+    expect((await c.getStats()).errors).toBe(0);
   });
 
   it('fail-safe rewrites the header of either form and keeps the value', async () => {
@@ -116,7 +129,7 @@ describe('entry forms in Redis', () => {
     const custom = await make({ serializer: customSerializer });
     // Same keyspace: point the custom cache's reads at what the default one wrote.
     await c.set('shared', { a: 1 }, 60);
-    await raw.hSet(custom.options.prefix + 'shared', 'v', await stored(c, 'shared'));
+    await raw.set(custom.options.prefix + 'shared', await stored(c, 'shared'));
     expect(await custom.get('shared')).toBeNull();
     expect((await custom.getStats()).decodeErrors).toBe(1);
     expect(await custom.getOrSet('shared', () => ({ a: 2 }), 60)).toEqual({ a: 2 });
