@@ -4,7 +4,7 @@ import { Resolver, type CacheStatus, type Found } from './get-or-set.ts';
 import { openStore, whenReady } from './connect.ts';
 import { encodeValue, NO_VALUE } from './codec.ts';
 import { CacheClosedError, CacheError, DecodeError } from './errors.ts';
-import { assertKey, escapeGlob } from './keys.ts';
+import { escapeGlob, prefixedKey } from './keys.ts';
 import type { CacheOptions, ResolvedCacheOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
 import { defaultSerializer } from './serializer.ts';
@@ -132,8 +132,7 @@ export class Cache {
   }
 
   #key(key: string): string {
-    assertKey(key);
-    return this.options.prefix + key;
+    return prefixedKey(this.options.prefix, key);
   }
 
   #assertOpen(): void {
@@ -406,9 +405,9 @@ export class Cache {
    */
   async invalidatePattern(pattern: string): Promise<number> {
     this.#assertOpen();
-    assertKey(pattern);
+    const full = prefixedKey(escapeGlob(this.options.prefix), pattern);
     try {
-      const n = await this.store.deletePattern(escapeGlob(this.options.prefix) + pattern, this.options.scanBatchSize);
+      const n = await this.store.deletePattern(full, this.options.scanBatchSize);
       this.#stats.deletes += n;
       return n;
     } catch (err) {

@@ -97,14 +97,20 @@ export function namespaceOf(key: string): string {
 }
 
 /**
- * Validates a key passed to the facade (not built by CacheKeys). The cache's own keys live
- * beside the application's under the same prefix, and no application key may be one of them:
- * a leading `#` is reserved (tag versions, `<prefix>#tag:<name>`), and so is NUL (a lease is
- * `<key>\0lease`).
+ * Validates a key passed to the facade (not built by CacheKeys) and returns it under the prefix.
+ * The cache's own keys live beside the application's under the same prefix, and no application
+ * key may be one of them: a leading `#` is reserved (tag versions, `<prefix>#tag:<name>`), and so
+ * is NUL (a lease is `<key>\0lease`).
+ *
+ * The reserved characters are looked for in the prefixed key: the client flattens that string to
+ * write it anyway, while scanning the caller's key (often a rope from a template literal) would
+ * flatten it a second time, on every hit.
  */
-export function assertKey(key: unknown): asserts key is string {
+export function prefixedKey(prefix: string, key: unknown): string {
   if (typeof key !== 'string' || key.length === 0) throw new InvalidKeyError('key must be a non-empty string');
   if (key.length > 4096) throw new InvalidKeyError('key is longer than 4096 characters');
-  if (key.charCodeAt(0) === 35 /* # */) throw new InvalidKeyError(`key ${JSON.stringify(key.slice(0, 40))} starts with '#', which is reserved for the cache's own keys`);
-  if (key.includes('\u0000')) throw new InvalidKeyError('key holds a NUL character, which is reserved for the cache\'s own keys');
+  const full = prefix + key;
+  if (full.charCodeAt(prefix.length) === 35 /* # */) throw new InvalidKeyError(`key ${JSON.stringify(key.slice(0, 40))} starts with '#', which is reserved for the cache's own keys`);
+  if (full.includes('\u0000', prefix.length)) throw new InvalidKeyError("key holds a NUL character, which is reserved for the cache's own keys");
+  return full;
 }

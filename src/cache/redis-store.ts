@@ -24,7 +24,7 @@ function noop(): void {}
 
 /**
  * A lease is a key of its own, named after its entry's: `<key>\0lease`. A NUL cannot occur in
- * an application key (assertKey), so no key is another's lease; and a pattern that matches a key
+ * an application key (prefixedKey), so no key is another's lease; and a pattern that matches a key
  * matches its lease with this suffix, which is how invalidatePattern finds the leases on keys
  * that have no entry yet (see deletePattern).
  */
