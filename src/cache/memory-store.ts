@@ -241,24 +241,26 @@ export class MemoryStore implements CacheStore {
     });
   }
 
+  /** Deletes the keys (entries, their leases, counters); counts what Redis's store counts: entries and counters, not tag versions or leases alone. */
   async delete(keys: readonly string[]): Promise<number> {
     let n = 0;
-    for (const k of keys) {
-      if (this.#live(k) !== undefined) n++;
-      this.#lru.delete(k);
-    }
+    for (const k of keys) n += this.#remove(k);
     return n;
   }
 
   async deletePattern(pattern: string): Promise<number> {
     const re = globToRegExp(pattern);
     let n = 0;
-    for (const key of Array.from(this.#lru.keys())) {
-      if (!re.test(key)) continue;
-      if (this.#live(key) !== undefined) n++;
-      this.#lru.delete(key);
-    }
+    for (const key of Array.from(this.#lru.keys())) if (re.test(key)) n += this.#remove(key);
     return n;
+  }
+
+  #remove(key: string): number {
+    const s = this.#live(key);
+    this.#lru.delete(key);
+    if (s === undefined) return 0;
+    if (s.kind === 'hash') return s.entry === undefined ? 0 : 1;
+    return key.startsWith(this.#tagPrefix) ? 0 : 1;
   }
 
   async incrBy(key: string, delta: number, ttlMs: number): Promise<number> {

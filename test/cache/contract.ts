@@ -115,6 +115,27 @@ export function cacheContract(name: string, h: ContractHarness): void {
       await c.close();
     });
 
+    it("invalidatePattern counts entries and counters, not the cache's own keys, and revokes a lease on a key with no entry yet", async () => {
+      const c = await h.make();
+      await c.set('a:1', 1, { ttl: 60, tags: ['t:1'] }); // also writes the tag's version key
+      await c.incr('n:1', 1, 60);
+      let release: (v: string) => void = () => {};
+      let started: () => void = () => {};
+      const fetching = new Promise<void>((r) => (started = r));
+      const pending = c.getOrSet('b:1', () => {
+        started();
+        return new Promise<string>((r) => (release = r));
+      }, 60);
+      await fetching; // b:1 has a lease and no entry
+      expect(await c.invalidatePattern('*')).toBe(2);
+      release('fetched before the invalidation');
+      expect(await pending).toBe('fetched before the invalidation');
+      await c.idle();
+      expect(await c.get('b:1')).toBeNull(); // its write was refused
+      expect((await c.getStats()).staleWritesPrevented).toBe(1);
+      await c.close();
+    });
+
     it('invalidatePattern stays inside the prefix, even a prefix with glob characters', async () => {
       const other = await h.make({ prefix: 'other[1]:' });
       const c = await h.make({ prefix: 'mine*:' });
