@@ -28,7 +28,7 @@ function noop(): void {}
  * matches its lease with this suffix, which is how invalidatePattern finds the leases on keys
  * that have no entry yet (see deletePattern).
  */
-export const LEASE_SUFFIX = '\u0000lease';
+const LEASE_SUFFIX = '\u0000lease';
 
 /**
  * GET key, through sendCommand: node-redis's command methods add two async frames (the method
