@@ -15,45 +15,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import { createCache } from '../src/cache/index.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
+import { IN_FLIGHT, KEYS, keepInFlight, median, profile } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
 
-const IN_FLIGHT = 64;
-const KEYS = 1000;
 // 60 pairs of 200 ms rather than 15 of 800 ms (the same 24 s): on this shared VM single rounds
 // swing ±15 %, and shorter pairs sit closer in time while more of them tighten the median. Ten
 // runs of each on the same code: 0.856–0.906 against 0.821–0.928.
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60);
 
-const profile = (id: number) => ({
-  id,
-  displayName: `User ${id}`,
-  bio: 'Builds things. '.repeat(8),
-  avatarUrl: `https://cdn.example.com/avatars/${id}.png`,
-  guilds: [1, 2, 3].map((g) => ({ id: g * id, role: 'member' })),
-  createdAt: '2025-01-01T00:00:00.000Z',
-});
-
+/** Calls per second of op, IN_FLIGHT in flight for durationMs. */
 async function drive(op: (i: number) => Promise<unknown>, durationMs: number): Promise<number> {
-  let done = 0;
-  const until = performance.now() + durationMs;
-  const worker = async (w: number): Promise<void> => {
-    let i = w;
-    while (performance.now() < until) {
-      await op(i % KEYS);
-      i += IN_FLIGHT;
-      done++;
-    }
-  };
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: IN_FLIGHT }, (_, w) => worker(w)));
+  const done = await keepInFlight(op, durationMs);
   return (done / (performance.now() - t0)) * 1000;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-};
 
 type RedisClient = ReturnType<typeof createClient>;
 

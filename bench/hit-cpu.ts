@@ -17,21 +17,11 @@ import { Cache } from '../src/cache/cache.ts';
 import { Guard } from '../src/cache/guard.ts';
 import { RedisStore, type NodeRedisClient } from '../src/cache/redis-store.ts';
 import { encode } from '../src/cache/serializer.ts';
+import { IN_FLIGHT, KEYS, keepInFlight, median, profile } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
 
-const KEYS = 1000;
-const IN_FLIGHT = 64;
 const ROUNDS = 15;
 const ROUND_MS = 300;
-
-const profile = (id: number) => ({
-  id,
-  displayName: `User ${id}`,
-  bio: 'Builds things. '.repeat(8),
-  avatarUrl: `https://cdn.example.com/avatars/${id}.png`,
-  guilds: [1, 2, 3].map((g) => ({ id: g * id, role: 'member' })),
-  createdAt: '2025-01-01T00:00:00.000Z',
-});
 
 const freshUntil = Date.now() + 3_600_000;
 const stored = new Map<string, Buffer>();
@@ -67,24 +57,13 @@ function cacheOn(prefix: string): Cache {
   return new Cache({ prefix, onError: (err) => console.error(err) }, { store });
 }
 
-/** CPU ns per call of op, 64 in flight for durationMs. */
+/** CPU ns per call of op, IN_FLIGHT in flight for durationMs. */
 async function cpuPerCall(op: (i: number) => Promise<unknown>, durationMs: number): Promise<number> {
-  let done = 0;
-  const until = performance.now() + durationMs;
   const c0 = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async (_, w) => {
-      for (let i = w; performance.now() < until; i += IN_FLIGHT) {
-        await op(i % KEYS);
-        done++;
-      }
-    }),
-  );
+  const done = await keepInFlight(op, durationMs);
   const c = process.cpuUsage(c0);
   return ((c.user + c.system) * 1000) / done;
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? Number.NaN;
 
 const jsonCache = cacheOn('j:');
 const generalCache = cacheOn('g:');

@@ -13,31 +13,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import { createCache } from '../src/cache/index.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
+import { IN_FLIGHT, KEYS, keepInFlight, profile } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
 
-const KEYS = 1000;
-const IN_FLIGHT = 64;
 const ROUNDS = 10;
 const ROUND_MS = 300;
 
-const profile = (id: number) => ({
-  id,
-  displayName: `User ${id}`,
-  bio: 'Builds things. '.repeat(8),
-  avatarUrl: `https://cdn.example.com/avatars/${id}.png`,
-  guilds: [1, 2, 3].map((g) => ({ id: g * id, role: 'member' })),
-  createdAt: '2025-01-01T00:00:00.000Z',
-});
 const small = (id: number) => ({ id, ok: true });
-
-async function drive(op: (i: number) => Promise<unknown>, durationMs: number): Promise<void> {
-  const until = performance.now() + durationMs;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async (_, w) => {
-      for (let i = w; performance.now() < until; i += IN_FLIGHT) await op(i % KEYS);
-    }),
-  );
-}
 
 /** usec_per_call of one command from INFO commandstats. */
 function usecPerCall(info: string, command: string): number {
@@ -59,12 +41,12 @@ try {
   const encoding = await raw.sendCommand<string>(['OBJECT', 'ENCODING', 'h:0']);
   const get = (i: number) => raw.sendCommand(['GET', `s:${i}`]);
   const hget = (i: number) => raw.sendCommand(['HGET', `h:${i}`, 'v']);
-  await drive(get, 300);
-  await drive(hget, 300);
+  await keepInFlight(get, 300);
+  await keepInFlight(hget, 300);
   await raw.configResetStat();
   for (let r = 0; r < ROUNDS; r++) {
-    await drive(r % 2 === 0 ? get : hget, ROUND_MS);
-    await drive(r % 2 === 0 ? hget : get, ROUND_MS);
+    await keepInFlight(r % 2 === 0 ? get : hget, ROUND_MS);
+    await keepInFlight(r % 2 === 0 ? hget : get, ROUND_MS);
   }
   const info = await raw.info('commandstats');
   let hashExtra = 0;

@@ -3,6 +3,7 @@
  * and against a real redis-server by the files that import this.
  */
 import { describe, expect, it } from 'vitest';
+import { deferred } from './get-or-set-contract.ts';
 import type { Cache } from '../../src/cache/index.ts';
 import { CacheKeys, CacheTTL, InvalidKeyError, InvalidTtlError, UndefinedValueError, ValueTooLargeError } from '../../src/cache/index.ts';
 
@@ -119,16 +120,15 @@ export function cacheContract(name: string, h: ContractHarness): void {
       const c = await h.make();
       await c.set('a:1', 1, { ttl: 60, tags: ['t:1'] }); // also writes the tag's version key
       await c.incr('n:1', 1, 60);
-      let release: (v: string) => void = () => {};
-      let started: () => void = () => {};
-      const fetching = new Promise<void>((r) => (started = r));
+      const started = deferred();
+      const fetched = deferred<string>();
       const pending = c.getOrSet('b:1', () => {
-        started();
-        return new Promise<string>((r) => (release = r));
+        started.resolve();
+        return fetched.promise;
       }, 60);
-      await fetching; // b:1 has a lease and no entry
+      await started.promise; // b:1 has a lease and no entry
       expect(await c.invalidatePattern('*')).toBe(2);
-      release('fetched before the invalidation');
+      fetched.resolve('fetched before the invalidation');
       expect(await pending).toBe('fetched before the invalidation');
       await c.idle();
       expect(await c.get('b:1')).toBeNull(); // its write was refused

@@ -1,21 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/cache/clock.ts';
 import { createCache, type Cache, type CacheOptions, type Serializer } from '../../src/cache/index.ts';
-import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.ts';
+import { startRedisWithClient, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
 
 // The two forms of an entry's `v` in Redis (src/cache/entry.ts): a JSON entry for untagged
 // values of the default serializer, the general form for everything else.
 
 let server: TestRedisServer;
-let raw: ReturnType<typeof createClient>;
+let raw: RawRedisClient;
 
 beforeAll(async () => {
-  server = await startRedisServer();
-  raw = createClient({ url: server.url });
-  raw.on('error', () => {});
-  await raw.connect();
+  ({ server, raw } = await startRedisWithClient());
 });
 
 afterAll(async () => {

@@ -4,21 +4,17 @@
  * stampede, lease expiry, and what the hit and miss paths cost in commands.
  */
 import { randomBytes } from 'node:crypto';
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cache, CacheOptions } from '../../src/cache/index.ts';
 import { createCache } from '../../src/cache/index.ts';
-import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.ts';
+import { startRedisWithClient, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
 import { deferred } from './get-or-set-contract.ts';
 
 let server: TestRedisServer;
-let raw: ReturnType<typeof createClient>;
+let raw: RawRedisClient;
 
 beforeAll(async () => {
-  server = await startRedisServer();
-  raw = createClient({ url: server.url });
-  raw.on('error', () => {});
-  await raw.connect();
+  ({ server, raw } = await startRedisWithClient());
 });
 
 afterAll(async () => {

@@ -3,18 +3,15 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheKeys, CacheTTL, createCache, InvalidKeyError } from '../../src/cache/index.ts';
 import type { Cache } from '../../src/cache/index.ts';
-import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.ts';
+import { startRedisWithClient, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
 import { cacheContract } from './contract.ts';
 import { getOrSetContract } from './get-or-set-contract.ts';
 
 let server: TestRedisServer;
-let raw: ReturnType<typeof createClient>;
+let raw: RawRedisClient;
 
 beforeAll(async () => {
-  server = await startRedisServer();
-  raw = createClient({ url: server.url });
-  raw.on('error', () => {});
-  await raw.connect();
+  ({ server, raw } = await startRedisWithClient());
 });
 
 afterAll(async () => {

@@ -8,6 +8,7 @@ import { createServer, connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from 'redis';
 
 export interface RedisServerOptions {
   /** `requirepass` for the server; default none. */
@@ -125,4 +126,15 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export type RawRedisClient = ReturnType<typeof createClient>;
+
+/** A throwaway server and a plain node-redis client on it, for looking at what the cache wrote. */
+export async function startRedisWithClient(): Promise<{ server: TestRedisServer; raw: RawRedisClient }> {
+  const server = await startRedisServer();
+  const raw = createClient({ url: server.url });
+  raw.on('error', () => {});
+  await raw.connect();
+  return { server, raw };
 }
