@@ -128,7 +128,14 @@ function parseJsonEntry(raw: string): StoredEntry {
     return plainEntry(raw);
   }
   if (!Array.isArray(parsed) || parsed.length !== 5) return plainEntry(raw);
-  const [freshUntilMs, graceUntilMs, fetchMs, failSafe, decoded] = parsed as unknown[];
+  // Indexed reads, not destructuring: this runs on every hit, and destructuring goes through the
+  // array iterator.
+  const fields = parsed as unknown[];
+  const freshUntilMs = fields[0];
+  const graceUntilMs = fields[1];
+  const fetchMs = fields[2];
+  const failSafe = fields[3];
+  const decoded = fields[4];
   if (typeof freshUntilMs !== 'number' || typeof graceUntilMs !== 'number' || typeof fetchMs !== 'number' || (failSafe !== 0 && failSafe !== 1)) return plainEntry(raw);
   return { value: raw, decoded, freshUntilMs, graceUntilMs, fetchMs, failSafe: failSafe === 1, tags: NO_REFS };
 }
