@@ -5,14 +5,17 @@
  *   that window and giving up at once on ones that will not heal by retrying (authentication,
  *   TLS). The failure is classified so the operator reads which of them it was.
  * - Running: node-redis reconnects with `min(attempt × 100, 3000)` ms ± 20 % jitter. After
- *   REDIS_RECONNECT_MAX_ATTEMPTS failed attempts `onGiveUp` runs (production: log fatal, exit 1).
+ *   REDIS_RECONNECT_MAX_ATTEMPTS failed attempts `onGiveUp` runs (production: stop accepting,
+ *   finish in-flight requests, exit 1). The window is the sum of the delays (`reconnectWindow`,
+ *   21 s nominal for 20 attempts); a timer caps it at the jittered maximum, so attempts that hang
+ *   on a host dropping packets (each up to the connect timeout) cannot stretch it.
  * - A monitor PINGs every second under the command deadline, so a frozen server (socket open,
  *   nothing answering) turns readiness off even though the client still looks connected.
  */
 import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { createClient } from 'redis';
-import { reconnectDelayMs, type NodeRedisClient } from '../cache/index.ts';
+import { reconnectDelayMs, reconnectWindow, type NodeRedisClient } from '../cache/index.ts';
 import type { AppConfig } from './config.ts';
 import { maskUrl } from './config.ts';
 
@@ -128,6 +131,14 @@ export async function connectRedis(
   let pingOk = true;
   let errorLoggedAt = 0;
   let suppressed = 0;
+  let gaveUp = false;
+  let windowTimer: NodeJS.Timeout | undefined;
+  const giveUp = (failed: number): void => {
+    if (gaveUp) return;
+    gaveUp = true;
+    clearTimeout(windowTimer);
+    hooks.onGiveUp?.(failed);
+  };
 
   const tls = url.startsWith('rediss://');
   const client: NodeRedisClient = createClient({
@@ -144,10 +155,16 @@ export async function connectRedis(
           if (isAuthError(t) || isTlsError(t) || Date.now() >= deadline) return new Error('boot window over');
           return Math.min(100 * (retries + 1), 500, Math.max(deadline - Date.now(), 1));
         }
+        if (gaveUp) return new Error('reconnect window over');
         attempts = retries + 1;
         totalAttempts++;
+        if (attempts === 1 && Number.isFinite(maxReconnectAttempts)) {
+          const capMs = reconnectWindow(maxReconnectAttempts).maxMs;
+          windowTimer = setTimeout(() => giveUp(attempts), capMs);
+          windowTimer.unref();
+        }
         if (attempts > maxReconnectAttempts) {
-          hooks.onGiveUp?.(attempts - 1);
+          giveUp(attempts - 1);
           return new Error(`gave up after ${attempts - 1} reconnect attempts`);
         }
         return reconnectDelayMs(Math.min(attempts, 1000));
@@ -160,6 +177,7 @@ export async function connectRedis(
   client.on('ready', () => {
     if (phase === 'running') {
       if (attempts > 0) logger.info({ attempts }, 'Redis reconnected');
+      clearTimeout(windowTimer);
       attempts = 0;
       pingOk = true;
       hooks.onReady?.();
@@ -229,6 +247,7 @@ export async function connectRedis(
     async close() {
       phase = 'closed';
       clearInterval(monitor);
+      clearTimeout(windowTimer);
       if (client.isOpen) await withDeadline(client.close(), config.redisCommandTimeoutMs).catch(() => destroyQuietly(client));
     },
   };

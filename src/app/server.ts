@@ -56,7 +56,12 @@ function fail(logger: Logger, message: string, obj: object = {}): never {
   process.exit(1);
 }
 
-async function openRedis(config: AppConfig, logger: Logger): Promise<RedisConnection | undefined> {
+/** What production does when the reconnect window runs out; graceful once the HTTP server exists. */
+interface RedisLostHandler {
+  run(attempts: number): void;
+}
+
+async function openRedis(config: AppConfig, logger: Logger, onLost: RedisLostHandler): Promise<RedisConnection | undefined> {
   const url = config.redisUrl;
   if (url === undefined) {
     logger.warn('REDIS_URL is not set: caching in process memory (development only)');
@@ -64,9 +69,7 @@ async function openRedis(config: AppConfig, logger: Logger): Promise<RedisConnec
   }
   const hooks = {
     onGiveUp: (attempts: number) => {
-      if (config.nodeEnv === 'production') {
-        fail(logger, `Redis lost: ${attempts} reconnect attempts failed; exiting so the process manager restarts this instance`, { attempts });
-      }
+      if (config.nodeEnv === 'production') onLost.run(attempts);
     },
   };
   if (config.nodeEnv === 'production') {
@@ -112,7 +115,10 @@ async function main(): Promise<void> {
   const metrics = new AppMetrics();
   const lifecycle: Lifecycle = { startedAtMs: Date.now(), warmed: !config.cacheWarm, shuttingDown: false };
 
-  let redis = await openRedis(config, logger);
+  const redisLostMessage = (attempts: number): string => `Redis lost: ${attempts} reconnect attempts failed; exiting so the process manager restarts this instance`;
+  // Before the HTTP server exists there is nothing to drain: exit at once.
+  const onRedisLost: RedisLostHandler = { run: (attempts) => fail(logger, redisLostMessage(attempts), { attempts }) };
+  let redis = await openRedis(config, logger, onRedisLost);
   const cacheLogger = logger.child({ component: 'cache' });
   const onCacheError = { notify: (): void => {} };
   const makeCache = (conn: RedisConnection | undefined): Cache =>
@@ -185,10 +191,14 @@ async function main(): Promise<void> {
   const app: App = await buildApp(deps, { logger });
 
   let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
+  /** Stop accepting, finish in-flight requests, close Redis and the database, exit with `exitCode`. */
+  const shutdown = async (signal: string, exitCode: 0 | 1 = 0): Promise<void> => {
     if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      if (exitCode === 0) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      return;
     }
     stopping = true;
     lifecycle.shuttingDown = true;
@@ -202,10 +212,14 @@ async function main(): Promise<void> {
     await redis?.close();
     await db.close();
     logger.info('shutdown complete');
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGTERM', (s) => void shutdown(s));
   process.on('SIGINT', (s) => void shutdown(s));
+  onRedisLost.run = (attempts) => {
+    logger.fatal({ attempts }, redisLostMessage(attempts));
+    void shutdown('redis-lost', 1);
+  };
 
   await app.listen({ host: config.host, port: config.port });
   if (config.cacheWarm && config.cacheEnabled) {

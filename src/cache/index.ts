@@ -11,5 +11,5 @@ export type { Serializer } from './serializer.ts';
 export type { NodeRedisClient } from './redis-store.ts';
 export { CacheKeys, keySegment, encodeSegment, namespaceOf } from './keys.ts';
 export { CacheTTL } from './ttl.ts';
-export { reconnectDelayMs } from './backoff.ts';
+export { reconnectDelayMs, reconnectWindow, type ReconnectWindow } from './backoff.ts';
 export * from './errors.ts';
