@@ -6,9 +6,15 @@
  * Starts its own redis-server and server process; DATABASE_URL (own schema) or PGlite.
  * Writes bench/results/<date>-freeze.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDatabase } from '../src/app/db/database.ts';
+import { migrate } from '../src/app/db/migrate.ts';
+import { seedDatabase } from '../src/app/db/seed.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
-import { spawnServer } from '../test/helpers/server-process.ts';
+import { OPS_HEADERS, spawnServer } from '../test/helpers/server-process.ts';
 import { machineHeader, today } from './machine.ts';
 
 const RATE = Number(process.env.FREEZE_RATE ?? 200);
@@ -24,14 +30,38 @@ const pct = (xs: number[], p: number): number => {
 };
 
 async function metric(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await fetch(`${base}/metrics`, { headers: OPS_HEADERS })).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1] ?? Number.NaN);
 }
 
+/**
+ * The demo data set (1,000 users, demo account included), seeded here: a production server
+ * refuses SEED_DEMO, because the demo accounts have published passwords.
+ */
+async function seededDatabase(): Promise<{ env: Record<string, string | undefined>; cleanup: () => Promise<void> }> {
+  const url = process.env['DATABASE_URL'];
+  const local = url === undefined || url === '';
+  const dir = local ? mkdtempSync(join(tmpdir(), 'freeze-pglite-')) : '';
+  const schema = `freeze_${randomBytes(6).toString('hex')}`;
+  const db = local ? await createDatabase({ pgliteDataDir: dir }) : await createDatabase({ url, schema });
+  await migrate(db);
+  await seedDatabase(db, { users: 1000 });
+  await db.close();
+  if (local) return { env: { DATABASE_URL: undefined, PGLITE_DATA_DIR: dir }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    env: { DATABASE_URL: url, DATABASE_SCHEMA: schema },
+    cleanup: async () => {
+      const admin = await createDatabase({ url });
+      await admin.execScript(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => admin.close());
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const redis = await startRedisServer();
-  const server = await spawnServer({ NODE_ENV: 'production', REDIS_URL: redis.url, LOG_LEVEL: 'warn', REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS), WRITE_RATE_LIMIT_PER_USER: '1000000', SEED_DEMO: 'true' });
+  const database = await seededDatabase();
+  const server = await spawnServer({ NODE_ENV: 'production', REDIS_URL: redis.url, LOG_LEVEL: 'warn', REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS), WRITE_RATE_LIMIT_PER_USER: '1000000', ...database.env });
   await server.waitForReady(120_000);
   const base = server.baseUrl;
   const login = (await (await fetch(`${base}/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'demo@example.com', password: 'demo1234' }) })).json()) as { token: string };
@@ -87,6 +117,7 @@ async function main(): Promise<void> {
   server.kill('SIGTERM');
   await server.exited;
   await redis.stop();
+  await database.cleanup();
 
   const missLatency = samples.filter((s) => s.phase === 'before' && s.xCache === 'MISS').map((s) => s.latencyMs);
   const fallbackMs = pct(missLatency, 100);

@@ -4,8 +4,9 @@
  *   npm run seed -- --users 100000            # PostgreSQL if DATABASE_URL is set, else PGlite in .data/pglite
  *   npm run seed -- --users 1000 --reset      # drop every app table first, then migrate and seed
  *
- * Seeded accounts: demo@example.com / demo1234 (user 1), and user{N}@example.com with the
- * password `loadtest-password` for every other user N (seed data only, see seed.ts).
+ * Seeded accounts: user{N}@example.com with the password `loadtest-password` (seed data only,
+ * see seed.ts). With --demo, user 1 is demo@example.com / demo1234 instead; --demo is refused
+ * when NODE_ENV=production, since that password is published.
  */
 import { parseArgs } from 'node:util';
 import { createDatabase, DatabaseError, DEFAULT_PGLITE_DATA_DIR, type Database } from '../src/app/db/database.ts';
@@ -14,7 +15,8 @@ import { seedDatabase, type SeedProgress } from '../src/app/db/seed.ts';
 
 const USAGE = `Usage: npm run seed -- [--users N] [--reset] [--batch-size N] [--pglite-dir DIR]
 
-  --users N         users to create, demo user included (default 1000)
+  --users N         users to create (default 1000)
+  --demo            user 1 is the demo account demo@example.com / demo1234 (refused with NODE_ENV=production)
   --reset           drop all application tables (and their data) first
   --batch-size N    ids per INSERT statement (default 10000)
   --pglite-dir DIR  PGlite data folder when DATABASE_URL is unset (default ${DEFAULT_PGLITE_DATA_DIR})
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     options: {
       users: { type: 'string' },
       reset: { type: 'boolean', default: false },
+      demo: { type: 'boolean', default: false },
       'batch-size': { type: 'string' },
       'pglite-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
   const users = positiveInt('users', values.users, 1000);
   const batchSize = positiveInt('batch-size', values['batch-size'], 10_000);
   const url = process.env.DATABASE_URL;
+  if (values.demo && process.env.NODE_ENV === 'production') throw new Error('--demo is refused with NODE_ENV=production: the demo account has a published password');
 
   // Seed statements are big; a minute each is far more than they need but keeps a stuck
   // server from hanging the script forever.
@@ -82,7 +86,7 @@ async function main(): Promise<void> {
 
     const startMs = performance.now();
     const bar = progressBar(startMs);
-    const summary = await seedDatabase(db, { users, batchSize, onProgress: (p) => bar.update(p) }).finally(() => bar.end());
+    const summary = await seedDatabase(db, { users, batchSize, demoAccount: values.demo, onProgress: (p) => bar.update(p) }).finally(() => bar.end());
     const seconds = (performance.now() - startMs) / 1000;
 
     for (const [table, rows] of Object.entries(summary)) process.stderr.write(`  ${table.padEnd(20)} ${rows.toLocaleString('en-US').padStart(12)}\n`);

@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { LOADTEST_PASSWORD } from '../../src/app/db/seed.ts';
-import { spawnServer } from '../../test/helpers/server-process.ts';
+import { OPS_HEADERS, spawnServer } from '../../test/helpers/server-process.ts';
 import type { LoadgenConfig, LoadgenMessage, LoadgenResult } from '../loadgen.ts';
 import { fmtInt } from '../simulate/report.ts';
 import type { HealthSnapshot, LoadTestOptions, Mode } from './types.ts';
@@ -55,7 +55,7 @@ export async function startServer(o: LoadTestOptions, redisUrl: string, mode: Mo
 }
 
 export async function health(baseUrl: string): Promise<HealthSnapshot> {
-  const res = await fetch(`${baseUrl}/health`);
+  const res = await fetch(`${baseUrl}/health`, { headers: OPS_HEADERS });
   const body = (await res.json()) as { cache: Partial<HealthSnapshot> & { keys?: number | null }; database: { rowsRead: Record<string, number> } };
   const c = body.cache;
   return {

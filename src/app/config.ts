@@ -39,7 +39,15 @@ export interface AppConfig {
   loginRateLimitPerAccount: number;
   writeRateLimitPerUser: number;
   rateLimitWindowSeconds: number;
+  /**
+   * Bearer token for the detailed operational endpoints (`/health`, `/metrics`). Set: they
+   * require it in every environment. Unset: open outside production, refused in production.
+   */
+  opsToken: string | undefined;
 }
+
+/** Shortest accepted operator credential: guessing must be hopeless, not just slow. */
+export const MIN_TOKEN_LENGTH = 32;
 
 export class ConfigError extends Error {
   readonly code = 'E_CONFIG';
@@ -129,6 +137,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     pgliteDataDir: str('PGLITE_DATA_DIR', '.data/pglite'),
     dbQueryDelayMs: int('DB_QUERY_DELAY_MS', 0, 0, 60_000),
     seedDemo: bool('SEED_DEMO', nodeEnv !== 'production'),
+    opsToken: env['OPS_TOKEN'] === '' ? undefined : env['OPS_TOKEN'],
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 1),
     sessionTtlSeconds: int('SESSION_TTL_SECONDS', 86_400, 1),
     loginRateLimitPerIp: int('LOGIN_RATE_LIMIT_PER_IP', 30, 1),
@@ -137,6 +146,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitWindowSeconds: int('RATE_LIMIT_WINDOW_SECONDS', 60, 1),
   };
   if (config.databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) problems.push('DATABASE_SCHEMA must be a lower-case SQL identifier');
+  // The demo data set publishes its passwords (the demo account's is in the README).
+  if (config.seedDemo && nodeEnv === 'production') problems.push('SEED_DEMO=true is not allowed when NODE_ENV=production: the demo accounts have published passwords');
+  // The value is never echoed: it is a secret.
+  if (config.opsToken !== undefined && (config.opsToken.length < MIN_TOKEN_LENGTH || /\s/.test(config.opsToken))) problems.push(`OPS_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters without whitespace`);
   if (config.redisTlsCaFile !== undefined && !existsSync(config.redisTlsCaFile)) problems.push(`REDIS_TLS_CA_FILE does not exist: ${config.redisTlsCaFile}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, freePort, type TestRedisServer } from '../helpers/redis-server.ts';
-import { spawnServer, type ServerProcess } from '../helpers/server-process.ts';
+import { OPS_HEADERS, spawnServer, type ServerProcess } from '../helpers/server-process.ts';
 
 const PASSWORD = 's3cret-Pa55word-for-grep';
 const CONNECT_TIMEOUT_MS = 2000;
@@ -85,7 +85,7 @@ describe('development boot', () => {
     const server = await spawnServer({ NODE_ENV: 'development' });
     try {
       await server.waitForLog('ready');
-      const res = await fetch(`${server.baseUrl}/health`);
+      const res = await fetch(`${server.baseUrl}/health`, { headers: OPS_HEADERS });
       const body = (await res.json()) as { redis: { mode: string } };
       expect(body.redis.mode).toBe('memory');
       expect(server.output().match(/REDIS_URL is not set/g)).toHaveLength(1);

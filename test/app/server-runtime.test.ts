@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconnectWindow } from '../../src/cache/index.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.ts';
-import { spawnServer, type ServerProcess } from '../helpers/server-process.ts';
+import { OPS_HEADERS, spawnServer, type ServerProcess } from '../helpers/server-process.ts';
 import { startLoad } from '../helpers/load.ts';
 
 const PASSWORD = 'runtime-Pa55-never-printed';
@@ -65,7 +65,7 @@ describe.each(['production', 'development'] as const)('%s: Redis killed while ru
       expect(result.requests - duringOutage).toBeGreaterThan(10);
       expect(result.networkErrors).toBe(0);
       expect(Object.keys(result.statuses)).toEqual(['200']);
-      const health = (await (await fetch(`${server.baseUrl}/health`)).json()) as { redis: { state: string } };
+      const health = (await (await fetch(`${server.baseUrl}/health`, { headers: OPS_HEADERS })).json()) as { redis: { state: string } };
       expect(health.redis.state).toBe('ready');
     } finally {
       expect(await finish(server)).toBe(0);

@@ -7,6 +7,11 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { freePort } from './redis-server.ts';
 
+/** The OPS_TOKEN every spawned server gets unless the caller sets its own (`/health`, `/metrics`). */
+export const TEST_OPS_TOKEN = 'test-ops-token-0123456789abcdefghijkl';
+/** Headers that open `/health` and `/metrics` on a spawned server. */
+export const OPS_HEADERS: Record<string, string> = { authorization: `Bearer ${TEST_OPS_TOKEN}` };
+
 export interface ServerProcess {
   readonly child: ChildProcess;
   readonly port: number;
@@ -49,9 +54,9 @@ export async function spawnServer(env: Record<string, string | undefined>): Prom
   const cleanEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     // The parent's configuration must not leak into the server under test.
-    if (v !== undefined && !/^(REDIS_|DATABASE_URL|NODE_ENV|CACHE_|PORT|HOST|DB_|SEED_|PGLITE_)/.test(k)) cleanEnv[k] = v;
+    if (v !== undefined && !/^(REDIS_|DATABASE_URL|NODE_ENV|CACHE_|PORT|HOST|DB_|SEED_|PGLITE_|OPS_|ADMIN_)/.test(k)) cleanEnv[k] = v;
   }
-  for (const [k, v] of Object.entries({ PORT: String(port), LOG_LEVEL: 'info', ...database.env, ...env })) {
+  for (const [k, v] of Object.entries({ PORT: String(port), LOG_LEVEL: 'info', OPS_TOKEN: TEST_OPS_TOKEN, ...database.env, ...env })) {
     if (v !== undefined) cleanEnv[k] = v;
   }
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -56,6 +56,13 @@ export interface SeedOptions {
   onProgress?: (progress: SeedProgress) => void;
   /** Ids per INSERT statement. Default 10 000: big enough to be fast, small enough to stay far below statement_timeout. */
   batchSize?: number;
+  /**
+   * User 1 is the demo account (`DEMO_USER`, published password). Default true, for
+   * development and tests; false makes user 1 an ordinary seeded user (`user1@example.com`).
+   * Never true for a production database: the bulk seed script turns it on only on request,
+   * and refuses it when NODE_ENV=production.
+   */
+  demoAccount?: boolean;
 }
 
 /** Every table the seed fills. */
@@ -337,10 +344,13 @@ export async function seedDatabase(db: Database, opts: SeedOptions): Promise<See
     // Same random() sequence on every run, so a given user count always yields the same data.
     await tx.query('SELECT setseed(0.4242)', [], { domain: DOMAIN });
 
+    const demo = opts.demoAccount ?? true;
     await tx.query(
       `INSERT INTO users (id, email, password_hash, display_name, bio, avatar_url, created_at)
-       VALUES ($1, $2, $3, $4, 'The demo account. Password: demo1234.', 'https://avatars.example.com/u/1.png', now() - interval '730 days')`,
-      [DEMO_USER.id, DEMO_USER.email, demoHash, DEMO_USER.displayName],
+       VALUES ($1, $2, $3, $4, $5, 'https://avatars.example.com/u/1.png', now() - interval '730 days')`,
+      demo
+        ? [DEMO_USER.id, DEMO_USER.email, demoHash, DEMO_USER.displayName, 'The demo account.']
+        : [DEMO_USER.id, `user${DEMO_USER.id}@example.com`, loadtestHash, 'Ada Lovelace', 'Backend developer. Coffee first.'],
       { domain: DOMAIN },
     );
     for (const step of steps) {

@@ -2,9 +2,16 @@
  * Probes. Liveness holds as long as the process can answer. Readiness requires Redis (when the
  * deployment uses it) to be connected and answering, warming to be done and no shutdown under
  * way: a load balancer then routes around an instance that would only fall back to the database.
+ *
+ * The probes are open (a load balancer has no credentials). The detailed view and the metrics
+ * show the Redis endpoint, per-route traffic and database reads: they need OPS_TOKEN when it is
+ * set, and are refused in production when it is not.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { onRequestAsyncHookHandler } from 'fastify';
 import type { AppDeps } from '../deps.ts';
+import { ForbiddenError, UnauthorizedError } from './errors.ts';
+import { bearerCredential, sameSecret } from './tokens.ts';
 
 export function isReady(deps: AppDeps): { ready: boolean; reasons: string[] } {
   const reasons: string[] = [];
@@ -15,6 +22,17 @@ export function isReady(deps: AppDeps): { ready: boolean; reasons: string[] } {
   return { ready: reasons.length === 0, reasons };
 }
 
+function requireOpsToken(deps: AppDeps): onRequestAsyncHookHandler {
+  const { opsToken, nodeEnv } = deps.config;
+  return async (req) => {
+    if (opsToken === undefined) {
+      if (nodeEnv === 'production') throw new ForbiddenError('Operational endpoints are disabled in production until OPS_TOKEN is set');
+      return;
+    }
+    if (!sameSecret(bearerCredential(req.headers.authorization), opsToken)) throw new UnauthorizedError('This endpoint needs the operator token (OPS_TOKEN)');
+  };
+}
+
 export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   app.get('/health/live', async () => ({ status: 'ok' }));
 
@@ -23,7 +41,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
     return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not-ready', reasons: r.reasons });
   });
 
-  app.get('/health', async (_req, reply) => {
+  const opsOnly = { onRequest: requireOpsToken(deps) };
+
+  app.get('/health', opsOnly, async (_req, reply) => {
     const r = isReady(deps);
     const redis = deps.redisStatus();
     const stats = await deps.cacheAccess.cache.getStats();
@@ -37,7 +57,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
     });
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', opsOnly, async (_req, reply) => {
     const body = await deps.metrics.registry.metrics();
     return reply.type(deps.metrics.registry.contentType).send(body);
   });

@@ -160,3 +160,26 @@ describe('seedDatabase (edge sizes)', () => {
     }
   });
 });
+
+describe('seedDatabase without the demo account (the bulk seed, a production database)', () => {
+  it('makes user 1 an ordinary seeded user: no account with the published demo password', async () => {
+    const other = await createTestDatabase();
+    try {
+      await seedDatabase(other, { users: 10, demoAccount: false });
+      const { rows } = await other.query<{ id: number; email: string; password_hash: string; bio: string }>('SELECT id, email, password_hash, bio FROM users ORDER BY id');
+      expect(rows.map((r) => r.email)).not.toContain(DEMO_USER.email);
+      expect(rows[0]?.email).toBe('user1@example.com');
+      for (const r of rows) {
+        expect(r.bio).not.toContain(DEMO_USER.password);
+        expect(await verifyPassword(DEMO_USER.password, r.password_hash)).toBe(false);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('never writes a password into a bio, even the demo account', async () => {
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE bio ILIKE '%password%' OR bio LIKE $1`, [`%${DEMO_USER.password}%`]);
+    expect(rows[0]?.n).toBe(0);
+  });
+});

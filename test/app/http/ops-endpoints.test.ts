@@ -1,0 +1,61 @@
+/**
+ * The operational endpoints: probes open to everyone; /health (detailed) and /metrics behind
+ * OPS_TOKEN when it is set, and refused in production when it is not.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../helpers/app.ts';
+
+const TOKEN = 'ops-token-for-tests-0123456789abcdef';
+const apps: TestApp[] = [];
+let production: TestApp;
+let withToken: TestApp;
+let development: TestApp;
+
+beforeAll(async () => {
+  [production, withToken, development] = await Promise.all([
+    createTestApp({ users: 5, config: { nodeEnv: 'production' } }),
+    createTestApp({ users: 5, config: { nodeEnv: 'production', opsToken: TOKEN } }),
+    createTestApp({ users: 5, config: { nodeEnv: 'development' } }),
+  ]);
+  apps.push(production, withToken, development);
+});
+afterAll(async () => {
+  await Promise.all(apps.map((a) => a.close()));
+});
+
+const get = (t: TestApp, url: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url, headers });
+
+describe('operational endpoints', () => {
+  it('probes stay open in production', async () => {
+    expect((await get(production, '/health/live')).statusCode).toBe(200);
+    expect((await get(production, '/health/ready')).statusCode).toBe(200);
+  });
+
+  it('production without OPS_TOKEN: /health and /metrics are refused, and say why', async () => {
+    for (const url of ['/health', '/metrics']) {
+      const res = await get(production, url);
+      expect(res.statusCode).toBe(403);
+      const body = res.json<{ error: string; message: string }>();
+      expect(body.error).toBe('E_FORBIDDEN');
+      expect(body.message).toContain('OPS_TOKEN');
+      expect(res.body).not.toContain('redis');
+    }
+  });
+
+  it('with OPS_TOKEN: refused without it or with a wrong one, served with it (any case of "Bearer")', async () => {
+    for (const url of ['/health', '/metrics']) {
+      expect((await get(withToken, url)).statusCode).toBe(401);
+      expect((await get(withToken, url, { authorization: `Bearer ${TOKEN}x` })).statusCode).toBe(401);
+      expect((await get(withToken, url, { authorization: `Basic ${TOKEN}` })).statusCode).toBe(401);
+      expect((await get(withToken, url, { authorization: `Bearer ${TOKEN}` })).statusCode).toBe(200);
+      expect((await get(withToken, url, { authorization: `bearer  ${TOKEN}` })).statusCode).toBe(200);
+    }
+    const metrics = await get(withToken, '/metrics', { authorization: `Bearer ${TOKEN}` });
+    expect(metrics.body).toContain('cache_hits_total');
+  });
+
+  it('development without OPS_TOKEN: open, for people trying the backend', async () => {
+    expect((await get(development, '/health')).statusCode).toBe(200);
+    expect((await get(development, '/metrics')).statusCode).toBe(200);
+  });
+});
