@@ -17,7 +17,7 @@
  *   after the fact; the one that crosses the limit is already answered 429.
  * A request without an Authorization header at all costs nothing and is not counted.
  */
-import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { resolveSession, TOKEN_PATTERN } from '../sessions/sessions.service.ts';
 import { RateLimitedError, UnauthorizedError } from './errors.ts';
@@ -51,32 +51,38 @@ export function bearerToken(req: FastifyRequest): string | undefined {
 }
 
 export function authenticate(deps: AppDeps, limiter: RateLimiter): onRequestAsyncHookHandler {
-  const limit = (): number => deps.config.authFailureLimitPerIp;
-  const refuse = async (ip: string): Promise<never> => {
-    throw new RateLimitedError(await limiter.secondsLeft('auth-failure-ip', ip, limiter.windowSeconds));
+  /**
+   * Adds `by` to the IP's failure counter; throws 429 when that takes it past the limit.
+   * Skipped while the cache is degraded: the counter would fail open anyway, and waiting for its
+   * deadline would add a Redis timeout to every database fallback of the outage (the fallback
+   * bulkhead bounds the database meanwhile).
+   */
+  const count = async (ip: string, by: number, log: FastifyBaseLogger): Promise<boolean> => {
+    if (deps.cacheAccess.degraded) return false;
+    const n = await limiter.add('auth-failure-ip', ip, by, limiter.windowSeconds, log);
+    if (by > 0 && n !== undefined && n > deps.config.authFailureLimitPerIp) {
+      throw new RateLimitedError(await limiter.secondsLeft('auth-failure-ip', ip, limiter.windowSeconds));
+    }
+    return true;
   };
   return async (req) => {
     if (req.headers.authorization === undefined) throw new UnauthorizedError();
     const token = bearerToken(req);
+    // Whether this request's failure is already on the counter (its lookup took a slot).
     let counted = false;
     try {
       if (token === undefined) throw new UnauthorizedError();
       req.auth = await resolveSession(deps, token, {
         beforeLookup: async () => {
-          counted = true;
-          const n = await limiter.add('auth-failure-ip', req.ip, 1, limiter.windowSeconds, req.log);
-          if (n !== undefined && n > limit()) await refuse(req.ip);
+          counted = await count(req.ip, 1, req.log);
         },
         found: async () => {
+          if (counted) await count(req.ip, -1, req.log);
           counted = false;
-          await limiter.add('auth-failure-ip', req.ip, -1, limiter.windowSeconds, req.log);
         },
       });
     } catch (err) {
-      if (err instanceof UnauthorizedError && !counted) {
-        const n = await limiter.add('auth-failure-ip', req.ip, 1, limiter.windowSeconds, req.log);
-        if (n !== undefined && n > limit()) await refuse(req.ip);
-      }
+      if (err instanceof UnauthorizedError && !counted) await count(req.ip, 1, req.log);
       throw err;
     }
   };

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/app/config.ts';
 import { loggerOptions, redactUrl } from '../../../src/app/http/logging.ts';
 import { lockoutSeconds } from '../../../src/app/sessions/login-throttle.ts';
 import { bearer, createTestApp, emailOf, passwordOf, type TestApp } from '../../helpers/app.ts';
@@ -244,5 +245,28 @@ describe('logging', () => {
     expect(text).toContain('/users/7?[redacted]');
     expect(text).not.toContain('SECRET');
     expect(text).not.toContain(token);
+  });
+});
+
+describe('configuration', () => {
+  it('validates the new variables', () => {
+    const c = loadConfig({ NODE_ENV: 'test' });
+    expect([c.authFailureLimitPerIp, c.unknownTokenCacheSeconds, c.loginLockoutAfterFailures, c.loginLockoutBaseSeconds, c.loginLockoutMaxSeconds, c.loginRateLimitPerAccount]).toEqual([20, 30, 5, 2, 900, 20]);
+    expect(() => loadConfig({ NODE_ENV: 'test', UNKNOWN_TOKEN_CACHE_SECONDS: '0' })).toThrow(/UNKNOWN_TOKEN_CACHE_SECONDS/);
+    expect(() => loadConfig({ NODE_ENV: 'test', AUTH_FAILURE_LIMIT_PER_IP: 'lots' })).toThrow(/AUTH_FAILURE_LIMIT_PER_IP/);
+    expect(() => loadConfig({ NODE_ENV: 'test', LOGIN_LOCKOUT_BASE_SECONDS: '60', LOGIN_LOCKOUT_MAX_SECONDS: '30' })).toThrow(ConfigError);
+  });
+});
+
+describe('Redis outage', () => {
+  it('authentication fails open: a valid session is read from the database and an unknown token is a 401, not a 500', async () => {
+    const token = await t.loginAs(8);
+    await t.redisServer.kill();
+    try {
+      expect((await getUser(8, bearer(token), nextIp())).statusCode).toBe(200);
+      expect((await getUser(8, bearer(randomToken()), nextIp())).statusCode).toBe(401);
+    } finally {
+      await t.redisServer.restart();
+    }
   });
 });
