@@ -19,7 +19,9 @@
  *    used. The trade-off, chosen over "everyone waits": during a distributed attack the owner on
  *    a brand-new network waits for the window to pass, like the attackers.
  *
- * Refusals come before the password is checked, so they cost no scrypt work. Unknown emails are
+ * Refusals come before the password is checked, so they cost no scrypt work. Concurrent attempts
+ * of one pair can all pass `admit` before the first failure is counted; the per-IP limit bounds
+ * how many. Unknown emails are
  * throttled exactly like real ones: the answers do not tell them apart.
  */
 import { createHash } from 'node:crypto';
