@@ -30,6 +30,7 @@ export async function startServer(o: LoadTestOptions, redisUrl: string, mode: Mo
     LOGIN_RATE_LIMIT_PER_IP: '1000000000',
     LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000000',
     WRITE_RATE_LIMIT_PER_USER: '1000000000',
+    AUTH_FAILURE_LIMIT_PER_IP: '1000000000',
     ...(o.databaseUrl === undefined
       ? { DATABASE_URL: undefined, DATABASE_SCHEMA: undefined, PGLITE_DATA_DIR: o.pgliteDir }
       : { DATABASE_URL: o.databaseUrl, DATABASE_SCHEMA: o.schema }),

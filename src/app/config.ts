@@ -36,7 +36,20 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   sessionTtlSeconds: number;
   loginRateLimitPerIp: number;
+  /**
+   * Failed log-ins per window for one account, counted only from IPs that have never logged in
+   * to it; past it, only such IPs are refused (see sessions/login-throttle.ts).
+   */
   loginRateLimitPerAccount: number;
+  /** Failures of one (account, IP) pair before its lockout starts. */
+  loginLockoutAfterFailures: number;
+  /** First lockout of a pair; it doubles with every further failure, up to the max. */
+  loginLockoutBaseSeconds: number;
+  loginLockoutMaxSeconds: number;
+  /** Requests per window from one IP carrying a bad or unknown bearer token before 429. */
+  authFailureLimitPerIp: number;
+  /** How long an unknown token's hash is cached as unknown (negative cache). */
+  unknownTokenCacheSeconds: number;
   writeRateLimitPerUser: number;
   rateLimitWindowSeconds: number;
   /**
@@ -141,10 +154,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 1),
     sessionTtlSeconds: int('SESSION_TTL_SECONDS', 86_400, 1),
     loginRateLimitPerIp: int('LOGIN_RATE_LIMIT_PER_IP', 30, 1),
-    loginRateLimitPerAccount: int('LOGIN_RATE_LIMIT_PER_ACCOUNT', 10, 1),
+    loginRateLimitPerAccount: int('LOGIN_RATE_LIMIT_PER_ACCOUNT', 20, 1),
+    loginLockoutAfterFailures: int('LOGIN_LOCKOUT_AFTER_FAILURES', 5, 1),
+    loginLockoutBaseSeconds: int('LOGIN_LOCKOUT_BASE_SECONDS', 2, 1, 86_400),
+    loginLockoutMaxSeconds: int('LOGIN_LOCKOUT_MAX_SECONDS', 900, 1, 86_400),
+    authFailureLimitPerIp: int('AUTH_FAILURE_LIMIT_PER_IP', 20, 1),
+    unknownTokenCacheSeconds: int('UNKNOWN_TOKEN_CACHE_SECONDS', 30, 1, 300),
     writeRateLimitPerUser: int('WRITE_RATE_LIMIT_PER_USER', 120, 1),
     rateLimitWindowSeconds: int('RATE_LIMIT_WINDOW_SECONDS', 60, 1),
   };
+  if (config.loginLockoutMaxSeconds < config.loginLockoutBaseSeconds) problems.push('LOGIN_LOCKOUT_MAX_SECONDS must be at least LOGIN_LOCKOUT_BASE_SECONDS');
   if (config.databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) problems.push('DATABASE_SCHEMA must be a lower-case SQL identifier');
   // The demo data set publishes its passwords (the demo account's is in the README).
   if (config.seedDemo && nodeEnv === 'production') problems.push('SEED_DEMO=true is not allowed when NODE_ENV=production: the demo accounts have published passwords');

@@ -28,7 +28,7 @@ warmers['guilds'] = warmGuilds;
 warmers['jobs'] = warmJobs;
 
 const protectedRoutes: FastifyPluginAsyncTypebox<DomainOptions> = async (scope, opts) => {
-  scope.addHook('onRequest', authenticate(opts.deps));
+  scope.addHook('onRequest', authenticate(opts.deps, opts.limiter));
   scope.addHook('onRequest', limitWrites(opts.deps, opts.limiter));
   await scope.register(userRoutes, opts);
   await scope.register(guildRoutes, opts);

@@ -18,11 +18,10 @@ import { migrate } from './db/migrate.ts';
 import { seedDatabase } from './db/seed.ts';
 import type { AppDeps, Lifecycle, RedisStatus } from './deps.ts';
 import { CacheAccess } from './http/cache-access.ts';
+import { loggerOptions } from './http/logging.ts';
 import { AppMetrics } from './http/metrics.ts';
 import { connectRedis, RedisBootError, type RedisConnection } from './redis.ts';
 import { warmCache } from './warm.ts';
-
-const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'redisUrl', '*.redisUrl', 'databaseUrl', '*.databaseUrl'];
 
 /**
  * PGlite is one process's database: a second server opening the same folder would corrupt it.
@@ -107,7 +106,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } });
+  const logger = pino(loggerOptions(config.logLevel));
   process.on('uncaughtException', (err) => fail(logger, 'uncaught exception', { err }));
   process.on('unhandledRejection', (err) => fail(logger, 'unhandled rejection', { err }));
   logger.info({ nodeEnv: config.nodeEnv, redis: maskUrl(config.redisUrl) ?? 'none', database: maskUrl(config.databaseUrl) ?? `pglite:${config.pgliteDataDir}` }, 'starting');

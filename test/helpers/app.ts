@@ -8,11 +8,12 @@
  * (`keyExists('user:1:profile')` adds the file's prefix).
  */
 import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
 import { createClient } from 'redis';
 import { createCache, type Cache, type Clock, type NodeRedisClient } from '../../src/cache/index.ts';
 import { buildApp, type App } from '../../src/app/app.ts';
 import { loadConfig, type AppConfig } from '../../src/app/config.ts';
-import type { Database } from '../../src/app/db/database.ts';
+import type { Database, DbTx } from '../../src/app/db/database.ts';
 import { DEMO_USER, LOADTEST_PASSWORD, seedDatabase } from '../../src/app/db/seed.ts';
 import type { AppDeps } from '../../src/app/deps.ts';
 import { CacheAccess } from '../../src/app/http/cache-access.ts';
@@ -27,6 +28,8 @@ export interface TestAppOptions {
   config?: Partial<AppConfig>;
   /** The cache's clock (a ManualClock lets a test move past TTLs without waiting). */
   clock?: Clock;
+  /** A pino logger for the app (default: none), e.g. one writing to memory to check the log. */
+  logger?: FastifyBaseLogger;
 }
 
 export interface TestApp {
@@ -44,6 +47,11 @@ export interface TestApp {
   keyExists(key: string): Promise<boolean>;
   /** Every key (without prefix) matching a glob, sorted. */
   keys(pattern: string): Promise<string[]>;
+  /**
+   * Statements the app has sent so far whose SQL matches `pattern` (the database is real; this
+   * only records the SQL on its way through), e.g. `/FROM sessions WHERE token_hash/`.
+   */
+  queryCount(pattern: RegExp): number;
   /** Logs in and returns the bearer token. */
   login(email: string, password: string): Promise<string>;
   /** Logs in seeded user `id` (user 1 is the demo account). */
@@ -62,6 +70,28 @@ export function passwordOf(id: number): string {
 /** `Authorization` header for a token. */
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
+/** The same database, recording the SQL of every statement (inside transactions too). */
+function recordingDatabase(db: Database, log: string[]): Database {
+  const recording = (tx: DbTx): DbTx => ({
+    query: (sql, params, qopts) => {
+      log.push(sql);
+      return tx.query(sql, params, qopts);
+    },
+    execScript: (sql: string) => tx.execScript(sql),
+  });
+  return {
+    kind: db.kind,
+    query: (sql, params, qopts) => {
+      log.push(sql);
+      return db.query(sql, params, qopts);
+    },
+    execScript: (sql) => db.execScript(sql),
+    transaction: (fn) => db.transaction((tx) => fn(recording(tx))),
+    readStats: () => db.readStats(),
+    close: () => db.close(),
+  };
+}
+
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const config: AppConfig = {
     ...loadConfig({ NODE_ENV: 'test' }),
@@ -69,6 +99,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     // their own limits.
     loginRateLimitPerIp: 10_000,
     loginRateLimitPerAccount: 10_000,
+    loginLockoutAfterFailures: 10_000,
+    authFailureLimitPerIp: 10_000,
     writeRateLimitPerUser: 10_000,
     redisCommandTimeoutMs: 300,
     ...opts.config,
@@ -82,8 +114,10 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   raw.on('error', () => undefined);
   await raw.connect();
 
-  const db = await createTestDatabase();
-  await seedDatabase(db, { users: opts.users ?? 250 });
+  const rawDb = await createTestDatabase();
+  await seedDatabase(rawDb, { users: opts.users ?? 250 });
+  const sqlLog: string[] = [];
+  const db = recordingDatabase(rawDb, sqlLog);
 
   const metrics = new AppMetrics();
   const cache = createCache({ redis: client, prefix, commandTimeoutMs: config.redisCommandTimeoutMs, ...(opts.clock === undefined ? {} : { clock: opts.clock }) });
@@ -101,7 +135,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     redisStatus: () => ({ mode: 'redis', state: client.isReady ? 'ready' : 'reconnecting', healthy: client.isReady, reconnectAttempts: 0, totalReconnectAttempts: 0, url: redisServer.url }),
     lifecycle: { startedAtMs: Date.now(), warmed: true, shuttingDown: false },
   };
-  const app = await buildApp(deps);
+  const app = await buildApp(deps, opts.logger === undefined ? {} : { logger: opts.logger });
 
   const login = async (email: string, password: string): Promise<string> => {
     const res = await app.inject({ method: 'POST', url: '/sessions', payload: { email, password } });
@@ -120,6 +154,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     cache: () => cacheAccess.cache,
     keyExists: async (key) => (await raw.exists(prefix + key)) === 1,
     keys: async (pattern) => (await raw.keys(prefix + pattern)).map((k) => k.slice(prefix.length)).sort(),
+    queryCount: (pattern) => sqlLog.filter((sql) => pattern.test(sql)).length,
     login,
     loginAs: (id) => login(emailOf(id), passwordOf(id)),
     async close() {

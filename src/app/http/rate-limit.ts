@@ -13,7 +13,18 @@ import { CacheKeys } from '../../cache/index.ts';
 import type { AppDeps } from '../deps.ts';
 import { RateLimitedError } from './errors.ts';
 
-export type RateLimitBucket = 'login-ip' | 'login-account' | 'writes';
+export type RateLimitBucket =
+  /** Every log-in attempt from one IP. */
+  | 'login-ip'
+  /** Failed log-ins of one account from IPs that never logged in to it (login-throttle.ts). */
+  | 'login-account'
+  /** Failed log-ins of one (account, IP) pair, and that pair's lockout, and its "known" mark. */
+  | 'login-pair'
+  | 'login-lock'
+  | 'login-known'
+  /** Requests from one IP whose bearer token was bad or unknown (auth.ts). */
+  | 'auth-failure-ip'
+  | 'writes';
 
 export class RateLimiter {
   readonly #deps: AppDeps;
@@ -23,30 +34,67 @@ export class RateLimiter {
     this.#deps = deps;
   }
 
+  get windowSeconds(): number {
+    return this.#deps.config.rateLimitWindowSeconds;
+  }
+
   /** Counts one hit of `subject` in `bucket`; throws RateLimitedError past `limit` in the window. */
   async hit(bucket: RateLimitBucket, subject: string | number, limit: number, log: FastifyBaseLogger): Promise<void> {
-    const key = CacheKeys.rateLimit(subject, bucket);
-    const windowSeconds = this.#deps.config.rateLimitWindowSeconds;
+    const count = await this.add(bucket, subject, 1, this.windowSeconds, log);
+    if (count !== undefined && count > limit) throw new RateLimitedError(await this.secondsLeft(bucket, subject, this.windowSeconds));
+  }
+
+  /**
+   * Adds `by` (negative: gives back) to a counter living `ttlSeconds` from its first hit, and
+   * returns the new count; undefined when the counter is unavailable (fail open).
+   */
+  async add(bucket: RateLimitBucket, subject: string | number, by: number, ttlSeconds: number, log: FastifyBaseLogger): Promise<number | undefined> {
     // Read at call time: development may swap the memory cache for Redis while running.
     const cache = this.#deps.cacheAccess.cache;
     let count: number;
     try {
-      count = await cache.incr(key, 1, windowSeconds);
+      count = await cache.incr(CacheKeys.rateLimit(subject, bucket), by, ttlSeconds);
     } catch (err) {
       if (!this.#failingOpen) {
         this.#failingOpen = true;
         log.warn({ err, bucket }, 'rate limit counter unavailable: allowing requests without rate limiting until it works again');
       }
-      return;
+      return undefined;
     }
     if (this.#failingOpen) {
       this.#failingOpen = false;
       log.info({ bucket }, 'rate limit counters work again');
     }
-    if (count > limit) {
-      const left = await cache.ttl(key);
-      throw new RateLimitedError(left !== null && left > 0 ? left : windowSeconds);
-    }
+    return count;
+  }
+
+  /** The counter's value without counting anything; 0 when absent or unavailable (fail open). */
+  async count(bucket: RateLimitBucket, subject: string | number): Promise<number> {
+    const value = await this.#deps.cacheAccess.cache.get<unknown>(CacheKeys.rateLimit(subject, bucket));
+    return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  }
+
+  /** Seconds until `subject`'s key in `bucket` expires; `fallback` when unknown. */
+  async secondsLeft(bucket: RateLimitBucket, subject: string | number, fallback: number): Promise<number> {
+    const left = await this.#deps.cacheAccess.cache.ttl(CacheKeys.rateLimit(subject, bucket));
+    return left !== null && left > 0 ? left : fallback;
+  }
+
+  /** Marks `subject` in `bucket` for `seconds` (a lockout, a "known" flag); best effort. */
+  async mark(bucket: RateLimitBucket, subject: string | number, seconds: number): Promise<void> {
+    // No grace: a mark must end exactly when its TTL does.
+    await this.#deps.cacheAccess.cache.set(CacheKeys.rateLimit(subject, bucket), 1, { ttl: seconds, graceSeconds: false });
+  }
+
+  /** Seconds left on a mark; 0 when there is none (or the cache is unavailable: fail open). */
+  async markedFor(bucket: RateLimitBucket, subject: string | number): Promise<number> {
+    const left = await this.#deps.cacheAccess.cache.ttl(CacheKeys.rateLimit(subject, bucket));
+    return left !== null && left > 0 ? left : 0;
+  }
+
+  /** Forgets counters and marks (a successful log-in clears its pair); best effort. */
+  async clear(entries: ReadonlyArray<readonly [RateLimitBucket, string | number]>): Promise<void> {
+    await this.#deps.cacheAccess.cache.del(entries.map(([bucket, subject]) => CacheKeys.rateLimit(subject, bucket)));
   }
 }
 

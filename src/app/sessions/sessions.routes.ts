@@ -22,7 +22,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<DomainOptions> = async (ap
     return reply.code(201).header('cache-control', 'no-store').send(session);
   });
 
-  app.delete('/sessions/current', { onRequest: authenticate(deps) }, async (req, reply) => {
+  app.delete('/sessions/current', { onRequest: authenticate(deps, limiter) }, async (req, reply) => {
     if (req.auth === null) throw new UnauthorizedError();
     await logout(deps, req.auth);
     return reply.code(204).send();

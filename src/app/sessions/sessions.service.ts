@@ -4,6 +4,11 @@
  * does not leak usable tokens); the cache holds `session:{sha256}` for SESSION_TTL_SECONDS
  * in front of it. A session therefore survives a Redis flush or outage and works with
  * CACHE_ENABLED=false: the lookup falls through to the database.
+ *
+ * An unknown token is cached too, as the library's negative entry (a cached null) under the
+ * same `session:{sha256}` key for UNKNOWN_TOKEN_CACHE_SECONDS: repeating a made-up token does
+ * not reach the database again. Sharing the key is what keeps it safe: a log-in's
+ * write-through `set` of that key replaces it, and a log-out's delete removes it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
@@ -14,6 +19,7 @@ import type { AppDeps } from '../deps.ts';
 import type { AuthContext } from '../http/auth.ts';
 import { HttpError, UnauthorizedError } from '../http/errors.ts';
 import type { RateLimiter } from '../http/rate-limit.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import * as q from './sessions.queries.ts';
 
 /** 32 bytes in base64url without padding: exactly 43 characters. */
@@ -59,13 +65,17 @@ export interface LoginInput {
 
 export async function login(deps: AppDeps, limiter: RateLimiter, input: LoginInput, log: FastifyBaseLogger): Promise<{ token: string; userId: number }> {
   const email = input.email.trim().toLowerCase();
-  // Counted before the password is checked: a flood is refused without any scrypt work.
-  await limiter.hit('login-ip', input.ip, deps.config.loginRateLimitPerIp, log);
-  await limiter.hit('login-account', email, deps.config.loginRateLimitPerAccount, log);
+  // Checked before the password is: a flood or a locked pair is refused without any scrypt work.
+  const throttle = new LoginThrottle(limiter, deps.config, log, email, input.ip);
+  await throttle.admit();
 
   const user = await q.findUserByEmail(deps.db, email);
   const ok = await verifyPassword(input.password, user?.password_hash ?? (await timingDummy()));
-  if (user === undefined || !ok) throw new InvalidCredentialsError();
+  if (user === undefined || !ok) {
+    await throttle.failed();
+    throw new InvalidCredentialsError();
+  }
+  await throttle.succeeded();
 
   const token = newToken();
   const tokenHash = hashToken(token);
@@ -87,19 +97,35 @@ export async function login(deps: AppDeps, limiter: RateLimiter, input: LoginInp
   return { token, userId: user.id };
 }
 
-/** The session of a bearer token, or UnauthorizedError. Unknown tokens are never cached. */
-export async function resolveSession(deps: AppDeps, token: string): Promise<AuthContext> {
+/** Called around the database lookup, which only happens on a cache miss. */
+export interface SessionLookupHooks {
+  /** Before the database is asked; throwing refuses the request without the lookup. */
+  beforeLookup(): Promise<void>;
+  /** The lookup found a live session. */
+  found(): Promise<void>;
+}
+
+const NO_HOOKS: SessionLookupHooks = { beforeLookup: async () => undefined, found: async () => undefined };
+
+/**
+ * The session of a bearer token, or UnauthorizedError. An unknown token is cached as unknown
+ * for UNKNOWN_TOKEN_CACHE_SECONDS (see the top of this file).
+ */
+export async function resolveSession(deps: AppDeps, token: string, hooks: SessionLookupHooks = NO_HOOKS): Promise<AuthContext> {
   const tokenHash = hashToken(token);
   const key = CacheKeys.session(tokenHash);
-  const { value } = await deps.cacheAccess.read<CachedSession>(
+  const { value } = await deps.cacheAccess.read<CachedSession | null>(
     key,
     async () => {
+      await hooks.beforeLookup();
       const row = await q.findLiveSession(deps.db, tokenHash);
-      if (row === undefined) throw new UnauthorizedError('Session expired or unknown');
+      if (row === undefined) return null;
+      await hooks.found();
       return { userId: row.user_id, expiresAt: row.expires_at.toISOString() };
     },
-    sessionCacheTtl(deps.config),
+    { ttl: sessionCacheTtl(deps.config), negativeTtlSeconds: deps.config.unknownTokenCacheSeconds },
   );
+  if (value === null) throw new UnauthorizedError('Session expired or unknown');
   if (Date.parse(value.expiresAt) <= Date.now()) {
     await deps.cacheAccess.invalidate(key);
     throw new UnauthorizedError('Session expired or unknown');

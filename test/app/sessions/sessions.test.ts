@@ -84,14 +84,19 @@ describe('POST /sessions', () => {
 });
 
 describe('authentication', () => {
-  it('answers 401 without a token, with a malformed header, and with an unknown token (caching nothing)', async () => {
+  it('answers 401 without a token, with a malformed header, and with an unknown token (cached as unknown for UNKNOWN_TOKEN_CACHE_SECONDS only)', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/notifications' })).statusCode).toBe(401);
     expect((await t.app.inject({ method: 'GET', url: '/notifications', headers: { authorization: 'Basic abc' } })).statusCode).toBe(401);
     const fake = 'A'.repeat(43);
     const res = await t.app.inject({ method: 'GET', url: '/notifications', headers: bearer(fake) });
     expect(res.statusCode).toBe(401);
     expect(res.json()).toMatchObject({ error: 'E_UNAUTHORIZED' });
-    expect(await t.keyExists(`session:${sha256(fake)}`)).toBe(false);
+    expect(await t.keyExists(`session:${sha256(fake)}`)).toBe(true);
+    const ttl = await t.redis.ttl(`${t.prefix}session:${sha256(fake)}`);
+    expect(ttl).toBeGreaterThan(0);
+    // Redis's TTL also holds the cache's grace period; the entry is fresh for the configured
+    // seconds, spread ±10 % by getOrSet's jitter.
+    expect(await t.cache().ttl(`session:${sha256(fake)}`)).toBeLessThanOrEqual(Math.ceil(t.config.unknownTokenCacheSeconds * 1.1));
   });
 
   it('checks the session before validating input (401, not 400)', async () => {
@@ -134,7 +139,9 @@ describe('DELETE /sessions/current', () => {
 });
 
 describe('log-in rate limits', () => {
-  it('per account: past LOGIN_RATE_LIMIT_PER_ACCOUNT attempts in the window, 429 with Retry-After (even with the right password)', async () => {
+  it('per account: past LOGIN_RATE_LIMIT_PER_ACCOUNT failures from unknown IPs in the window, those IPs get 429 with Retry-After (even with the right password); the owner\'s own IP does not', async () => {
+    const ownerIp = nextIp();
+    expect((await logIn(emailOf(9), passwordOf(9), { ip: ownerIp })).statusCode).toBe(201);
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await logIn(emailOf(9), 'wrong-password')).statusCode);
     expect(statuses).toEqual([401, 401, 401, 401]);
@@ -144,6 +151,8 @@ describe('log-in rate limits', () => {
     const retryAfter = Number(limited.headers['retry-after']);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
+    // The owner, from an address they have logged in from, is not locked out by strangers.
+    expect((await logIn(emailOf(9), passwordOf(9), { ip: ownerIp })).statusCode).toBe(201);
     // Another account from the same kind of client is not affected.
     expect((await logIn(emailOf(10), passwordOf(10))).statusCode).toBe(201);
   });
