@@ -22,6 +22,7 @@ import type { AppDeps } from '../deps.ts';
 import { resolveSession, TOKEN_PATTERN } from '../sessions/sessions.service.ts';
 import { RateLimitedError, UnauthorizedError } from './errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { bearerCredential } from './tokens.ts';
 
 export interface AuthContext {
   userId: number;
@@ -36,17 +37,9 @@ declare module 'fastify' {
   }
 }
 
-/**
- * `Bearer <token>`: the scheme is case-insensitive and may be followed by any run of spaces
- * or tabs (RFC 7235 §2.1, RFC 9110 §11.1); surrounding whitespace is ignored.
- */
-const BEARER = /^bearer[ \t]+(\S+)$/i;
-
-/** The bearer token of the request, if it carries a well-formed one. */
+/** The bearer token of the request, if it carries a well-formed one (scheme in any case). */
 export function bearerToken(req: FastifyRequest): string | undefined {
-  const header = req.headers.authorization;
-  if (header === undefined) return undefined;
-  const token = BEARER.exec(header.trim())?.[1];
+  const token = bearerCredential(req.headers.authorization);
   return token !== undefined && TOKEN_PATTERN.test(token) ? token : undefined;
 }
 

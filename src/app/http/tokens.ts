@@ -5,14 +5,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /**
- * The credential of an `Authorization: Bearer <credential>` header. The scheme is matched
- * case-insensitively (RFC 7235: `bearer` and `BEARER` are the same scheme), with any run of
- * spaces after it; undefined for a missing header or another scheme.
+ * The credential of an `Authorization: Bearer <credential>` header: the scheme is
+ * case-insensitive and may be followed by any run of spaces or tabs (RFC 7235 §2.1, RFC 9110
+ * §11.1); surrounding whitespace is ignored. Undefined for a missing header or another scheme.
  */
+const BEARER = /^bearer[ \t]+(\S+)$/i;
+
 export function bearerCredential(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  const match = /^bearer +(\S+)$/i.exec(header.trim());
-  return match?.[1];
+  return BEARER.exec(header.trim())?.[1];
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
