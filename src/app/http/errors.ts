@@ -21,6 +21,32 @@ export class BadRequestError extends HttpError {
   }
 }
 
+/** The body is not JSON at all (a syntax error, or empty with a JSON content type). */
+export class BadJsonError extends HttpError {
+  constructor(message: string) {
+    super(400, 'E_BAD_JSON', message);
+  }
+}
+
+/** The URL cannot be decoded (malformed percent-encoding). */
+export class BadUrlError extends HttpError {
+  constructor(message: string) {
+    super(400, 'E_BAD_URL', message);
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  constructor(limitBytes: number) {
+    super(413, 'E_PAYLOAD_TOO_LARGE', `Request body is larger than ${limitBytes} bytes`);
+  }
+}
+
+export class UnsupportedMediaTypeError extends HttpError {
+  constructor(contentType: string | undefined) {
+    super(415, 'E_UNSUPPORTED_MEDIA_TYPE', `Unsupported Content-Type ${JSON.stringify((contentType ?? '').slice(0, 100))}: send application/json`);
+  }
+}
+
 export class UnauthorizedError extends HttpError {
   constructor(message = 'A valid session is required') {
     super(401, 'E_UNAUTHORIZED', message, { 'www-authenticate': 'Bearer' });
