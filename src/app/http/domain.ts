@@ -76,10 +76,11 @@ export const MultiLine = (opts: LengthOptions) => Type.String({ ...opts, pattern
 /**
  * A name shown to other users: one line, no bidi controls (which can make "gnp.exe" read as
  * "exe.png" or reorder a neighbour's text), and not made only of blanks or invisible characters.
- * Separate `allOf` patterns so the answer says which rule failed.
+ * Separate `allOf` patterns so the answer says which rule failed; the lengths come first in it
+ * too, because Ajv checks `allOf` before the string keywords (an empty name is "empty").
  */
 export const DisplayName = (opts: LengthOptions) =>
-  Type.String({ ...opts, allOf: [{ pattern: SINGLE_LINE_PATTERN }, { pattern: NO_BIDI_PATTERN }, { pattern: VISIBLE_PATTERN }] });
+  Type.String({ ...opts, allOf: [{ ...opts }, { pattern: SINGLE_LINE_PATTERN }, { pattern: NO_BIDI_PATTERN }, { pattern: VISIBLE_PATTERN }] });
 
 /** A lowercase identifier used in a path (`/leaderboards/:type`). */
 export const Identifier = () => Type.String({ pattern: IDENTIFIER_PATTERN });
