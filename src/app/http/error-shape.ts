@@ -11,7 +11,6 @@ import { BadJsonError, BadRequestError, BadUrlError, HttpError, PayloadTooLargeE
 const CLIENT_CODES: Record<number, string> = {
   400: 'E_BAD_REQUEST',
   404: 'E_NOT_FOUND',
-  405: 'E_METHOD_NOT_ALLOWED',
   413: 'E_PAYLOAD_TOO_LARGE',
   414: 'E_URI_TOO_LONG',
   415: 'E_UNSUPPORTED_MEDIA_TYPE',
