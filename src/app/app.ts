@@ -6,7 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDeps } from './deps.ts';
-import { frameworkErrors, parseJsonBody, sendError, toHttpError } from './http/error-shape.ts';
+import { clientErrorHandler, frameworkErrors, parseJsonBody, sendError, toHttpError } from './http/error-shape.ts';
 import { healthRoutes } from './http/health.ts';
 import { buildValidatorCompiler, validationError } from './http/validation.ts';
 import { registerDomains } from './routes.ts';
@@ -27,6 +27,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     // Every failure answers { error, message, field? } (http/error-shape.ts, http/validation.ts).
     schemaErrorFormatter: validationError,
     frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON bodies are validated without coercion, path/query/headers with it (http/validation.ts).

@@ -4,7 +4,9 @@
  * (body too large, unsupported media type, malformed URL). Clients branch on `error`, a stable
  * code; the README lists them.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BadJsonError, BadRequestError, BadUrlError, HttpError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.ts';
 
 /** Codes for the client errors Fastify raises itself, by status, when no better one is known. */
@@ -61,6 +63,26 @@ export function frameworkErrors(error: FastifyError, req: FastifyRequest, reply:
     req.log.error({ err: error }, 'request failed before routing');
     void reply.code(500).send({ error: 'E_INTERNAL', message: 'Internal server error' });
   }
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node's HTTP parser refuses (malformed, headers too
+ * large, too slow) never reaches Fastify's routing; answer it in our shape too. Mirrors Fastify's
+ * default handler otherwise (nothing to say on a reset socket, close after answering).
+ */
+export function clientErrorHandler(err: ConnectionError, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, error, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'E_HEADERS_TOO_LARGE', 'Request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'E_REQUEST_TIMEOUT', 'The request was not received in time']
+        : [400, 'E_BAD_REQUEST', 'Malformed HTTP request'];
+  const body = JSON.stringify({ error, message });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 /** The first `__proto__`, or `constructor` holding a `prototype`, in a parsed body, and its path. */

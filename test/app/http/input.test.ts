@@ -3,6 +3,7 @@
  * 400 naming the field (never converted, never a 500), and every error, Fastify's own included,
  * answers { error, message, field? }.
  */
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestApp, emailOf, passwordOf, type TestApp } from '../../helpers/app.ts';
 
@@ -260,5 +261,36 @@ describe('one error shape for every error', () => {
   it('service errors keep the shape (401, 404)', async () => {
     expectErrorShape(await call('GET', '/users/1', undefined, null), 401, 'E_UNAUTHORIZED');
     expectErrorShape(await call('GET', '/users/999999'), 404, 'E_NOT_FOUND');
+  });
+});
+
+/** Sends raw bytes to the listening app and resolves with everything it answers before closing. */
+function rawRequest(port: number, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (data += chunk));
+    // The server destroys the socket after answering; a reset after that is expected.
+    socket.on('error', () => resolve(data));
+    socket.on('close', () => resolve(data));
+  });
+}
+
+describe('requests Node\'s HTTP parser refuses (before Fastify routes them) keep the shape', () => {
+  let port: number;
+  beforeAll(async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+
+  it.each([
+    ['a malformed header line', 'GET /users/1 HTTP/1.1\r\nHost: x\r\nNot a header\r\n\r\n', 400, 'E_BAD_REQUEST'],
+    ['headers over the size limit', `GET /users/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'E_HEADERS_TOO_LARGE'],
+  ])('%s → %i %s', async (_what, request, status, error) => {
+    const answer = await rawRequest(port, request);
+    expect(answer.split('\r\n')[0]).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as ErrorBody;
+    expect(body).toEqual({ error, message: expect.any(String) as string });
   });
 });
