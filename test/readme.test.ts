@@ -1,9 +1,9 @@
 /**
  * The README is executable: its API example runs against a throwaway redis-server, and every
- * error code the library defines is documented in its errors table.
+ * error code the library defines and every one the backend answers with is documented.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type TestRedisServer } from './helpers/redis-server.ts';
@@ -39,6 +39,14 @@ describe('README', () => {
     const union = /export type CacheErrorCode =([^;]*);/.exec(source)?.[1] ?? '';
     const codes = [...union.matchAll(/'(E_[A-Z_]+)'/g)].map((m) => m[1]);
     expect(codes.length).toBeGreaterThan(5);
+    for (const code of codes) expect(readme, `README lacks ${code}`).toContain(`\`${code}\``);
+  });
+
+  it('documents every error code the backend answers with', () => {
+    // The HTTP errors, the error shape's codes, and every code a service throws.
+    const files = ['src/app/app.ts', 'src/app/http/errors.ts', 'src/app/http/error-shape.ts', ...readdirSync('src/app', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.service.ts')).map((f) => `src/app/${f}`)];
+    const codes = new Set(files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/'(E_[A-Z_]+)'/g)].map((m) => m[1])));
+    expect(codes.size).toBeGreaterThan(15);
     for (const code of codes) expect(readme, `README lacks ${code}`).toContain(`\`${code}\``);
   });
 

@@ -6,8 +6,10 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDeps } from './deps.ts';
-import { HttpError } from './http/errors.ts';
+import { clientErrorHandler, frameworkErrors, parseJsonBody, sendError, toHttpError } from './http/error-shape.ts';
+import { ShuttingDownError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
+import { buildValidatorCompiler, validationError } from './http/validation.ts';
 import { registerDomains } from './routes.ts';
 
 export interface BuildAppOptions {
@@ -17,47 +19,38 @@ export interface BuildAppOptions {
 
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
-interface ValidationIssue {
-  instancePath?: string;
-  params?: { missingProperty?: string; additionalProperty?: string };
-  message?: string;
-}
-
-function fieldOf(issue: ValidationIssue | undefined): string | undefined {
-  if (issue === undefined) return undefined;
-  const missing = issue.params?.missingProperty ?? issue.params?.additionalProperty;
-  const path = (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-  if (missing !== undefined) return path === '' ? missing : `${path}.${missing}`;
-  return path === '' ? undefined : path;
-}
-
 export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promise<App> {
   const app = Fastify({
     ...(opts.logger === undefined ? { logger: false } : { loggerInstance: opts.logger }),
-    // Answer 503 while closing, so probes and clients see the shutdown.
-    return503OnClosing: true,
+    // While closing, the onRequest hook below answers 503 in the one error shape instead.
+    return503OnClosing: false,
     trustProxy: deps.config.trustProxy,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Every failure answers { error, message, field? } (http/error-shape.ts, http/validation.ts).
+    schemaErrorFormatter: validationError,
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // JSON bodies are validated without coercion, path/query/headers with it (http/validation.ts).
+  app.setValidatorCompiler(buildValidatorCompiler({ removeAdditional: false, coerceTypes: 'array', allErrors: false }));
+  // JSON only: a text/plain body is a 415, not a string for the validator to puzzle over.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, async (_req: unknown, body: string) => parseJsonBody(body));
+
   app.setErrorHandler((err, req, reply) => {
-    if (err instanceof HttpError) {
-      void reply.code(err.statusCode).headers(err.headers);
-      return reply.send({ error: err.code, message: err.message, ...('field' in err && err.field !== undefined ? { field: err.field } : {}) });
-    }
-    const e = err as { validation?: ValidationIssue[]; validationContext?: string; statusCode?: number; message: string };
-    if (e.validation !== undefined) {
-      const field = fieldOf(e.validation[0]);
-      return reply.code(400).send({ error: 'E_BAD_REQUEST', message: e.message, ...(field === undefined ? {} : { field }), in: e.validationContext });
-    }
-    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-      return reply.code(e.statusCode).send({ error: 'E_BAD_REQUEST', message: e.message });
-    }
+    const httpError = toHttpError(err, req);
+    if (httpError !== undefined) return sendError(reply, httpError);
     req.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: 'E_INTERNAL', message: 'Internal server error' });
   });
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'E_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0] ?? ''}` }));
+
+  // Requests that arrive on open connections once the shutdown has begun: 503, so probes and
+  // clients see it; the requests already in flight finish.
+  app.addHook('onRequest', async () => {
+    if (deps.lifecycle.shuttingDown) throw new ShuttingDownError();
+  });
 
   // During shutdown, a response also closes its keep-alive connection: the HTTP server only
   // closes connections idle at the moment close() is called, and the others would otherwise hold

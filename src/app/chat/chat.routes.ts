@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { MAX_PAGE } from '../cache-policy.ts';
-import { cached, currentUserId, Id, IdParams, Timestamp, type DomainOptions } from '../http/domain.ts';
+import { cached, currentUserId, Id, IdParams, MultiLine, Timestamp, type DomainOptions } from '../http/domain.ts';
 import { getMessages, postMessage } from './chat.service.ts';
 
 const MessageSchema = Type.Object({ id: Id, chatId: Id, userId: Id, body: Type.String(), createdAt: Timestamp });
@@ -14,7 +14,7 @@ const PageSchema = Type.Object({
   hasMore: Type.Boolean(),
 });
 const PageQuery = Type.Object({ page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }) }, { additionalProperties: false });
-const PostBody = Type.Object({ body: Type.String({ minLength: 1, maxLength: 4000 }) }, { additionalProperties: false });
+const PostBody = Type.Object({ body: MultiLine({ minLength: 1, maxLength: 4000 }) }, { additionalProperties: false });
 
 export const chatRoutes: FastifyPluginAsyncTypebox<DomainOptions> = async (app, { deps }) => {
   app.get('/chats/:id/messages', { schema: { params: IdParams, querystring: PageQuery, response: { 200: PageSchema } } }, async (req, reply) => {

@@ -21,6 +21,32 @@ export class BadRequestError extends HttpError {
   }
 }
 
+/** The body is not JSON at all (a syntax error, or empty with a JSON content type). */
+export class BadJsonError extends HttpError {
+  constructor(message: string) {
+    super(400, 'E_BAD_JSON', message);
+  }
+}
+
+/** The URL cannot be decoded (malformed percent-encoding). */
+export class BadUrlError extends HttpError {
+  constructor(message: string) {
+    super(400, 'E_BAD_URL', message);
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  constructor(limitBytes: number) {
+    super(413, 'E_PAYLOAD_TOO_LARGE', `Request body is larger than ${limitBytes} bytes`);
+  }
+}
+
+export class UnsupportedMediaTypeError extends HttpError {
+  constructor(contentType: string | undefined) {
+    super(415, 'E_UNSUPPORTED_MEDIA_TYPE', `Unsupported Content-Type ${JSON.stringify((contentType ?? '').slice(0, 100))}: send application/json`);
+  }
+}
+
 export class UnauthorizedError extends HttpError {
   constructor(message = 'A valid session is required') {
     super(401, 'E_UNAUTHORIZED', message, { 'www-authenticate': 'Bearer' });
@@ -55,5 +81,12 @@ export class RateLimitedError extends HttpError {
 export class OverloadedError extends HttpError {
   constructor(retryAfterSeconds = 1) {
     super(503, 'E_OVERLOADED', 'Service temporarily overloaded while the cache is unavailable', { 'retry-after': String(retryAfterSeconds) });
+  }
+}
+
+/** The instance is shutting down: the client should retry (on another instance). */
+export class ShuttingDownError extends HttpError {
+  constructor() {
+    super(503, 'E_SHUTTING_DOWN', 'This instance is shutting down; retry', { 'retry-after': '1' });
   }
 }

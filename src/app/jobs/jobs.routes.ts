@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { MAX_PAGE } from '../cache-policy.ts';
-import { cached, currentUserId, Id, IdParams, Nullable, Timestamp, type DomainOptions } from '../http/domain.ts';
+import { cached, currentUserId, Id, IdParams, MultiLine, Nullable, SingleLine, Timestamp, type DomainOptions } from '../http/domain.ts';
 import { createJob, getJob, listJobs, updateJob } from './jobs.service.ts';
 
 const Status = Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('completed')]);
@@ -36,8 +36,8 @@ const ListQuery = Type.Object(
 
 const CreateBody = Type.Object(
   {
-    title: Type.String({ minLength: 1, maxLength: 200 }),
-    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    title: SingleLine({ minLength: 1, maxLength: 200 }),
+    description: Type.Optional(MultiLine({ maxLength: 10_000 })),
     reward: Reward,
   },
   { additionalProperties: false },
@@ -45,8 +45,8 @@ const CreateBody = Type.Object(
 
 const PatchBody = Type.Object(
   {
-    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    title: Type.Optional(SingleLine({ minLength: 1, maxLength: 200 })),
+    description: Type.Optional(MultiLine({ maxLength: 10_000 })),
     reward: Type.Optional(Reward),
     status: Type.Optional(Status),
     assigneeId: Type.Optional(Nullable(Id)),

@@ -2,10 +2,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { LEADERBOARD_CACHED_ENTRIES } from '../cache-policy.ts';
-import { cached, Id, type DomainOptions } from '../http/domain.ts';
+import { cached, Id, Identifier, type DomainOptions } from '../http/domain.ts';
 import { getLeaderboard } from './leaderboards.service.ts';
 
-const Params = Type.Object({ type: Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }) });
+const Params = Type.Object({ type: Identifier() });
 const Query = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: LEADERBOARD_CACHED_ENTRIES, default: 10 }) }, { additionalProperties: false });
 
 const LeaderboardSchema = Type.Object({

@@ -47,8 +47,9 @@ export async function markRead(db: DbTx, id: number, userId: number): Promise<No
   return row === undefined ? undefined : toNotification(row);
 }
 
-export async function findNotification(db: DbTx, id: number): Promise<(Notification & { userId: number }) | undefined> {
-  const { rows } = await db.query<NotificationRow>('SELECT id, user_id, body, read_at, created_at FROM notifications WHERE id = $1', [id], Q);
+/** The user's own notification `id`; undefined when it is missing or someone else's. */
+export async function findOwnNotification(db: DbTx, id: number, userId: number): Promise<Notification | undefined> {
+  const { rows } = await db.query<NotificationRow>('SELECT id, user_id, body, read_at, created_at FROM notifications WHERE id = $1 AND user_id = $2', [id, userId], Q);
   const row = rows[0];
-  return row === undefined ? undefined : { ...toNotification(row), userId: row.user_id };
+  return row === undefined ? undefined : toNotification(row);
 }

@@ -7,7 +7,7 @@ import { CacheKeys } from '../../cache/index.ts';
 import { CACHE_TTL, PAGE_SIZE } from '../cache-policy.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ReadResult } from '../http/cache-access.ts';
-import { ForbiddenError, NotFoundError } from '../http/errors.ts';
+import { NotFoundError } from '../http/errors.ts';
 import * as q from './notifications.queries.ts';
 
 export type { Notification } from './notifications.queries.ts';
@@ -27,10 +27,10 @@ export async function markRead(deps: AppDeps, userId: number, id: number): Promi
     await deps.cacheAccess.invalidate(CacheKeys.notifications(userId));
     return updated;
   }
-  const existing = await q.findNotification(deps.db, id);
+  // Someone else's notification is "not found", exactly like a missing one: a 403 would tell a
+  // prober which ids exist.
+  const existing = await q.findOwnNotification(deps.db, id, userId);
   if (existing === undefined) throw new NotFoundError('Notification');
-  if (existing.userId !== userId) throw new ForbiddenError('This notification belongs to another user');
   // Already read: idempotent, nothing changed.
-  const { userId: _owner, ...notification } = existing;
-  return notification;
+  return existing;
 }

@@ -2,13 +2,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { authenticate, bearerToken } from '../http/auth.ts';
-import { Id, type DomainOptions } from '../http/domain.ts';
+import { Id, SingleLine, type DomainOptions } from '../http/domain.ts';
 import { UnauthorizedError } from '../http/errors.ts';
 import { login, logout } from './sessions.service.ts';
 
 const LoginBody = Type.Object(
   {
-    email: Type.String({ minLength: 3, maxLength: 254 }),
+    email: SingleLine({ minLength: 3, maxLength: 254 }),
+    // Any character: the password is only hashed, never stored or compared as text.
     password: Type.String({ minLength: 1, maxLength: 1024 }),
   },
   { additionalProperties: false },

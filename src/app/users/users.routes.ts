@@ -1,7 +1,7 @@
 /** GET /users/:id, PATCH /users/:id (own profile only). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { cached, currentUserId, Id, IdParams, Nullable, Timestamp, type DomainOptions } from '../http/domain.ts';
+import { cached, currentUserId, DisplayName, Id, IdParams, MultiLine, Nullable, SingleLine, Timestamp, type DomainOptions } from '../http/domain.ts';
 import { getProfile, updateProfile } from './users.service.ts';
 
 export const ProfileSchema = Type.Object({
@@ -15,9 +15,9 @@ export const ProfileSchema = Type.Object({
 
 const ProfilePatchBody = Type.Object(
   {
-    displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    bio: Type.Optional(Type.String({ maxLength: 1000 })),
-    avatarUrl: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 2048 }))),
+    displayName: Type.Optional(DisplayName({ minLength: 1, maxLength: 100 })),
+    bio: Type.Optional(MultiLine({ maxLength: 1000 })),
+    avatarUrl: Type.Optional(Nullable(SingleLine({ minLength: 1, maxLength: 2048 }))),
   },
   { additionalProperties: false },
 );

@@ -58,4 +58,17 @@ describe('operational endpoints', () => {
     expect((await get(development, '/health')).statusCode).toBe(200);
     expect((await get(development, '/metrics')).statusCode).toBe(200);
   });
+
+  it('during a shutdown, a request on an open connection gets 503 in the one error shape', async () => {
+    development.deps.lifecycle.shuttingDown = true;
+    try {
+      const res = await get(development, '/leaderboards/global');
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.headers['connection']).toBe('close');
+      expect(res.json()).toEqual({ error: 'E_SHUTTING_DOWN', message: 'This instance is shutting down; retry' });
+    } finally {
+      development.deps.lifecycle.shuttingDown = false;
+    }
+  });
 });

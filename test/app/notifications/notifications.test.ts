@@ -64,12 +64,18 @@ describe('POST /notifications/:id/read', () => {
     expect(await t.keyExists('notifications:1')).toBe(true);
   });
 
-  it('answers 403 for another user\'s notification and 404 for an unknown one', async () => {
-    const theirs = (await list(user2)).json<List>().items[0]?.id as number;
+  it('answers 404 for another user\'s notification, the same answer as for an unknown one (ids cannot be probed)', async () => {
+    const theirs = (await list(user2)).json<List>().items.find((n) => n.readAt === null)?.id as number;
+    expect(theirs).toBeDefined();
     const res = await read(theirs);
-    expect(res.statusCode).toBe(403);
+    const missing = await read(999_999);
+    expect(res.statusCode).toBe(404);
+    expect(missing.statusCode).toBe(404);
+    expect(res.json()).toEqual(missing.json());
+    expect(res.json()).toEqual({ error: 'E_NOT_FOUND', message: 'Notification not found' });
+    // Nothing was marked read, nothing invalidated.
     expect(await t.keyExists('notifications:2')).toBe(true);
-    expect((await read(999_999)).statusCode).toBe(404);
+    expect((await list(user2)).json<List>().items.find((n) => n.id === theirs)?.readAt).toBeNull();
     const bad = await read('x');
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ field: 'id' });
