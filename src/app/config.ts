@@ -39,6 +39,11 @@ export interface AppConfig {
   loginRateLimitPerAccount: number;
   writeRateLimitPerUser: number;
   rateLimitWindowSeconds: number;
+  /**
+   * Credential of the operator routes (`/admin/...`), at least 32 characters. Unset: those
+   * routes do not exist (404). A secret: never logged or echoed.
+   */
+  adminToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -107,6 +112,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const databaseUrl = env['DATABASE_URL'] === '' ? undefined : env['DATABASE_URL'];
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
 
+  const adminToken = env['ADMIN_TOKEN'] === '' ? undefined : env['ADMIN_TOKEN'];
+  // Long enough that guessing it over HTTP is hopeless; the value is never echoed.
+  if (adminToken !== undefined && adminToken.length < 32) problems.push('ADMIN_TOKEN must be at least 32 characters');
+
   const config: AppConfig = {
     nodeEnv,
     host: str('HOST', '127.0.0.1'),
@@ -135,6 +144,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     loginRateLimitPerAccount: int('LOGIN_RATE_LIMIT_PER_ACCOUNT', 10, 1),
     writeRateLimitPerUser: int('WRITE_RATE_LIMIT_PER_USER', 120, 1),
     rateLimitWindowSeconds: int('RATE_LIMIT_WINDOW_SECONDS', 60, 1),
+    adminToken,
   };
   if (config.databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) problems.push('DATABASE_SCHEMA must be a lower-case SQL identifier');
   if (config.redisTlsCaFile !== undefined && !existsSync(config.redisTlsCaFile)) problems.push(`REDIS_TLS_CA_FILE does not exist: ${config.redisTlsCaFile}`);
