@@ -22,7 +22,7 @@ import { AppMetrics } from './http/metrics.ts';
 import { connectRedis, RedisBootError, type RedisConnection } from './redis.ts';
 import { warmCache } from './warm.ts';
 
-const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'redisUrl', '*.redisUrl', 'databaseUrl', '*.databaseUrl'];
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'redisUrl', '*.redisUrl', 'databaseUrl', '*.databaseUrl', 'adminToken', '*.adminToken'];
 
 /**
  * PGlite is one process's database: a second server opening the same folder would corrupt it.
