@@ -149,8 +149,8 @@ export const OP_LABEL: Record<OpName, string> = {
   notifications: 'GET /notifications',
   profileEdit: 'PATCH /users/:me (bio)',
   message: 'POST /chats/:mine/messages',
-  transaction: 'POST /wallets/:me/transactions',
-  jobUpdate: 'PATCH /jobs/:id (owner, reward)',
+  transaction: 'POST /wallets/:me/transactions (debit)',
+  jobUpdate: 'PATCH /jobs/:id (owner, title)',
 };
 
 /**
@@ -388,12 +388,15 @@ export function createWorkload(opts: WorkloadOptions): Workload {
           return write('POST', `/chats/${c}/messages`, { body: `load test message ${seq}` }, [], [CacheKeys.chatMessagesPattern(c)]);
         }
         case 'transaction':
-          return write('POST', `/wallets/${me}/transactions`, { type: 'credit', amount: 1 + Math.floor(rng() * 100) }, [CacheKeys.walletBalance(me)], []);
+          // A debit: owners can no longer credit themselves (issue 16). Small amounts, so a pooled
+          // user's seeded balance (at least ~500) lasts any realistic run without a 409.
+          return write('POST', `/wallets/${me}/transactions`, { type: 'debit', amount: 1 + Math.floor(rng() * 10) }, [CacheKeys.walletBalance(me)], []);
         case 'jobUpdate': {
           const owned = world.ownedJobs[Math.floor(rng() * world.ownedJobs.length)] as OwnedJob;
-          // Reward only: the status stays, so the job never becomes completed (which refuses edits
-          // and would move the leaderboards). The owner's session sends it.
-          return write('PATCH', `/jobs/${owned.jobId}`, { reward: 10 * (1 + Math.floor(rng() * 500)) }, [CacheKeys.job(owned.jobId)], [`jobs:${owned.status}:*`], owned.session);
+          // Title only: the status stays, so the job never becomes completed (which refuses edits
+          // and would move the leaderboards), and no money moves (a reward change now moves the
+          // escrow hold and could fail for want of funds). The owner's session sends it.
+          return write('PATCH', `/jobs/${owned.jobId}`, { title: `Load test job edit ${seq}` }, [CacheKeys.job(owned.jobId)], [`jobs:${owned.status}:*`], owned.session);
         }
       }
     },

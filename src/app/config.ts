@@ -57,6 +57,11 @@ export interface AppConfig {
    * require it in every environment. Unset: open outside production, refused in production.
    */
   opsToken: string | undefined;
+  /**
+   * Credential of the operator routes (`/admin/...`), at least 32 characters. Unset: those
+   * routes do not exist (404). A secret: never logged or echoed.
+   */
+  adminToken: string | undefined;
 }
 
 /** Shortest accepted operator credential: guessing must be hopeless, not just slow. */
@@ -128,6 +133,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const databaseUrl = env['DATABASE_URL'] === '' ? undefined : env['DATABASE_URL'];
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
 
+  const adminToken = env['ADMIN_TOKEN'] === '' ? undefined : env['ADMIN_TOKEN'];
+  // Operator credentials: long enough that guessing over HTTP is hopeless; never echoed.
+  for (const [name, token] of [['ADMIN_TOKEN', adminToken], ['OPS_TOKEN', env['OPS_TOKEN']]] as const) {
+    if (token !== undefined && token !== '' && (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))) problems.push(`${name} must be at least ${MIN_TOKEN_LENGTH} characters without whitespace`);
+  }
+
   const config: AppConfig = {
     nodeEnv,
     host: str('HOST', '127.0.0.1'),
@@ -162,13 +173,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     unknownTokenCacheSeconds: int('UNKNOWN_TOKEN_CACHE_SECONDS', 30, 1, 300),
     writeRateLimitPerUser: int('WRITE_RATE_LIMIT_PER_USER', 120, 1),
     rateLimitWindowSeconds: int('RATE_LIMIT_WINDOW_SECONDS', 60, 1),
+    adminToken,
   };
   if (config.loginLockoutMaxSeconds < config.loginLockoutBaseSeconds) problems.push('LOGIN_LOCKOUT_MAX_SECONDS must be at least LOGIN_LOCKOUT_BASE_SECONDS');
   if (config.databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) problems.push('DATABASE_SCHEMA must be a lower-case SQL identifier');
   // The demo data set publishes its passwords (the demo account's is in the README).
   if (config.seedDemo && nodeEnv === 'production') problems.push('SEED_DEMO=true is not allowed when NODE_ENV=production: the demo accounts have published passwords');
-  // The value is never echoed: it is a secret.
-  if (config.opsToken !== undefined && (config.opsToken.length < MIN_TOKEN_LENGTH || /\s/.test(config.opsToken))) problems.push(`OPS_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters without whitespace`);
   if (config.redisTlsCaFile !== undefined && !existsSync(config.redisTlsCaFile)) problems.push(`REDIS_TLS_CA_FILE does not exist: ${config.redisTlsCaFile}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

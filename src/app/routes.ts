@@ -1,9 +1,12 @@
 /**
  * Registers every domain's routes. Public: POST /sessions and GET /leaderboards/:type (the
- * probes and /metrics live in http/health.ts). Everything else sits in one scope whose
- * onRequest hooks require a session, then count writes against WRITE_RATE_LIMIT_PER_USER.
+ * probes and /metrics live in http/health.ts). The operator routes (/admin/...) sit in their
+ * own scope behind ADMIN_TOKEN, outside the session scope, and exist only when it is set.
+ * Everything else sits in one scope whose onRequest hooks require a session, then count
+ * writes against WRITE_RATE_LIMIT_PER_USER.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { adminRoutes } from './admin/admin.routes.ts';
 import type { App } from './app.ts';
 import { chatRoutes } from './chat/chat.routes.ts';
 import type { AppDeps } from './deps.ts';
@@ -44,4 +47,6 @@ export async function registerDomains(app: App, deps: AppDeps): Promise<void> {
   await app.register(sessionRoutes, opts);
   await app.register(leaderboardRoutes, opts);
   await app.register(protectedRoutes, opts);
+  const adminToken = deps.config.adminToken;
+  if (adminToken !== undefined) await app.register(adminRoutes, { ...opts, adminToken });
 }

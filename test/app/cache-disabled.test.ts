@@ -37,10 +37,10 @@ describe('CACHE_ENABLED=false', () => {
 
   it('writes work and the next read sees them', async () => {
     const before = (await t.app.inject({ method: 'GET', url: '/wallets/1/balance', headers: bearer(demo) })).json<{ balance: number }>().balance;
-    const res = await t.app.inject({ method: 'POST', url: '/wallets/1/transactions', headers: bearer(demo), payload: { type: 'credit', amount: 7 } });
+    const res = await t.app.inject({ method: 'POST', url: '/wallets/1/transactions', headers: bearer(demo), payload: { type: 'debit', amount: 7 } });
     expect(res.statusCode).toBe(201);
     const after = await t.app.inject({ method: 'GET', url: '/wallets/1/balance', headers: bearer(demo) });
-    expect(after.json()).toEqual({ balance: before + 7 });
+    expect(after.json()).toEqual({ balance: before - 7 });
     expect((await t.app.inject({ method: 'PATCH', url: '/users/1', headers: bearer(demo), payload: { bio: 'no cache' } })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'GET', url: '/users/1', headers: bearer(demo) })).json()).toMatchObject({ bio: 'no cache' });
   });

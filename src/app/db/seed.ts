@@ -6,7 +6,8 @@
  *
  * Shape for N users: user 1 is the demo account; every user belongs to guild
  * ceil(u / 50) (its first user owns it) and chat ceil(u / 20), and some join a second
- * one; ~0.2 jobs, 1 wallet with 3 transactions, 3 notifications and 2 scores per user;
+ * one; ~0.2 jobs, 1 wallet with 3 transactions (+2 per open job it owns: the operator's
+ * funding and the job's hold), 3 notifications and 2 scores per user;
  * 40 messages per chat. random() is seeded, so the same N gives the same data.
  */
 import type { Database, DbTx } from './database.ts';
@@ -186,16 +187,22 @@ function buildSteps(users: number, loadtestHash: string): Step[] {
         {
           // The demo user owns the first three jobs. The assignee of a closed or completed job
           // is another user than its owner (offset 1..N-1), none when there is only one user.
-          sql: `INSERT INTO jobs (id, owner_id, title, description, status, reward, assignee_id, created_at, updated_at)
-            SELECT j, owner_id, ${pick(JOB_TITLES)}, 'Details for job ' || j || '.', status,
-                   (10 * (1 + floor(random() * 500)))::bigint,
-                   CASE WHEN status <> 'open' AND $3::bigint > 1
-                        THEN 1 + (owner_id + floor(random() * ($3::bigint - 1))::bigint) % $3::bigint END,
-                   created_at, CASE WHEN status = 'open' THEN created_at ELSE created_at + random() * (now() - created_at) END
-            FROM (SELECT j, CASE WHEN j <= 3 THEN 1 ELSE 1 + floor(random() * $3::bigint)::bigint END AS owner_id,
-                         CASE WHEN r < 0.5 THEN 'open' WHEN r < 0.75 THEN 'closed' ELSE 'completed' END AS status,
-                         now() - random() * interval '90 days' AS created_at
-                  FROM (SELECT j, random() AS r FROM ${ids} AS j) a) s`,
+          // Escrow (migration 003): an open job holds its whole reward (the wallets phase
+          // writes the owner's matching ledger rows); closed and completed jobs hold nothing,
+          // and a completed job was accepted by its assignee.
+          sql: `INSERT INTO jobs (id, owner_id, title, description, status, reward, held, assignee_id, accepted_at, created_at, updated_at)
+            SELECT j, owner_id, ${pick(JOB_TITLES)}, 'Details for job ' || j || '.', status, reward,
+                   CASE WHEN status = 'open' THEN reward ELSE 0 END, assignee_id,
+                   CASE WHEN status = 'completed' AND assignee_id IS NOT NULL THEN created_at + (updated_at - created_at) / 2 END,
+                   created_at, updated_at
+            FROM (SELECT j, owner_id, status, created_at, (10 * (1 + floor(random() * 500)))::bigint AS reward,
+                         CASE WHEN status <> 'open' AND $3::bigint > 1
+                              THEN 1 + (owner_id + floor(random() * ($3::bigint - 1))::bigint) % $3::bigint END AS assignee_id,
+                         CASE WHEN status = 'open' THEN created_at ELSE created_at + random() * (now() - created_at) END AS updated_at
+                  FROM (SELECT j, CASE WHEN j <= 3 THEN 1 ELSE 1 + floor(random() * $3::bigint)::bigint END AS owner_id,
+                               CASE WHEN r < 0.5 THEN 'open' WHEN r < 0.75 THEN 'closed' ELSE 'completed' END AS status,
+                               now() - random() * interval '90 days' AS created_at
+                        FROM (SELECT j, random() AS r FROM ${ids} AS j) a) b) s`,
           extra: [users],
         },
       ],
@@ -219,6 +226,17 @@ function buildSteps(users: number, loadtestHash: string): Step[] {
             SELECT (u - 1) * 3 + t.k, u, t.type, t.amount, t0 + t.offset_days * interval '1 day'
             FROM amounts CROSS JOIN LATERAL (VALUES (1, 'credit', 1000::bigint, 0), (2, 'credit', c2, 10), (3, 'debit', d3, 20))
                  AS t(k, type, amount, offset_days)`,
+        },
+        {
+          // Each open job of these owners was funded by an operator credit of its reward and
+          // then held (balance unchanged, ledger complete): balance = credit + release + reward +
+          // admin_credit - debit - hold. Ids after the 3 per user: 2 per job.
+          sql: `INSERT INTO wallet_transactions (id, user_id, type, amount, job_id, created_at)
+            SELECT $3::bigint * 3 + (j.id - 1) * 2 + t.k, j.owner_id, t.type, j.held, t.job_id, j.created_at - t.before
+            FROM jobs j CROSS JOIN LATERAL (VALUES (1, 'admin_credit', NULL::bigint, interval '1 minute'), (2, 'hold', j.id, interval '0'))
+                 AS t(k, type, job_id, before)
+            WHERE j.status = 'open' AND j.held > 0 AND j.owner_id BETWEEN $1 AND $2`,
+          extra: [users],
         },
       ],
     },

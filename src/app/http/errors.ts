@@ -54,8 +54,9 @@ export class UnauthorizedError extends HttpError {
 }
 
 export class ForbiddenError extends HttpError {
-  constructor(message = 'Not allowed') {
-    super(403, 'E_FORBIDDEN', message);
+  /** `code` narrows E_FORBIDDEN when a client should tell the cases apart (e.g. E_SELF_CREDIT). */
+  constructor(message = 'Not allowed', code = 'E_FORBIDDEN') {
+    super(403, code, message);
   }
 }
 

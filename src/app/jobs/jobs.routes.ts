@@ -1,13 +1,14 @@
-/** Jobs: GET /jobs?status&page, GET /jobs/:id, POST /jobs, PATCH /jobs/:id (owner only). */
+/** Jobs: GET /jobs?status&page, GET /jobs/:id, POST /jobs, PATCH /jobs/:id (owner only), POST /jobs/:id/accept (assignee only). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { MAX_REWARD } from '../bounds.ts';
 import { MAX_PAGE } from '../cache-policy.ts';
 import { cached, currentUserId, Id, IdParams, MultiLine, Nullable, SingleLine, Timestamp, type DomainOptions } from '../http/domain.ts';
-import { createJob, getJob, listJobs, updateJob } from './jobs.service.ts';
+import { acceptJob, createJob, getJob, listJobs, updateJob } from './jobs.service.ts';
 
 const Status = Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('completed')]);
-/** Whole currency units, like wallet amounts. */
-const Reward = Type.Integer({ minimum: 0, maximum: 1_000_000_000_000 });
+/** Whole currency units, 0 .. MAX_REWARD (10^12); held from the owner's wallet. */
+const Reward = Type.Integer({ minimum: 0, maximum: MAX_REWARD });
 
 const JobSchema = Type.Object({
   id: Id,
@@ -16,7 +17,9 @@ const JobSchema = Type.Object({
   description: Type.String(),
   status: Status,
   reward: Type.Integer(),
+  held: Type.Integer(),
   assigneeId: Nullable(Id),
+  acceptedAt: Nullable(Timestamp),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -69,5 +72,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox<DomainOptions> = async (app, {
 
   app.patch('/jobs/:id', { schema: { params: IdParams, body: PatchBody, response: { 200: JobSchema } } }, async (req) => {
     return updateJob(deps, currentUserId(req), req.params.id, req.body);
+  });
+
+  app.post('/jobs/:id/accept', { schema: { params: IdParams, response: { 200: JobSchema } } }, async (req) => {
+    return acceptJob(deps, currentUserId(req), req.params.id);
   });
 };

@@ -10,15 +10,20 @@ export interface LeaderboardEntry {
   score: number;
 }
 
-/** The top `limit` of one board; ties broken by user id, as the index is ordered. */
-export async function topScores(db: DbTx, type: string, limit: number): Promise<LeaderboardEntry[]> {
+/**
+ * The top `limit` of one board; ties broken by user id, as the index is ordered. The score is
+ * read through LEAST/GREATEST to [0, maxScore] even though a CHECK constraint already bounds
+ * it: one out-of-range row (restored from an old backup, written by hand) must not make this
+ * public read fail to convert an int8 and answer 500 to everyone, as it once did.
+ */
+export async function topScores(db: DbTx, type: string, limit: number, maxScore: number): Promise<LeaderboardEntry[]> {
   const { rows } = await db.query<{ user_id: number; display_name: string; score: number }>(
-    `SELECT s.user_id, u.display_name, s.score
+    `SELECT s.user_id, u.display_name, LEAST(GREATEST(s.score, 0), $3::bigint) AS score
        FROM scores s JOIN users u ON u.id = s.user_id
       WHERE s.type = $1
       ORDER BY s.score DESC, s.user_id
       LIMIT $2`,
-    [type, limit],
+    [type, limit, maxScore],
     Q,
   );
   return rows.map((r, i) => ({ rank: i + 1, userId: r.user_id, displayName: r.display_name, score: r.score }));
@@ -43,13 +48,17 @@ export async function boardsRankingUser(db: DbTx, userId: number, types: readonl
   return rows.map((r) => r.type);
 }
 
-/** Adds `amount` to the user's score on every board in `types` (creating the rows if needed). */
-export async function addToScores(tx: DbTx, userId: number, types: readonly string[], amount: number): Promise<void> {
+/**
+ * Adds `amount` to the user's score on every board in `types` (creating the rows if needed),
+ * saturating at `maxScore`: a score at the bound stays there instead of failing the job's
+ * completion (the money is paid either way; scores are not money).
+ */
+export async function addToScores(tx: DbTx, userId: number, types: readonly string[], amount: number, maxScore: number): Promise<void> {
   await tx.query(
     `INSERT INTO scores (user_id, type, score, updated_at)
-     SELECT $1, t, $3, now() FROM unnest($2::text[]) AS t
-     ON CONFLICT (user_id, type) DO UPDATE SET score = scores.score + EXCLUDED.score, updated_at = now()`,
-    [userId, types, amount],
+     SELECT $1, t, LEAST($3::bigint, $4::bigint), now() FROM unnest($2::text[]) AS t
+     ON CONFLICT (user_id, type) DO UPDATE SET score = LEAST(scores.score + EXCLUDED.score, $4::bigint), updated_at = now()`,
+    [userId, types, amount, maxScore],
     Q,
   );
 }

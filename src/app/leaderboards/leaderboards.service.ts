@@ -1,9 +1,11 @@
 /**
  * Leaderboards: `leaderboard:{type}` holds the top LEADERBOARD_CACHED_ENTRIES of a board for
  * 5 min, and `?limit=N` is a slice of it, so every limit shares one key. Scores change when
- * a job is completed (jobs.service.ts deletes the boards then).
+ * a job is completed (jobs.service.ts deletes the boards then), by the reward it paid, and
+ * saturate at MAX_SCORE (10^15).
  */
 import { CacheKeys } from '../../cache/index.ts';
+import { MAX_SCORE } from '../bounds.ts';
 import { LEADERBOARD_CACHED_ENTRIES, READ_OPTIONS } from '../cache-policy.ts';
 import type { DbTx } from '../db/database.ts';
 import type { AppDeps } from '../deps.ts';
@@ -27,7 +29,7 @@ export interface Leaderboard {
 }
 
 async function readBoard(deps: AppDeps, type: LeaderboardType): Promise<ReadResult<q.LeaderboardEntry[]>> {
-  return deps.cacheAccess.read(CacheKeys.leaderboard(type), () => q.topScores(deps.db, type, LEADERBOARD_CACHED_ENTRIES), READ_OPTIONS.leaderboard);
+  return deps.cacheAccess.read(CacheKeys.leaderboard(type), () => q.topScores(deps.db, type, LEADERBOARD_CACHED_ENTRIES, MAX_SCORE), READ_OPTIONS.leaderboard);
 }
 
 export async function getLeaderboard(deps: AppDeps, type: string, limit: number): Promise<ReadResult<Leaderboard>> {
@@ -36,9 +38,9 @@ export async function getLeaderboard(deps: AppDeps, type: string, limit: number)
   return { value: { type, entries: board.value.slice(0, limit) }, xCache: board.xCache };
 }
 
-/** In the caller's transaction: a completed job's reward counts on every board. */
+/** In the caller's transaction: the reward a completed job paid counts on every board, up to MAX_SCORE. */
 export async function recordReward(tx: DbTx, userId: number, reward: number): Promise<void> {
-  await q.addToScores(tx, userId, LEADERBOARD_TYPES, reward);
+  await q.addToScores(tx, userId, LEADERBOARD_TYPES, reward, MAX_SCORE);
 }
 
 /** Every board key, for a write that changed scores. */

@@ -36,18 +36,21 @@ async function one<R>(sql: string, params: unknown[] = []): Promise<R> {
 }
 
 describe('seedDatabase (1,000 users)', () => {
-  it('creates the data set in the documented proportions', () => {
+  it('creates the data set in the documented proportions', async () => {
     expect(summary).toMatchObject({
       users: USERS,
       guilds: USERS / USERS_PER_GUILD,
       jobs: USERS / 5,
       wallets: USERS,
-      wallet_transactions: USERS * 3,
       chats: USERS / USERS_PER_CHAT,
       chat_messages: (USERS / USERS_PER_CHAT) * MESSAGES_PER_CHAT,
       notifications: USERS * 3,
       scores: USERS * 2,
     });
+    // 3 per wallet, plus the operator's funding and the hold of every open job with a reward.
+    const open = await one<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE status = 'open' AND reward > 0");
+    expect(open.n).toBeGreaterThan(0);
+    expect(summary.wallet_transactions).toBe(USERS * 3 + 2 * open.n);
     // Everyone is in one guild and one chat; some join a second one.
     expect(summary.guild_members).toBeGreaterThan(USERS);
     expect(summary.chat_members).toBeGreaterThan(USERS);
@@ -81,14 +84,26 @@ describe('seedDatabase (1,000 users)', () => {
     expect(distinct.n).toBe(2);
   });
 
-  it('keeps every wallet equal to the sum of its transactions', async () => {
+  it('keeps every wallet equal to the signed sum of its ledger (holds included)', async () => {
     const mismatched = await one<{ n: number }>(
       `SELECT count(*) AS n FROM wallets w
-       JOIN (SELECT user_id, sum(CASE WHEN type = 'credit' THEN amount ELSE -amount END) AS total FROM wallet_transactions GROUP BY user_id) t
+       JOIN (SELECT user_id, sum(CASE WHEN type IN ('credit', 'release', 'reward', 'admin_credit') THEN amount ELSE -amount END) AS total
+               FROM wallet_transactions GROUP BY user_id) t
          ON t.user_id = w.user_id
        WHERE t.total <> w.balance`,
     );
     expect(mismatched.n).toBe(0);
+  });
+
+  it('escrows rewards: an open job holds its reward, with a hold row from its owner; other jobs hold nothing', async () => {
+    const bad = await one<{ n: number }>(
+      `SELECT count(*)::int AS n FROM jobs j
+       WHERE j.held <> CASE WHEN j.status = 'open' THEN j.reward ELSE 0 END
+          OR j.held <> COALESCE((SELECT sum(amount) FROM wallet_transactions t WHERE t.job_id = j.id AND t.type = 'hold' AND t.user_id = j.owner_id), 0)`,
+    );
+    expect(bad.n).toBe(0);
+    const unaccepted = await one<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE status = 'completed' AND accepted_at IS NULL");
+    expect(unaccepted.n).toBe(0);
   });
 
   it('keeps member_count in step with guild_members and messages from chat members', async () => {

@@ -1,4 +1,4 @@
-/** Jobs: listings and jobs (MISS then HIT), create / edit / complete and exactly what they invalidate. */
+/** Jobs: listings and jobs (MISS then HIT), create / edit / complete and exactly what they invalidate. Escrow rules: escrow.test.ts. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestApp, type TestApp } from '../../helpers/app.ts';
 
@@ -12,6 +12,7 @@ interface Job {
   title: string;
   status: string;
   reward: number;
+  held: number;
   assigneeId: number | null;
 }
 
@@ -25,6 +26,8 @@ afterAll(async () => {
 
 const get = (url: string, token = demo) => t.app.inject({ method: 'GET', url, headers: bearer(token) });
 const send = (method: 'POST' | 'PATCH', url: string, payload: object, token = demo) => t.app.inject({ method, url, payload, headers: bearer(token) });
+const dbBalance = async (userId: number): Promise<number> =>
+  (await t.db.query<{ balance: number }>('SELECT balance FROM wallets WHERE user_id = $1', [userId])).rows[0]?.balance as number;
 
 async function openJobOf(ownerId: number): Promise<number> {
   const res = await send('POST', '/jobs', { title: `Job of ${ownerId}`, reward: 50 }, ownerId === 1 ? demo : other);
@@ -129,25 +132,40 @@ describe('PATCH /jobs/:id', () => {
     expect(closed.items.map((j) => j.id)).toContain(id);
   });
 
-  it('completing pays the reward into the assignee\'s scores and deletes the leaderboards', async () => {
-    const id = await openJobOf(1);
+  it('completing an accepted job pays the held reward to the assignee\'s wallet and scores; deletes boards and both balances', async () => {
     const assignee = 42;
+    const assigneeToken = await t.loginAs(assignee);
+    const id = (await send('POST', '/jobs', { title: 'Paid job', reward: 300 })).json<Job>().id;
     const { rows } = await t.db.query<{ score: number }>("SELECT score FROM scores WHERE user_id = $1 AND type = 'global'", [assignee]);
     const before = rows[0]?.score as number;
+    const walletBefore = await dbBalance(assignee);
+    expect((await send('PATCH', `/jobs/${id}`, { assigneeId: assignee })).statusCode).toBe(200);
+    expect((await send('POST', `/jobs/${id}/accept`, {}, assigneeToken)).statusCode).toBe(200);
     await t.app.inject({ method: 'GET', url: '/leaderboards/global' });
     await t.app.inject({ method: 'GET', url: '/leaderboards/weekly' });
     await get('/users/1');
-    const res = await send('PATCH', `/jobs/${id}`, { status: 'completed', assigneeId: assignee, reward: 5_000_000 });
+    await get(`/wallets/${assignee}/balance`, assigneeToken);
+    await get('/wallets/1/balance');
+    const res = await send('PATCH', `/jobs/${id}`, { status: 'completed' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'completed', assigneeId: assignee });
+    expect(res.json()).toMatchObject({ status: 'completed', assigneeId: assignee, reward: 300, held: 0 });
     expect(await t.keyExists('leaderboard:global')).toBe(false);
     expect(await t.keyExists('leaderboard:weekly')).toBe(false);
+    expect(await t.keyExists(`wallet:${assignee}:balance`)).toBe(false);
     expect(await t.keyExists('user:1:profile')).toBe(true);
+    // The owner's balance did not move at completion (the reward left it at creation): its key stays.
+    expect(await t.keyExists('wallet:1:balance')).toBe(true);
+    expect(await dbBalance(assignee)).toBe(walletBefore + 300);
     const { rows: after } = await t.db.query<{ score: number }>("SELECT score FROM scores WHERE user_id = $1 AND type = 'global'", [assignee]);
-    expect(after[0]?.score).toBe(before + 5_000_000);
-    const board = await t.app.inject({ method: 'GET', url: '/leaderboards/global?limit=1' });
-    expect(board.headers['x-cache']).toBe('MISS');
-    expect(board.json()).toMatchObject({ entries: [{ rank: 1, userId: assignee, score: before + 5_000_000 }] });
+    expect(after[0]?.score).toBe(before + 300);
+    const { rows: ledger } = await t.db.query<{ user_id: number; type: string; amount: number }>(
+      'SELECT user_id, type, amount FROM wallet_transactions WHERE job_id = $1 ORDER BY id',
+      [id],
+    );
+    expect(ledger).toEqual([
+      { user_id: 1, type: 'hold', amount: 300 },
+      { user_id: assignee, type: 'reward', amount: 300 },
+    ]);
     // Completed is final: no second payment.
     const again = await send('PATCH', `/jobs/${id}`, { reward: 1 });
     expect(again.statusCode).toBe(409);

@@ -1,4 +1,4 @@
-/** Wallets: owner-only balance (MISS then HIT), transactions, overdraft refusal and a concurrent debit race. */
+/** Wallets: owner-only balance (MISS then HIT), debits, no self-credit, overdraft refusal and a concurrent debit race. Admin credits: admin.test.ts. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestApp, type TestApp } from '../../helpers/app.ts';
 
@@ -51,18 +51,41 @@ describe('GET /wallets/:userId/balance', () => {
 });
 
 describe('POST /wallets/:userId/transactions', () => {
-  it('a credit deletes that wallet\'s balance only; the next read is a MISS with the new balance', async () => {
+  it('a debit deletes that wallet\'s balance only; the next read is a MISS with the new balance', async () => {
     await balance(1);
     await balance(2, user2);
     const before = await dbBalance(1);
-    const res = await transact(1, { type: 'credit', amount: 250 });
+    const res = await transact(1, { type: 'debit', amount: 25 });
     expect(res.statusCode).toBe(201);
-    expect(res.json()).toMatchObject({ type: 'credit', amount: 250, balance: before + 250, transactionId: expect.any(Number) as number });
+    expect(res.json()).toMatchObject({ type: 'debit', amount: 25, balance: before - 25, transactionId: expect.any(Number) as number });
     expect(await t.keyExists('wallet:1:balance')).toBe(false);
     expect(await t.keyExists('wallet:2:balance')).toBe(true);
     const after = await balance(1);
     expect(after.headers['x-cache']).toBe('MISS');
-    expect(after.json()).toEqual({ balance: before + 250 });
+    expect(after.json()).toEqual({ balance: before - 25 });
+  });
+
+  it('a credit to one\'s own wallet is refused: 403 E_SELF_CREDIT, balance, ledger and cache unchanged', async () => {
+    await balance(1);
+    const before = await dbBalance(1);
+    const count = async (): Promise<number | undefined> =>
+      (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM wallet_transactions WHERE user_id = 1')).rows[0]?.n;
+    const rows = await count();
+    // The attack from issue 16, and a modest one.
+    for (const amount of [1_000_000_000_000, 250]) {
+      const res = await transact(1, { type: 'credit', amount });
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toEqual({ error: 'E_SELF_CREDIT', message: expect.any(String) as string });
+    }
+    expect(await dbBalance(1)).toBe(before);
+    expect(await count()).toBe(rows);
+    expect((await balance(1)).headers['x-cache']).toBe('HIT');
+  });
+
+  it('without ADMIN_TOKEN the admin routes do not exist: 404, even with a session', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/admin/wallets/1/credits', headers: bearer(demo), payload: { amount: 10 } });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ error: 'E_NOT_FOUND' });
   });
 
   it('a debit beyond the balance is refused with 409 E_INSUFFICIENT_FUNDS and changes nothing', async () => {
