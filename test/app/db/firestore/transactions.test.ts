@@ -7,7 +7,7 @@
  * cores shared with other jobs): all 50 transactions read the same document and then want to
  * write it; the emulator locks it, so most of them wait and fail with gRPC status 10 ABORTED,
  * message "10 ABORTED: Transaction lock timeout." The client retries ABORTED by itself (default
- * maxAttempts 5, exponential backoff from 1 s): in five runs, 3, 6, 12, 20 and 20 of the 50
+ * maxAttempts 5, exponential backoff from 1 s): in six runs, 2, 3, 6, 12, 20 and 20 of the 50
  * committed within those retries, in 13 to 22 s (one run with maxAttempts 20: all 20 debits,
  * 432 attempts, ~90 s). What reaches the caller after the last retry is the client's error
  * with `code === 10` (a number, the gRPC status; not a string), `details` the bare message.
