@@ -5,6 +5,7 @@
  * the 250-user data set is seeded once into its own project and only read by the tests that
  * check it; every test that seeds or writes uses a fresh project id.
  */
+import { readFile } from 'node:fs/promises';
 import { Timestamp, type DocumentData, type Firestore, type Query } from '@google-cloud/firestore';
 import { afterAll, beforeAll, expect, expectTypeOf, it } from 'vitest';
 import { MAX_SCORE } from '../../../../src/app/bounds.ts';
@@ -52,6 +53,32 @@ it('the model mirrors the SQL enumerations', () => {
   for (const bad of ['0', '042', '-1', '1.5', 'x', '99999999999999999']) expect(parseId(bad)).toBeUndefined();
   expect(() => paths.user(0)).toThrow(RangeError);
   expect(() => paths.user(2 ** 53)).toThrow(RangeError);
+});
+
+it('firestore.indexes.json holds exactly the composite indexes the model\'s queries need', async () => {
+  const file = JSON.parse(await readFile(new URL('../../../../firestore.indexes.json', import.meta.url), 'utf8')) as {
+    indexes: Array<{ collectionGroup: string; queryScope: string; fields: Array<{ fieldPath: string; order: string }> }>;
+    fieldOverrides: Array<{ collectionGroup: string; fieldPath: string; ttl?: boolean; indexes: unknown[] }>;
+  };
+  const asText = file.indexes.map((i) => `${i.queryScope} ${i.collectionGroup}(${i.fields.map((f) => `${f.fieldPath} ${f.order}`).join(', ')})`);
+  // One per query of model.ts `queries` that orders on two fields or mixes equality and range.
+  expect(asText.sort()).toEqual(
+    [
+      'COLLECTION jobs(status ASCENDING, createdAt DESCENDING, id DESCENDING)', // jobBoard
+      'COLLECTION messages(createdAt DESCENDING, id DESCENDING)', // latestMessages
+      'COLLECTION notifications(createdAt DESCENDING, id DESCENDING)', // latestNotifications
+      'COLLECTION scores(score DESCENDING, userId ASCENDING)', // topScores
+      'COLLECTION members(joinedAt ASCENDING, userId ASCENDING)', // guildMembers
+      'COLLECTION guilds(activityScore DESCENDING, id ASCENDING)', // topGuilds
+      'COLLECTION sessions(userId ASCENDING, expiresAt ASCENDING)', // expiredSessions
+    ].sort(),
+  );
+  // The TTL policy of sessions, and no field override on a field some query filters or orders on.
+  expect(file.fieldOverrides.find((o) => o.collectionGroup === 'sessions' && o.fieldPath === 'expiresAt')?.ttl).toBe(true);
+  const queried = new Set(['readAt', 'score', 'status', 'createdAt', 'id', 'userId', 'joinedAt', 'activityScore', 'type']);
+  for (const o of file.fieldOverrides) {
+    if (o.fieldPath !== 'expiresAt') expect(queried.has(o.fieldPath)).toBe(false);
+  }
 });
 
 describeFirestore('seedFirestore on the emulator', () => {
