@@ -6,7 +6,7 @@
  * check it; every test that seeds or writes uses a fresh project id.
  */
 import { readFile } from 'node:fs/promises';
-import { Timestamp, type DocumentData, type Firestore, type Query } from '@google-cloud/firestore';
+import { FieldValue, Timestamp, type DocumentData, type Firestore, type Query } from '@google-cloud/firestore';
 import { afterAll, beforeAll, expect, expectTypeOf, it } from 'vitest';
 import { MAX_SCORE } from '../../../../src/app/bounds.ts';
 import { SeedError } from '../../../../src/app/db/errors.ts';
@@ -357,6 +357,50 @@ describeFirestore('seedFirestore on the emulator', () => {
     await r.session(hash('c')).create({ userId: 8, createdAt: at(-7_200_000), expiresAt: at(-3_600_000) });
     const expired = await queries.expiredSessions(sdb, 7, at(0)).get();
     expect(expired.docs.map((d) => d.id)).toEqual([hash('a')]);
+  });
+
+  it('the documented write transactions keep the invariants: concurrent debits (wallet + ledger), a join (member + mirror + count)', async () => {
+    const { db: pdb, bill: pbill } = fresh();
+    await seedFirestore(pdb, pbill, { users: 60, throttling: false });
+    const r = refs(pdb);
+    const ledgerIds = new IdAllocator(pdb, pbill, 'wallets', 'ledger', 20);
+    const start = (await r.wallet(7).get()).data()?.balance ?? 0;
+    const amount = Math.ceil(start / 4);
+    // Debit as docs/firestore.md says: id reserved first, then one transaction reads the wallet,
+    // checks the balance, updates it and creates the ledger entry.
+    const debit = async (): Promise<boolean> => {
+      const id = await ledgerIds.nextId();
+      return pbill.tx('wallets', async (tx) => {
+        const wallet = (await tx.get(r.wallet(7))).data();
+        if (wallet === undefined || wallet.balance < amount) return false;
+        tx.update(r.wallet(7), { balance: wallet.balance - amount, updatedAt: Timestamp.now() });
+        tx.create(r.ledgerEntry(7, id), { id, userId: 7, type: 'debit', amount, jobId: null, createdAt: Timestamp.now() });
+        return true;
+      });
+    };
+    const accepted = (await Promise.all(Array.from({ length: 8 }, debit))).filter(Boolean).length;
+    expect(accepted).toBe(Math.floor(start / amount));
+    const balance = (await r.wallet(7).get()).data()?.balance;
+    expect(balance).toBe(start - accepted * amount);
+    const ledgerSum = (await r.ledger(7).get()).docs.reduce((sum, d) => sum + LEDGER_SIGN[d.data().type] * d.data().amount, 0);
+    expect(ledgerSum).toBe(balance);
+
+    // Join: user 7 (guild 1) joins guild 2 unless already there.
+    const before = (await r.guild(2).get()).data()?.memberCount ?? 0;
+    const joined = await pbill.tx('guilds', async (tx) => {
+      const guild = await tx.get(r.guild(2));
+      const member = await tx.get(r.guildMember(2, 7));
+      if (!guild.exists || member.exists) return false;
+      const joinedAt = Timestamp.now();
+      tx.create(r.guildMember(2, 7), { guildId: 2, userId: 7, displayName: 'x', role: 'member', joinedAt });
+      tx.create(r.userGuild(7, 2), { guildId: 2, role: 'member', joinedAt });
+      tx.update(r.guild(2), { memberCount: FieldValue.increment(1) });
+      return true;
+    });
+    const after = (await r.guild(2).get()).data()?.memberCount;
+    expect(after).toBe(before + (joined ? 1 : 0));
+    expect(after).toBe(await count(r.guildMembers(2)));
+    expect((await r.userGuilds(7).get()).docs.map((d) => d.data().guildId)).toEqual(expect.arrayContaining([1, 2]));
   });
 
   // ----- Refusals and variants (fresh projects) ------------------------------------------------
