@@ -71,7 +71,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     cacheStats: () => deps.cacheAccess.cache.getStats(),
     redisState: () => deps.redisStatus().state,
     reconnectAttempts: () => deps.redisStatus().totalReconnectAttempts,
-    dbReads: () => deps.db.readStats(),
+    dbReads: () => deps.data.readStats(),
     fallbackInFlight: () => deps.cacheAccess.bulkhead.inFlight,
   });
 
