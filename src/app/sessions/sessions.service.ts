@@ -16,10 +16,16 @@ import { CacheKeys } from '../../cache/index.ts';
 import { sessionCacheTtl } from '../cache-policy.ts';
 import { hashPassword, verifyPassword } from '../db/passwords.ts';
 import type { AppDeps } from '../deps.ts';
-import type { AuthContext } from '../http/auth.ts';
 import { HttpError, UnauthorizedError } from '../http/errors.ts';
 import type { RateLimiter } from '../http/rate-limit.ts';
 import { LoginThrottle } from './login-throttle.ts';
+
+/** Who a request's session belongs to (http/auth.ts puts it on `req.auth`). */
+export interface AuthContext {
+  userId: number;
+  /** SHA-256 (hex) of the bearer token: the session's key in the database and the cache. */
+  tokenHash: string;
+}
 
 /** 32 bytes in base64url without padding: exactly 43 characters. */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
