@@ -23,7 +23,7 @@ export interface ChatData {
   listMessages(chatId: number, page: number, pageSize: number): Promise<Page<Message>>;
   /**
    * Posts the message if the author is a member, checked atomically with the write (never from
-   * the cache). Throws as `assertMayPost` (chat.rules.ts): 404 without the chat, 403 for a
+   * the cache). Throws `postRefusal` (chat.rules.ts): 404 without the chat, 403 for a
    * non-member.
    */
   post(chatId: number, userId: number, body: string): Promise<Message>;

@@ -1,11 +1,15 @@
 /** Who may read and post in a chat: shared by every adapter of chat.data.ts and the service. */
-import { ForbiddenError, NotFoundError } from '../http/errors.ts';
+import { ForbiddenError, type HttpError, NotFoundError } from '../http/errors.ts';
 import type { ChatAccess } from './chat.data.ts';
 
-/** Members only: 404 when the chat does not exist, 403 for anyone outside it. */
+/** Why a post was refused: 404 when the chat does not exist, 403 when the author is not a member. */
+export function postRefusal(chatExists: boolean): HttpError {
+  return chatExists ? new ForbiddenError('Only members can post in this chat') : new NotFoundError('Chat');
+}
+
+/** Members only (for an adapter that reads the chat before writing): throws `postRefusal`. */
 export function assertMayPost(chat: ChatAccess | undefined, userId: number): void {
-  if (chat === undefined) throw new NotFoundError('Chat');
-  if (!chat.memberIds.includes(userId)) throw new ForbiddenError('Only members can post in this chat');
+  if (chat === undefined || !chat.memberIds.includes(userId)) throw postRefusal(chat !== undefined);
 }
 
 /** Reading: the chat exists (the caller threw 404 otherwise) and the user is a member. */

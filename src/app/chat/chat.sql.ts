@@ -2,7 +2,7 @@
 import type { Database, DbTx } from '../db/database.ts';
 import { toPage } from '../paging.ts';
 import type { ChatAccess, ChatData, Message } from './chat.data.ts';
-import { assertMayPost } from './chat.rules.ts';
+import { postRefusal } from './chat.rules.ts';
 
 const Q = { domain: 'chat' } as const;
 
@@ -69,8 +69,7 @@ export function createSqlChatData(db: Database): ChatData {
       const message = await insertMessageAsMember(db, chatId, userId, body);
       if (message !== undefined) return message;
       // Not posted: the chat is missing (404) or the author is not a member (403).
-      assertMayPost((await chatExists(db, chatId)) ? { id: chatId, name: '', memberIds: [] } : undefined, userId);
-      throw new Error(`chat ${chatId}: the insert was refused but the author is a member`);
+      throw postRefusal(await chatExists(db, chatId));
     },
   };
 }
