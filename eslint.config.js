@@ -21,6 +21,25 @@ export default tseslint.config(
     },
   },
   {
+    // The data seam (issue 11): services, routes, warmers and the HTTP layer see the data ports
+    // (deps.data) only, never the SQL database or an adapter, so another database's adapters
+    // can replace them. server.ts and db/ build the adapters.
+    files: ['src/app/*/*.service.ts', 'src/app/*/*.routes.ts', 'src/app/*/*.data.ts', 'src/app/*/*.rules.ts', 'src/app/http/**/*.ts', 'src/app/app.ts', 'src/app/routes.ts', 'src/app/warm.ts', 'src/app/deps.ts', 'src/app/data.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/db/*', '!**/db/passwords.ts', '**/*.sql.ts'],
+              message: 'Use the data ports (deps.data, <domain>.data.ts): only server.ts, db/ and the *.sql.ts adapters know the database.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

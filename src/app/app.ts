@@ -2,10 +2,10 @@
  * buildApp: the Fastify instance with every route and plugin, never listening by itself, so
  * tests drive it with inject() and server.ts owns the process.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDeps } from './deps.ts';
+import type { App } from './http/domain.ts';
 import { clientErrorHandler, frameworkErrors, parseJsonBody, sendError, toHttpError } from './http/error-shape.ts';
 import { ShuttingDownError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
@@ -17,7 +17,7 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger;
 }
 
-export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type { App } from './http/domain.ts';
 
 export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promise<App> {
   const app = Fastify({
@@ -71,7 +71,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     cacheStats: () => deps.cacheAccess.cache.getStats(),
     redisState: () => deps.redisStatus().state,
     reconnectAttempts: () => deps.redisStatus().totalReconnectAttempts,
-    dbReads: () => deps.db.readStats(),
+    dbReads: () => deps.data.readStats(),
     fallbackInFlight: () => deps.cacheAccess.bulkhead.inFlight,
   });
 

@@ -1,6 +1,6 @@
 /** What buildApp needs; server.ts (or a test) builds it. */
 import type { AppConfig } from './config.ts';
-import type { Database } from './db/database.ts';
+import type { AppData } from './data.ts';
 import type { CacheAccess } from './http/cache-access.ts';
 import type { AppMetrics } from './http/metrics.ts';
 
@@ -25,7 +25,8 @@ export interface Lifecycle {
 
 export interface AppDeps {
   config: AppConfig;
-  db: Database;
+  /** The data ports (data.ts); the database behind them is not the services' business. */
+  data: AppData;
   cacheAccess: CacheAccess;
   metrics: AppMetrics;
   redisStatus(): RedisStatus;

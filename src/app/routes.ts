@@ -7,13 +7,12 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { adminRoutes } from './admin/admin.routes.ts';
-import type { App } from './app.ts';
 import { chatRoutes } from './chat/chat.routes.ts';
 import type { AppDeps } from './deps.ts';
 import { warmGuilds } from './guilds/guilds.service.ts';
 import { guildRoutes } from './guilds/guilds.routes.ts';
 import { authenticate } from './http/auth.ts';
-import type { DomainOptions } from './http/domain.ts';
+import type { App, DomainOptions } from './http/domain.ts';
 import { limitWrites, RateLimiter } from './http/rate-limit.ts';
 import { warmJobs } from './jobs/jobs.service.ts';
 import { jobRoutes } from './jobs/jobs.routes.ts';

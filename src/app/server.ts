@@ -16,6 +16,7 @@ import { ConfigError, loadConfig, loadDotEnv, maskUrl, type AppConfig } from './
 import { createDatabase, SeedError, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { seedDatabase } from './db/seed.ts';
+import { createSqlData } from './db/sql-data.ts';
 import type { AppDeps, Lifecycle, RedisStatus } from './deps.ts';
 import { CacheAccess } from './http/cache-access.ts';
 import { loggerOptions } from './http/logging.ts';
@@ -186,7 +187,8 @@ async function main(): Promise<void> {
     if (conn === undefined) return { mode: 'memory', state: 'memory', healthy: true, reconnectAttempts: 0, totalReconnectAttempts: 0, url: maskUrl(config.redisUrl) };
     return { mode: 'redis', state: conn.state, healthy: conn.healthy, reconnectAttempts: conn.reconnectAttempts, totalReconnectAttempts: conn.totalReconnectAttempts, url: maskUrl(config.redisUrl) };
   };
-  const deps: AppDeps = { config, db, cacheAccess: access, metrics, redisStatus, lifecycle };
+  const data = createSqlData(db);
+  const deps: AppDeps = { config, data, cacheAccess: access, metrics, redisStatus, lifecycle };
   const app: App = await buildApp(deps, { logger });
 
   let stopping = false;
@@ -209,7 +211,7 @@ async function main(): Promise<void> {
     access.close();
     await access.cache.close();
     await redis?.close();
-    await db.close();
+    await data.close();
     logger.info('shutdown complete');
     process.exit(exitCode);
   };

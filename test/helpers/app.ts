@@ -15,6 +15,7 @@ import { buildApp, type App } from '../../src/app/app.ts';
 import { loadConfig, type AppConfig } from '../../src/app/config.ts';
 import type { Database, DbTx } from '../../src/app/db/database.ts';
 import { DEMO_USER, LOADTEST_PASSWORD, seedDatabase } from '../../src/app/db/seed.ts';
+import { createSqlData } from '../../src/app/db/sql-data.ts';
 import type { AppDeps } from '../../src/app/deps.ts';
 import { CacheAccess } from '../../src/app/http/cache-access.ts';
 import { AppMetrics } from '../../src/app/http/metrics.ts';
@@ -129,7 +130,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   });
   const deps: AppDeps = {
     config,
-    db,
+    data: createSqlData(db),
     cacheAccess,
     metrics,
     redisStatus: () => ({ mode: 'redis', state: client.isReady ? 'ready' : 'reconnecting', healthy: client.isReady, reconnectAttempts: 0, totalReconnectAttempts: 0, url: redisServer.url }),

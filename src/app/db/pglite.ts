@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
-import type { Database, DbTx, QueryOptions, QueryResult, ResolvedDatabaseOptions } from './database.ts';
+import type { Database, DbTx, QueryOptions, QueryResult, ResolvedDatabaseOptions } from './types.ts';
 import { DatabaseClosedError, DatabaseError, toDatabaseError } from './errors.ts';
 import { INT8_OID, ReadCounter, assertSchemaName, parseInt8, simulatedLatency } from './internal.ts';
 

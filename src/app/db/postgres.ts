@@ -2,7 +2,7 @@
  * `Database` on real PostgreSQL through a `pg` pool.
  */
 import pg from 'pg';
-import type { Database, DbTx, QueryOptions, QueryResult, ResolvedDatabaseOptions } from './database.ts';
+import type { Database, DbTx, QueryOptions, QueryResult, ResolvedDatabaseOptions } from './types.ts';
 import { DatabaseClosedError, DatabaseError, toDatabaseError } from './errors.ts';
 import { INT8_ARRAY_OID, INT8_OID, ReadCounter, assertSchemaName, parseInt8, simulatedLatency } from './internal.ts';
 

@@ -7,25 +7,25 @@ import { CacheKeys } from '../../cache/index.ts';
 import { CACHE_TTL, GUILD_MEMBERS_LIMIT } from '../cache-policy.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ReadResult } from '../http/cache-access.ts';
-import { ConflictError, ForbiddenError, NotFoundError } from '../http/errors.ts';
-import * as q from './guilds.queries.ts';
+import { NotFoundError } from '../http/errors.ts';
+import type { Guild, GuildMember } from './guilds.data.ts';
 
-export type { Guild, GuildMember } from './guilds.queries.ts';
+export type { Guild, GuildMember } from './guilds.data.ts';
 
 export interface GuildMembers {
   guildId: number;
-  members: q.GuildMember[];
+  members: GuildMember[];
 }
 
-export async function getGuild(deps: AppDeps, id: number): Promise<ReadResult<q.Guild>> {
-  return deps.cacheAccess.readFound(CacheKeys.guild(id), 'Guild', () => q.findGuild(deps.db, id), CACHE_TTL.guild);
+export async function getGuild(deps: AppDeps, id: number): Promise<ReadResult<Guild>> {
+  return deps.cacheAccess.readFound(CacheKeys.guild(id), 'Guild', () => deps.data.guilds.findGuild(id), CACHE_TTL.guild);
 }
 
 export async function getMembers(deps: AppDeps, id: number): Promise<ReadResult<GuildMembers>> {
   return deps.cacheAccess.read(
     CacheKeys.guildMembers(id),
     async () => {
-      const members = await q.findMembers(deps.db, id, GUILD_MEMBERS_LIMIT);
+      const members = await deps.data.guilds.findMembers(id, GUILD_MEMBERS_LIMIT);
       if (members === undefined) throw new NotFoundError('Guild');
       return { guildId: id, members };
     },
@@ -34,43 +34,29 @@ export async function getMembers(deps: AppDeps, id: number): Promise<ReadResult<
 }
 
 /** The user joins the guild. */
-export async function join(deps: AppDeps, userId: number, guildId: number): Promise<q.GuildMember> {
-  const member = await deps.db.transaction(async (tx) => {
-    if ((await q.lockGuild(tx, guildId)) === undefined) throw new NotFoundError('Guild');
-    const inserted = await q.insertMember(tx, guildId, userId);
-    if (inserted === undefined) throw new ConflictError('E_ALREADY_MEMBER', 'You are already a member of this guild');
-    await q.addToMemberCount(tx, guildId, 1);
-    return inserted;
-  });
+export async function join(deps: AppDeps, userId: number, guildId: number): Promise<GuildMember> {
+  const member = await deps.data.guilds.join(guildId, userId);
   await deps.cacheAccess.invalidate(CacheKeys.guild(guildId), CacheKeys.guildMembers(guildId));
   return member;
 }
 
 /** Removes `userId` from the guild: the member themselves, or the guild's owner. */
 export async function removeMember(deps: AppDeps, actorId: number, guildId: number, userId: number): Promise<void> {
-  await deps.db.transaction(async (tx) => {
-    const guild = await q.lockGuild(tx, guildId);
-    if (guild === undefined) throw new NotFoundError('Guild');
-    if (actorId !== userId && actorId !== guild.ownerId) throw new ForbiddenError('Only the member or the guild owner can remove a member');
-    if (userId === guild.ownerId) throw new ConflictError('E_OWNER_CANNOT_LEAVE', 'The owner cannot leave their own guild');
-    if (!(await q.deleteMember(tx, guildId, userId))) throw new NotFoundError('Member');
-    await q.addToMemberCount(tx, guildId, -1);
-  });
+  await deps.data.guilds.removeMember(actorId, guildId, userId);
   await deps.cacheAccess.invalidate(CacheKeys.guild(guildId), CacheKeys.guildMembers(guildId));
 }
 
 /** Member-list keys that show this user's display name (for a profile edit). */
 export async function memberListKeysOfUser(deps: AppDeps, userId: number): Promise<string[]> {
-  return (await q.guildIdsOfUser(deps.db, userId)).map((id) => CacheKeys.guildMembers(id));
+  return (await deps.data.guilds.guildIdsOfUser(userId)).map((id) => CacheKeys.guildMembers(id));
 }
 
 export const WARM_GUILDS = 50;
 
 /** Warmer: the most active guilds and their member lists, in two queries. */
 export async function warmGuilds(deps: AppDeps): Promise<number> {
-  const guilds = await q.topGuilds(deps.db, WARM_GUILDS);
-  const members = await q.membersOfGuilds(
-    deps.db,
+  const guilds = await deps.data.guilds.topGuilds(WARM_GUILDS);
+  const members = await deps.data.guilds.membersOfGuilds(
     guilds.map((g) => g.id),
     GUILD_MEMBERS_LIMIT,
   );

@@ -19,16 +19,12 @@
  */
 import type { FastifyBaseLogger, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { AppDeps } from '../deps.ts';
-import { resolveSession, TOKEN_PATTERN } from '../sessions/sessions.service.ts';
+import { resolveSession, TOKEN_PATTERN, type AuthContext } from '../sessions/sessions.service.ts';
 import { RateLimitedError, UnauthorizedError } from './errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { bearerCredential } from './tokens.ts';
 
-export interface AuthContext {
-  userId: number;
-  /** SHA-256 (hex) of the bearer token: the session's key in the database and the cache. */
-  tokenHash: string;
-}
+export type { AuthContext };
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -3,11 +3,16 @@
  * user, and the common TypeBox schemas.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import type { ReadResult } from './cache-access.ts';
 import { UnauthorizedError } from './errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
+
+/** The Fastify instance buildApp returns (here, not in app.ts, so routes.ts needs no import of app.ts). */
+export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 export interface DomainOptions {
   deps: AppDeps;

@@ -53,7 +53,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       uptimeSeconds: Math.round((Date.now() - deps.lifecycle.startedAtMs) / 1000),
       redis,
       cache: { enabled: deps.cacheAccess.enabled, ...stats, fallbackInFlight: deps.cacheAccess.bulkhead.inFlight },
-      database: { kind: deps.db.kind, rowsRead: deps.db.readStats() },
+      database: { kind: deps.data.kind, rowsRead: deps.data.readStats() },
     });
   });
 

@@ -16,11 +16,16 @@ import { CacheKeys } from '../../cache/index.ts';
 import { sessionCacheTtl } from '../cache-policy.ts';
 import { hashPassword, verifyPassword } from '../db/passwords.ts';
 import type { AppDeps } from '../deps.ts';
-import type { AuthContext } from '../http/auth.ts';
 import { HttpError, UnauthorizedError } from '../http/errors.ts';
 import type { RateLimiter } from '../http/rate-limit.ts';
 import { LoginThrottle } from './login-throttle.ts';
-import * as q from './sessions.queries.ts';
+
+/** Who a request's session belongs to (http/auth.ts puts it on `req.auth`). */
+export interface AuthContext {
+  userId: number;
+  /** SHA-256 (hex) of the bearer token: the session's key in the database and the cache. */
+  tokenHash: string;
+}
 
 /** 32 bytes in base64url without padding: exactly 43 characters. */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -69,8 +74,8 @@ export async function login(deps: AppDeps, limiter: RateLimiter, input: LoginInp
   const throttle = new LoginThrottle(limiter, deps.config, log, email, input.ip);
   await throttle.admit();
 
-  const user = await q.findUserByEmail(deps.db, email);
-  const ok = await verifyPassword(input.password, user?.password_hash ?? (await timingDummy()));
+  const user = await deps.data.sessions.findLogin(email);
+  const ok = await verifyPassword(input.password, user?.passwordHash ?? (await timingDummy()));
   if (user === undefined || !ok) {
     await throttle.failed();
     throw new InvalidCredentialsError();
@@ -82,19 +87,15 @@ export async function login(deps: AppDeps, limiter: RateLimiter, input: LoginInp
   const ttl = sessionCacheTtl(deps.config);
   const expiresAt = new Date(Date.now() + ttl * 1000);
   const previousHash = input.previousToken === undefined ? undefined : hashToken(input.previousToken);
-  await deps.db.transaction(async (tx) => {
-    await q.deleteExpiredSessions(tx, user.id);
-    if (previousHash !== undefined) await q.deleteSession(tx, previousHash);
-    await q.insertSession(tx, tokenHash, user.id, expiresAt);
-  });
+  await deps.data.sessions.start({ userId: user.userId, tokenHash, expiresAt, previousTokenHash: previousHash });
   // After the commit. The new session is written through (the client uses it at once); a
   // failed cache write only costs one database read later.
   if (previousHash !== undefined) await deps.cacheAccess.invalidate(CacheKeys.session(previousHash));
   if (deps.cacheAccess.enabled) {
-    const cached: CachedSession = { userId: user.id, expiresAt: expiresAt.toISOString() };
+    const cached: CachedSession = { userId: user.userId, expiresAt: expiresAt.toISOString() };
     await deps.cacheAccess.cache.set(CacheKeys.session(tokenHash), cached, ttl);
   }
-  return { token, userId: user.id };
+  return { token, userId: user.userId };
 }
 
 /** Called around the database lookup, which only happens on a cache miss. */
@@ -118,10 +119,10 @@ export async function resolveSession(deps: AppDeps, token: string, hooks: Sessio
     key,
     async () => {
       await hooks.beforeLookup();
-      const row = await q.findLiveSession(deps.db, tokenHash);
-      if (row === undefined) return null;
+      const session = await deps.data.sessions.findLive(tokenHash);
+      if (session === undefined) return null;
       await hooks.found();
-      return { userId: row.user_id, expiresAt: row.expires_at.toISOString() };
+      return { userId: session.userId, expiresAt: session.expiresAt.toISOString() };
     },
     { ttl: sessionCacheTtl(deps.config), negativeTtlSeconds: deps.config.unknownTokenCacheSeconds },
   );
@@ -134,6 +135,6 @@ export async function resolveSession(deps: AppDeps, token: string, hooks: Sessio
 }
 
 export async function logout(deps: AppDeps, auth: AuthContext): Promise<void> {
-  await q.deleteSession(deps.db, auth.tokenHash);
+  await deps.data.sessions.delete(auth.tokenHash);
   await deps.cacheAccess.invalidate(CacheKeys.session(auth.tokenHash));
 }

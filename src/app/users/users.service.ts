@@ -10,19 +10,19 @@ import { memberListKeysOfUser } from '../guilds/guilds.service.ts';
 import type { ReadResult } from '../http/cache-access.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../http/errors.ts';
 import { leaderboardKeysShowingUser } from '../leaderboards/leaderboards.service.ts';
-import * as q from './users.queries.ts';
+import type { Profile, ProfilePatch } from './users.data.ts';
 
-export type { Profile, ProfilePatch } from './users.queries.ts';
+export type { Profile, ProfilePatch } from './users.data.ts';
 
-export async function getProfile(deps: AppDeps, id: number): Promise<ReadResult<q.Profile>> {
-  return deps.cacheAccess.readFound(CacheKeys.userProfile(id), 'User', () => q.findProfile(deps.db, id), CACHE_TTL.userProfile);
+export async function getProfile(deps: AppDeps, id: number): Promise<ReadResult<Profile>> {
+  return deps.cacheAccess.readFound(CacheKeys.userProfile(id), 'User', () => deps.data.users.findProfile(id), CACHE_TTL.userProfile);
 }
 
-function validatePatch(patch: q.ProfilePatch): q.ProfilePatch {
+function validatePatch(patch: ProfilePatch): ProfilePatch {
   if (patch.displayName === undefined && patch.bio === undefined && patch.avatarUrl === undefined) {
     throw new BadRequestError('Give at least one of displayName, bio, avatarUrl', 'body');
   }
-  const out: q.ProfilePatch = { ...patch };
+  const out: ProfilePatch = { ...patch };
   if (patch.displayName !== undefined) {
     out.displayName = patch.displayName.trim();
     if (out.displayName.length === 0) throw new BadRequestError('displayName must not be blank', 'displayName');
@@ -41,9 +41,9 @@ function validatePatch(patch: q.ProfilePatch): q.ProfilePatch {
   return out;
 }
 
-export async function updateProfile(deps: AppDeps, actorId: number, id: number, patch: q.ProfilePatch): Promise<q.Profile> {
+export async function updateProfile(deps: AppDeps, actorId: number, id: number, patch: ProfilePatch): Promise<Profile> {
   if (actorId !== id) throw new ForbiddenError('You can only edit your own profile');
-  const result = await q.updateProfile(deps.db, id, validatePatch(patch));
+  const result = await deps.data.users.updateProfile(id, validatePatch(patch));
   if (result === undefined) throw new NotFoundError('User');
   const stale = [CacheKeys.userProfile(id)];
   if (result.previousDisplayName !== result.profile.displayName) {

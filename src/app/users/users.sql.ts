@@ -1,17 +1,8 @@
-/** SQL of the users domain: public profiles. */
-import type { DbTx } from '../db/database.ts';
+/** The PostgreSQL/PGlite adapter of the users port (users.data.ts). */
+import type { Database, DbTx } from '../db/database.ts';
+import type { Profile, ProfilePatch, UsersData } from './users.data.ts';
 
 const Q = { domain: 'users' } as const;
-
-/** The public profile: what anybody signed in may read (no email, no password hash). */
-export interface Profile {
-  id: number;
-  displayName: string;
-  bio: string;
-  avatarUrl: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
 
 interface ProfileRow {
   id: number;
@@ -31,21 +22,14 @@ const toProfile = (r: ProfileRow): Profile => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-export async function findProfile(db: DbTx, id: number): Promise<Profile | undefined> {
+async function findProfile(db: DbTx, id: number): Promise<Profile | undefined> {
   const { rows } = await db.query<ProfileRow>('SELECT id, display_name, bio, avatar_url, created_at, updated_at FROM users WHERE id = $1', [id], Q);
   const row = rows[0];
   return row === undefined ? undefined : toProfile(row);
 }
 
-export interface ProfilePatch {
-  displayName?: string;
-  bio?: string;
-  /** null clears the avatar; undefined leaves it. */
-  avatarUrl?: string | null;
-}
-
 /** Applies the patch; returns the new profile and the display name before it, or undefined for an unknown id. */
-export async function updateProfile(db: DbTx, id: number, patch: ProfilePatch): Promise<{ profile: Profile; previousDisplayName: string } | undefined> {
+async function updateProfile(db: DbTx, id: number, patch: ProfilePatch): Promise<{ profile: Profile; previousDisplayName: string } | undefined> {
   // The FROM sub-select locks the row and reads the values before the update.
   const { rows } = await db.query<ProfileRow & { previous_display_name: string }>(
     `UPDATE users u
@@ -61,4 +45,11 @@ export async function updateProfile(db: DbTx, id: number, patch: ProfilePatch): 
   );
   const row = rows[0];
   return row === undefined ? undefined : { profile: toProfile(row), previousDisplayName: row.previous_display_name };
+}
+
+export function createSqlUsersData(db: Database): UsersData {
+  return {
+    findProfile: (id) => findProfile(db, id),
+    updateProfile: (id, patch) => updateProfile(db, id, patch),
+  };
 }
