@@ -25,6 +25,8 @@ import type {
   QueryDocumentSnapshot,
   Timestamp,
 } from '@google-cloud/firestore';
+import type { JobStatus } from '../../jobs/jobs.data.ts';
+import type { LedgerType } from '../../wallets/wallets.data.ts';
 
 /** Top-level collections and subcollection ids. Subcollection ids are collection-group names. */
 export const COLLECTIONS = {
@@ -55,22 +57,10 @@ export const COLLECTIONS = {
 export const GUILD_ROLES = ['owner', 'officer', 'member'] as const;
 export type GuildRole = (typeof GUILD_ROLES)[number];
 
-export const JOB_STATUSES = ['open', 'closed', 'completed'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-export const LEDGER_TYPES = ['credit', 'debit', 'hold', 'release', 'reward', 'admin_credit', 'correction'] as const;
-export type LedgerType = (typeof LEDGER_TYPES)[number];
-
-/** +1 when a ledger entry adds to the balance, -1 when it takes from it (as in SQL). */
-export const LEDGER_SIGN: Readonly<Record<LedgerType, 1 | -1>> = {
-  credit: 1,
-  release: 1,
-  reward: 1,
-  admin_credit: 1,
-  debit: -1,
-  hold: -1,
-  correction: -1,
-};
+// Job statuses and ledger types are the domain's (the ports), shared with the SQL adapter.
+export { JOB_STATUSES } from '../../jobs/jobs.data.ts';
+export type { JobStatus, LedgerType };
+export { LEDGER_SIGN } from '../../wallets/wallets.rules.ts';
 
 /** Ledger types that belong to a job (`jobId` set), and only those. */
 export const JOB_LEDGER_TYPES: ReadonlySet<LedgerType> = new Set<LedgerType>(['hold', 'release', 'reward']);
