@@ -91,3 +91,13 @@ export class ShuttingDownError extends HttpError {
     super(503, 'E_SHUTTING_DOWN', 'This instance is shutting down; retry', { 'retry-after': '1' });
   }
 }
+
+/**
+ * A database transaction still lost to concurrent writers after the client's own retries
+ * (Firestore: gRPC ABORTED, "too much contention"). Nothing was written: the client should retry.
+ */
+export class ContentionError extends HttpError {
+  constructor(message = 'Too many concurrent changes to the same data; retry', options?: { cause?: unknown }) {
+    super(503, 'E_CONTENTION', message, { 'retry-after': '1' }, options);
+  }
+}
