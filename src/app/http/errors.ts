@@ -91,3 +91,13 @@ export class ShuttingDownError extends HttpError {
     super(503, 'E_SHUTTING_DOWN', 'This instance is shutting down; retry', { 'retry-after': '1' });
   }
 }
+
+/**
+ * A Firestore transaction was still aborted by contention (gRPC ABORTED) after the client's own
+ * retries: nothing was written, the client should retry shortly.
+ */
+export class ContentionError extends HttpError {
+  constructor(options?: { cause?: unknown }) {
+    super(503, 'E_CONTENTION', 'Too much contention on this data; retry', { 'retry-after': '1' }, options);
+  }
+}
