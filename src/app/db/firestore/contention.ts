@@ -27,3 +27,13 @@ export async function runTx<Domain extends string, T>(bill: Bill<Domain>, domain
     throw err;
   }
 }
+
+/** Awaits `work` (a `bill.tx(...)` or other transaction), turning a final ABORTED into ContentionError. */
+export async function orContention<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (isContention(err)) throw new ContentionError(undefined, { cause: err });
+    throw err;
+  }
+}
