@@ -91,3 +91,13 @@ export class ShuttingDownError extends HttpError {
     super(503, 'E_SHUTTING_DOWN', 'This instance is shutting down; retry', { 'retry-after': '1' });
   }
 }
+
+/**
+ * A database transaction still lost to concurrent writers after the client's own retries
+ * (Firestore: gRPC ABORTED, code 10). Nothing was written: the client should retry shortly.
+ */
+export class ContentionError extends HttpError {
+  constructor(options?: { cause?: unknown }) {
+    super(503, 'E_CONTENTION', 'Too many concurrent updates of the same data; retry', { 'retry-after': '1' }, options);
+  }
+}
