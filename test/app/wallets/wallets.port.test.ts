@@ -136,7 +136,8 @@ describe.each(moneyBackends())('wallets port on $name', (backend: MoneyBackend) 
     expect(await p.wallets.findBalance(u)).toBe(200 - 10 * total);
   }, 240_000);
 
-  it.runIf(backend.name === 'firestore')('bills one read and two writes per debit (wallet, ledger entry)', async () => {
+  // Billing is Firestore's: the SQL adapters count rows, checked in the HTTP suites.
+  if (backend.name === 'firestore') it('bills one read and two writes per debit (wallet, ledger entry)', async () => {
     const bill = p.firestore?.bill;
     if (bill === undefined) throw new Error('no Firestore context');
     await setBalance(6, 50);
