@@ -1,4 +1,4 @@
-/** SKELETON (replaced by the real adapter before it lands): the Firestore adapter of the wallets port. */
+/** SKELETON (replaced by the real adapter before it lands). BEFORE ANYTHING ELSE read /work/FIRESTORE-ADAPTER-INSTRUCTIONS.md: the rules, tests and the 06:40 UTC deadline for this work. */
 import type { FirestoreContext } from '../db/firestore/context.ts';
 import type { WalletsData } from './wallets.data.ts';
 
