@@ -33,6 +33,8 @@ import { connectFirestore, type FirestoreConnection } from '../../src/app/db/fir
 import { createFirestoreContext } from '../../src/app/db/firestore/context.ts';
 import { createFirestoreData } from '../../src/app/db/firestore/data.ts';
 import { refs } from '../../src/app/db/firestore/model.ts';
+import type { LedgerType } from '../../src/app/wallets/wallets.data.ts';
+import { LEDGER_SIGN } from '../../src/app/wallets/wallets.rules.ts';
 import { seedFirestore } from '../../src/app/db/firestore/seed.ts';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { AppData } from '../../src/app/data.ts';
@@ -132,6 +134,12 @@ export interface TestInspect {
   score(userId: number, type: string): Promise<number | undefined>;
   /** Jobs stored. */
   jobCount(): Promise<number>;
+  /** Every ledger entry of a job (all wallets), oldest first. */
+  jobLedger(jobId: number): Promise<Array<{ userId: number; type: string; amount: number }>>;
+  /** Sum of every wallet's balance plus every job's held reward (money cannot appear or vanish). */
+  moneyInSystem(): Promise<bigint>;
+  /** Wallets whose balance differs from the signed sum of their ledger. */
+  ledgerMismatches(): Promise<number>;
   /** Sessions stored (live or expired). */
   sessionCount(): Promise<number>;
   /** True when a session is stored under this token hash (live or expired). */
@@ -223,6 +231,23 @@ function sqlInspect(db: Database): TestInspect {
       return row === undefined ? undefined : Number(row.score);
     },
     jobCount: () => count('SELECT count(*)::int AS n FROM jobs'),
+    jobLedger: async (jobId) =>
+      (await db.query<{ user_id: number; type: string; amount: number }>('SELECT user_id, type, amount FROM wallet_transactions WHERE job_id = $1 ORDER BY id', [jobId])).rows.map((r) => ({
+        userId: Number(r.user_id),
+        type: r.type,
+        amount: Number(r.amount),
+      })),
+    moneyInSystem: async () => {
+      const { rows } = await db.query<{ total: string }>('SELECT ((SELECT COALESCE(sum(balance), 0) FROM wallets) + (SELECT COALESCE(sum(held), 0) FROM jobs))::text AS total');
+      return BigInt(rows[0]?.total ?? '0');
+    },
+    ledgerMismatches: () =>
+      count(
+        `SELECT count(*)::int AS n FROM wallets w
+          LEFT JOIN (SELECT user_id, sum(CASE WHEN type IN ('credit', 'release', 'reward', 'admin_credit') THEN amount ELSE -amount END) AS total
+                       FROM wallet_transactions GROUP BY user_id) l ON l.user_id = w.user_id
+          WHERE COALESCE(l.total, 0) <> w.balance`,
+      ),
     sessionCount: () => count('SELECT count(*)::int AS n FROM sessions'),
     sessionExists: async (tokenHash) => (await count('SELECT count(*)::int AS n FROM sessions WHERE token_hash = $1', [tokenHash])) > 0,
     session: async (tokenHash) => {
@@ -245,6 +270,30 @@ function firestoreInspect(firestore: Firestore): TestInspect {
       return snap.data()?.score;
     },
     jobCount: async () => (await r.jobs().count().get()).data().count,
+    jobLedger: async (jobId) => {
+      // A collection-group query: the emulator needs no index for it (a check, not an app query).
+      const snap = await firestore.collectionGroup('ledger').where('jobId', '==', jobId).get();
+      return snap.docs
+        .map((d) => d.data() as { id: number; userId: number; type: string; amount: number })
+        .sort((a, b) => a.id - b.id)
+        .map((e) => ({ userId: e.userId, type: e.type, amount: e.amount }));
+    },
+    moneyInSystem: async () => {
+      const [wallets, jobs] = await Promise.all([r.wallets().get(), r.jobs().get()]);
+      let total = 0n;
+      for (const w of wallets.docs) total += BigInt(w.data().balance);
+      for (const j of jobs.docs) total += BigInt(j.data().held);
+      return total;
+    },
+    ledgerMismatches: async () => {
+      const [wallets, ledger] = await Promise.all([r.wallets().get(), firestore.collectionGroup('ledger').get()]);
+      const sums = new Map<number, bigint>();
+      for (const d of ledger.docs) {
+        const e = d.data() as { userId: number; type: LedgerType; amount: number };
+        sums.set(e.userId, (sums.get(e.userId) ?? 0n) + BigInt(LEDGER_SIGN[e.type] * e.amount));
+      }
+      return wallets.docs.filter((w) => (sums.get(w.data().userId) ?? 0n) !== BigInt(w.data().balance)).length;
+    },
     sessionCount: async () => (await r.sessions().count().get()).data().count,
     sessionExists: async (tokenHash) => (await r.session(tokenHash).get()).exists,
     session: async (tokenHash) => {
