@@ -3,6 +3,8 @@
  *
  *   npm run seed -- --users 100000            # PostgreSQL if DATABASE_URL is set, else PGlite in .data/pglite
  *   npm run seed -- --users 1000 --reset      # drop every app table first, then migrate and seed
+ *   DATABASE_URL=firestore://demo-rcl FIRESTORE_EMULATOR_HOST=127.0.0.1:8080 npm run seed -- --users 100000 --reset
+ *                                             # Firestore (emulator): --reset clears the project first
  *
  * Seeded accounts: user{N}@example.com with the password `loadtest-password` (seed data only,
  * see seed.ts). With --demo, user 1 is demo@example.com / demo1234 instead; --demo is refused
@@ -12,16 +14,23 @@ import { parseArgs } from 'node:util';
 import { createDatabase, DatabaseError, DEFAULT_PGLITE_DATA_DIR, type Database } from '../src/app/db/database.ts';
 import { dropAppTables, migrate } from '../src/app/db/migrate.ts';
 import { seedDatabase, type SeedProgress } from '../src/app/db/seed.ts';
+import { connectFirestore, FirestoreUrlError } from '../src/app/db/firestore/connection.ts';
+import { createBill } from '../src/app/db/firestore/bill.ts';
+import { seedFirestore } from '../src/app/db/firestore/seed.ts';
 
 const USAGE = `Usage: npm run seed -- [--users N] [--reset] [--batch-size N] [--pglite-dir DIR]
 
   --users N         users to create (default 1000)
   --demo            user 1 is the demo account demo@example.com / demo1234 (refused with NODE_ENV=production)
-  --reset           drop all application tables (and their data) first
+  --reset           drop all application tables (and their data) first; Firestore: clear the
+                    emulator's project (refused on a real project)
   --batch-size N    ids per INSERT statement (default 10000)
   --pglite-dir DIR  PGlite data folder when DATABASE_URL is unset (default ${DEFAULT_PGLITE_DATA_DIR})
 
-Environment: DATABASE_URL=postgres://user@host:5432/db selects PostgreSQL.`;
+Environment: DATABASE_URL=postgres://user@host:5432/db selects PostgreSQL; DATABASE_URL=firestore://<project-id>
+selects Firestore, on the emulator at FIRESTORE_EMULATOR_HOST=host:port when set (else Google, with
+Application Default Credentials). On Firestore, --reset deletes every document of the project and
+is refused unless FIRESTORE_EMULATOR_HOST is set; --batch-size and --pglite-dir do not apply.`;
 
 function positiveInt(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -73,6 +82,7 @@ async function main(): Promise<void> {
   const batchSize = positiveInt('batch-size', values['batch-size'], 10_000);
   const url = process.env.DATABASE_URL;
   if (values.demo && process.env.NODE_ENV === 'production') throw new Error('--demo is refused with NODE_ENV=production: the demo account has a published password');
+  if (url?.startsWith('firestore:') === true) return seedOnFirestore(url, users, values.reset, values.demo);
 
   // Seed statements are big; a minute each is far more than they need but keeps a stuck
   // server from hanging the script forever.
@@ -96,8 +106,56 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * Deletes every document of an emulator project through the emulator's REST reset endpoint.
+ * There is no such endpoint on Google's service, and deleting a real project's data is not a
+ * seed script's business: the caller refuses --reset without an emulator.
+ */
+async function clearEmulatorProject(emulatorHost: string, projectId: string): Promise<void> {
+  const res = await fetch(`http://${emulatorHost}/emulator/v1/projects/${projectId}/databases/(default)/documents`, { method: 'DELETE', signal: AbortSignal.timeout(120_000) });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`the emulator at ${emulatorHost} refused to clear project ${projectId}: HTTP ${res.status}`);
+}
+
+async function seedOnFirestore(url: string, users: number, reset: boolean, demo: boolean): Promise<void> {
+  const conn = connectFirestore(url);
+  try {
+    const where = conn.emulatorHost === undefined ? `Firestore project ${conn.projectId} (Google, Application Default Credentials)` : `Firestore project ${conn.projectId} on the emulator at ${conn.emulatorHost}`;
+    if (reset && conn.emulatorHost === undefined) {
+      throw new Error('--reset on Firestore clears the project through the emulator and is refused on a real project (FIRESTORE_EMULATOR_HOST is not set); delete the data with the console or gcloud if you mean it');
+    }
+    process.stderr.write(`seed: ${users} users into ${where}${reset ? ', after clearing it' : ''}\n`);
+    if (reset && conn.emulatorHost !== undefined) await clearEmulatorProject(conn.emulatorHost, conn.projectId);
+
+    const bill = createBill(conn.firestore);
+    const startMs = performance.now();
+    const bar = progressBar(startMs);
+    const summary = await seedFirestore(conn.firestore, bill, {
+      users,
+      demoAccount: demo,
+      // The client's 500/50/5 ramp-up protects a real project's new collections; the emulator has
+      // none to protect, and throttling would only make the measurement meaningless.
+      ...(conn.emulatorHost === undefined ? {} : { throttling: false }),
+      onProgress: (p) => bar.update(p),
+    }).finally(() => bar.end());
+    const seconds = (performance.now() - startMs) / 1000;
+
+    let documents = 0;
+    for (const [collection, n] of Object.entries(summary)) {
+      documents += n;
+      process.stderr.write(`  ${collection.padEnd(20)} ${n.toLocaleString('en-US').padStart(12)}\n`);
+    }
+    const billed = bill.snapshot()['seed'];
+    if (billed !== undefined) process.stderr.write(`  billed: ${billed.writes.toLocaleString('en-US')} writes, ${billed.reads.toLocaleString('en-US')} reads\n`);
+    process.stdout.write(`seeded ${users} users on firestore in ${seconds.toFixed(1)} s: ${documents.toLocaleString('en-US')} documents, ${Math.round(documents / seconds).toLocaleString('en-US')} documents/s\n`);
+  } finally {
+    await conn.close();
+  }
+}
+
 main().catch((err: unknown) => {
-  const label = err instanceof DatabaseError ? `${err.code}${err.sqlState === undefined ? '' : ` (${err.sqlState})`}` : 'error';
+  const label =
+    err instanceof DatabaseError ? `${err.code}${err.sqlState === undefined ? '' : ` (${err.sqlState})`}` : err instanceof FirestoreUrlError ? err.code : 'error';
   process.stderr.write(`\nseed failed: ${label}: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;
 });

@@ -72,6 +72,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     redisState: () => deps.redisStatus().state,
     reconnectAttempts: () => deps.redisStatus().totalReconnectAttempts,
     dbReads: () => deps.data.readStats(),
+    firestoreBill: () => deps.data.billed?.(),
     fallbackInFlight: () => deps.cacheAccess.bulkhead.inFlight,
   });
 

@@ -4,6 +4,7 @@
  * and meaning, in `.env.example`. No secret has a default here.
  */
 import { existsSync } from 'node:fs';
+import { FirestoreUrlError, parseFirestoreUrl } from './db/firestore/connection.ts';
 
 export type NodeEnv = 'production' | 'development' | 'test';
 
@@ -26,7 +27,15 @@ export interface AppConfig {
   cacheWarm: boolean;
   cacheWarmTimeoutMs: number;
   dbFallbackConcurrency: number;
+  /** postgres://… (PostgreSQL), firestore://<project-id> (Firestore), or unset (PGlite). */
   databaseUrl: string | undefined;
+  /** Which database `databaseUrl` selects. */
+  databaseKind: 'postgres' | 'pglite' | 'firestore';
+  /**
+   * `host:port` of a Firestore emulator (the Google client's own variable, which it also reads
+   * itself); unset: Google's service with Application Default Credentials.
+   */
+  firestoreEmulatorHost: string | undefined;
   databasePoolSize: number;
   /** Schema to use (created if missing); default the server's search_path. */
   databaseSchema: string | undefined;
@@ -131,7 +140,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (!ok) problems.push('REDIS_URL must be a redis:// or rediss:// URL');
   }
   const databaseUrl = env['DATABASE_URL'] === '' ? undefined : env['DATABASE_URL'];
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  let databaseKind: AppConfig['databaseKind'] = databaseUrl === undefined ? 'pglite' : 'postgres';
+  if (databaseUrl?.startsWith('firestore:') === true) {
+    databaseKind = 'firestore';
+    try {
+      parseFirestoreUrl(databaseUrl);
+    } catch (err) {
+      // The reason names the part that is wrong; the URL itself is never echoed.
+      const problem = err instanceof FirestoreUrlError ? err.problem : 'scheme';
+      const why = problem === 'project_id' ? 'a valid Google Cloud project id (6-30 lowercase letters, digits and hyphens, starting with a letter)' : problem === 'extra_parts' ? 'a project id and nothing more (no user, path, query or fragment)' : 'firestore://<project-id>';
+      problems.push(`DATABASE_URL=firestore://… must name ${why}`);
+    }
+  } else if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL, or firestore://<project-id>');
+  }
+  const firestoreEmulatorHost = env['FIRESTORE_EMULATOR_HOST'] === '' ? undefined : env['FIRESTORE_EMULATOR_HOST'];
+  if (firestoreEmulatorHost !== undefined && !/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(firestoreEmulatorHost)) problems.push('FIRESTORE_EMULATOR_HOST must be host:port');
 
   const adminToken = env['ADMIN_TOKEN'] === '' ? undefined : env['ADMIN_TOKEN'];
   // Operator credentials: long enough that guessing over HTTP is hopeless; never echoed.
@@ -156,6 +180,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     cacheWarmTimeoutMs: int('CACHE_WARM_TIMEOUT_MS', 10_000, 1),
     dbFallbackConcurrency: int('DB_FALLBACK_CONCURRENCY', 32, 1),
     databaseUrl,
+    databaseKind,
+    firestoreEmulatorHost,
     databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1, 1000),
     databaseSchema: env['DATABASE_SCHEMA'] === '' ? undefined : env['DATABASE_SCHEMA'],
     pgliteDataDir: str('PGLITE_DATA_DIR', '.data/pglite'),

@@ -13,6 +13,13 @@ import type { SessionsData } from './sessions/sessions.data.ts';
 import type { UsersData } from './users/users.data.ts';
 import type { WalletsData } from './wallets/wallets.data.ts';
 
+/** What Firestore billed one domain so far: document reads, writes and deletes. */
+export interface BilledOps {
+  reads: number;
+  writes: number;
+  deletes: number;
+}
+
 export interface AppData {
   /** What `/health` shows as `database.kind`: `postgres` or `pglite` for the SQL adapters. */
   readonly kind: string;
@@ -29,6 +36,12 @@ export interface AppData {
    * every call): `/health` `database.rowsRead` and the database-reads metric.
    */
   readStats(): Record<string, number>;
+  /**
+   * Firestore only: billed reads, writes and deletes per domain label (a fresh copy on every
+   * call), for `/health` `database.billed` and the `firestore_*_total` metrics. Absent on SQL,
+   * which counts rows (readStats) and has no per-operation bill.
+   */
+  billed?(): Record<string, BilledOps>;
   /** Closes the connection; idempotent. */
   close(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 /**
  * The process: configuration, logger, start-up order, signals and exit codes.
  *
- * Start-up order: config → Redis (policy in redis.ts) → database + migrations (+ demo seed) →
+ * Start-up order: config → Redis (policy in redis.ts) → database + migrations (+ demo seed; on
+ * Firestore a probe read instead of migrations) →
  * HTTP listening (liveness answers) → cache warming → ready.
  * Exit codes: 0 after a clean shutdown; 1 for bad configuration, Redis unavailable in
  * production (at boot, or after the reconnect window), a shutdown past SHUTDOWN_TIMEOUT_MS,
@@ -17,6 +18,11 @@ import { createDatabase, SeedError, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { seedDatabase } from './db/seed.ts';
 import { createSqlData } from './db/sql-data.ts';
+import { connectFirestore } from './db/firestore/connection.ts';
+import { createFirestoreData } from './db/firestore/data.ts';
+import { refs } from './db/firestore/model.ts';
+import { FirestoreSeedRefusedError, SEED_DOMAIN, seedFirestore } from './db/firestore/seed.ts';
+import type { AppData } from './data.ts';
 import type { AppDeps, Lifecycle, RedisStatus } from './deps.ts';
 import { CacheAccess } from './http/cache-access.ts';
 import { loggerOptions } from './http/logging.ts';
@@ -94,6 +100,72 @@ async function openRedis(config: AppConfig, logger: Logger, onLost: RedisLostHan
   return undefined;
 }
 
+/** PostgreSQL or PGlite: connect, migrate, seed the demo set on an empty database. */
+async function openSql(config: AppConfig, logger: Logger): Promise<AppData> {
+  const releaseLock = config.databaseUrl === undefined ? lockDataDir(config.pgliteDataDir, logger) : () => {};
+  process.on('exit', releaseLock);
+  try {
+    const db: Database = await createDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir, poolSize: config.databasePoolSize, queryDelayMs: config.dbQueryDelayMs, ...(config.databaseSchema === undefined ? {} : { schema: config.databaseSchema }) });
+    await migrate(db);
+    if (config.seedDemo) {
+      const { rows } = await db.query<{ seeded: boolean }>('SELECT EXISTS (SELECT 1 FROM users) AS seeded');
+      if (rows[0]?.seeded !== true) {
+        logger.info('empty database: seeding the demo data set (1,000 users; log in as demo@example.com / demo1234)');
+        await seedDatabase(db, { users: 1000 }).catch((err: unknown) => {
+          // Another instance starting on the same empty database seeded it first: fine.
+          if (!(err instanceof SeedError)) throw err;
+          logger.info('demo data already seeded by another instance');
+        });
+      }
+    }
+    return createSqlData(db);
+  } catch (err) {
+    return fail(logger, `database unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Longest the boot probe of Firestore may take: the client retries unreachable hosts for minutes. */
+const FIRESTORE_BOOT_TIMEOUT_MS = 20_000;
+
+/**
+ * Firestore (`DATABASE_URL=firestore://<project>`): no migrations (schemaless; the composite
+ * indexes are in firestore.indexes.json) and no data-folder lock (the service is shared by
+ * design). One probe read proves the project answers before the server listens; on an empty
+ * project with SEED_DEMO the 1,000-user demo set is written, as on PGlite.
+ */
+async function openFirestore(config: AppConfig, logger: Logger): Promise<AppData> {
+  const url = config.databaseUrl ?? '';
+  const conn = connectFirestore(url, config.firestoreEmulatorHost === undefined ? {} : { emulatorHost: config.firestoreEmulatorHost });
+  const target = conn.emulatorHost === undefined ? 'Google (Application Default Credentials)' : `the emulator at ${conn.emulatorHost}`;
+  logger.info({ projectId: conn.projectId, emulator: conn.emulatorHost ?? null }, `Firestore: project ${conn.projectId} on ${target}`);
+  const data = createFirestoreData(conn);
+  try {
+    const probe = data.bill.query(SEED_DOMAIN, refs(conn.firestore).users().limit(1));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${FIRESTORE_BOOT_TIMEOUT_MS} ms`)), FIRESTORE_BOOT_TIMEOUT_MS);
+    });
+    const existing = await Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
+    if (config.seedDemo && existing.empty) {
+      logger.info('empty Firestore project: seeding the demo data set (1,000 users; log in as demo@example.com / demo1234)');
+      await seedFirestore(conn.firestore, data.bill, {
+        users: 1000,
+        // The client's 500/50/5 ramp-up protects a real project's new collections; the emulator
+        // has nothing to protect and would only be slowed down.
+        ...(conn.emulatorHost === undefined ? {} : { throttling: false }),
+      }).catch((err: unknown) => {
+        // Another instance starting on the same empty project seeded it (or is seeding it) first.
+        if (!(err instanceof FirestoreSeedRefusedError) || err.reason === 'bad_options') throw err;
+        logger.info('demo data already seeded by another instance');
+      });
+    }
+    return data;
+  } catch (err) {
+    await conn.close().catch(() => undefined);
+    return fail(logger, `Firestore unavailable (project ${conn.projectId} on ${target}): ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 async function main(): Promise<void> {
   loadDotEnv();
   let config: AppConfig;
@@ -110,7 +182,7 @@ async function main(): Promise<void> {
   const logger = pino(loggerOptions(config.logLevel));
   process.on('uncaughtException', (err) => fail(logger, 'uncaught exception', { err }));
   process.on('unhandledRejection', (err) => fail(logger, 'unhandled rejection', { err }));
-  logger.info({ nodeEnv: config.nodeEnv, redis: maskUrl(config.redisUrl) ?? 'none', database: maskUrl(config.databaseUrl) ?? `pglite:${config.pgliteDataDir}` }, 'starting');
+  logger.info({ nodeEnv: config.nodeEnv, redis: maskUrl(config.redisUrl) ?? 'none', database: maskUrl(config.databaseUrl) ?? `pglite:${config.pgliteDataDir}`, databaseKind: config.databaseKind }, 'starting');
 
   const metrics = new AppMetrics();
   const lifecycle: Lifecycle = { startedAtMs: Date.now(), warmed: !config.cacheWarm, shuttingDown: false };
@@ -161,33 +233,13 @@ async function main(): Promise<void> {
     retry();
   }
 
-  let db: Database;
-  const releaseLock = config.databaseUrl === undefined ? lockDataDir(config.pgliteDataDir, logger) : () => {};
-  process.on('exit', releaseLock);
-  try {
-    db = await createDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir, poolSize: config.databasePoolSize, queryDelayMs: config.dbQueryDelayMs, ...(config.databaseSchema === undefined ? {} : { schema: config.databaseSchema }) });
-    await migrate(db);
-    if (config.seedDemo) {
-      const { rows } = await db.query<{ seeded: boolean }>('SELECT EXISTS (SELECT 1 FROM users) AS seeded');
-      if (rows[0]?.seeded !== true) {
-        logger.info('empty database: seeding the demo data set (1,000 users; log in as demo@example.com / demo1234)');
-        await seedDatabase(db, { users: 1000 }).catch((err: unknown) => {
-          // Another instance starting on the same empty database seeded it first: fine.
-          if (!(err instanceof SeedError)) throw err;
-          logger.info('demo data already seeded by another instance');
-        });
-      }
-    }
-  } catch (err) {
-    return fail(logger, `database unavailable: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const data = config.databaseKind === 'firestore' ? await openFirestore(config, logger) : await openSql(config, logger);
 
   const redisStatus = (): RedisStatus => {
     const conn = redis;
     if (conn === undefined) return { mode: 'memory', state: 'memory', healthy: true, reconnectAttempts: 0, totalReconnectAttempts: 0, url: maskUrl(config.redisUrl) };
     return { mode: 'redis', state: conn.state, healthy: conn.healthy, reconnectAttempts: conn.reconnectAttempts, totalReconnectAttempts: conn.totalReconnectAttempts, url: maskUrl(config.redisUrl) };
   };
-  const data = createSqlData(db);
   const deps: AppDeps = { config, data, cacheAccess: access, metrics, redisStatus, lifecycle };
   const app: App = await buildApp(deps, { logger });
 

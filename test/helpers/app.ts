@@ -1,8 +1,17 @@
 /**
- * The whole backend in-process for HTTP tests: a fresh migrated database (real PostgreSQL in
- * its own schema when DATABASE_URL is set, in-memory PGlite otherwise) seeded with a small
- * data set, a cache on a throwaway redis-server (never 127.0.0.1:6379), and `buildApp(deps)`
- * driven with `app.inject()`. Build one per test FILE: PGlite takes seconds to start.
+ * The whole backend in-process for HTTP tests: a fresh database seeded with a small data set, a
+ * cache on a throwaway redis-server (never 127.0.0.1:6379), and `buildApp(deps)` driven with
+ * `app.inject()`. Build one per test FILE: PGlite takes seconds to start.
+ *
+ * Two databases (`database` option, default `sql`):
+ *  - `sql`: a fresh migrated database (real PostgreSQL in its own schema when DATABASE_URL is
+ *    set, in-memory PGlite otherwise), `seedDatabase`, `createSqlData`;
+ *  - `firestore`: the official emulator, one per test file (started on first use, stopped by the
+ *    `afterAll` that `describeEachDatabase` registers, or by `stopTestEmulator()`), a fresh
+ *    project id per app, `seedFirestore` with the same user count, `createFirestoreData`.
+ * `describeEachDatabase(name, fn)` runs one suite on both (TEST_DATABASES, below). Assert
+ * through HTTP or the ports (`t.deps.data.<domain>`) so an assertion holds on both; `t.db` and
+ * `queryCount` are SQL only and throw on Firestore.
  *
  * `redis` is a second, raw node-redis client on the same server, for checking keys directly
  * (`keyExists('user:1:profile')` adds the file's prefix).
@@ -19,10 +28,91 @@ import { createSqlData } from '../../src/app/db/sql-data.ts';
 import type { AppDeps } from '../../src/app/deps.ts';
 import { CacheAccess } from '../../src/app/http/cache-access.ts';
 import { AppMetrics } from '../../src/app/http/metrics.ts';
+import { afterAll, describe } from 'vitest';
+import { connectFirestore, type FirestoreConnection } from '../../src/app/db/firestore/connection.ts';
+import { createFirestoreContext } from '../../src/app/db/firestore/context.ts';
+import { createFirestoreData } from '../../src/app/db/firestore/data.ts';
+import { refs } from '../../src/app/db/firestore/model.ts';
+import type { LedgerType } from '../../src/app/wallets/wallets.data.ts';
+import { LEDGER_SIGN } from '../../src/app/wallets/wallets.rules.ts';
+import { seedFirestore } from '../../src/app/db/firestore/seed.ts';
+import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import type { AppData } from '../../src/app/data.ts';
 import { createTestDatabase } from './db.ts';
+import { describeFirestore, startFirestoreEmulator, type TestFirestoreEmulator } from './firestore-emulator.ts';
 import { startRedisServer, type TestRedisServer } from './redis-server.ts';
 
+/** The databases a domain suite runs on. */
+export type TestDatabase = 'sql' | 'firestore';
+
+/**
+ * What `describeEachDatabase` runs: both by default; `TEST_DATABASES=sql` (or `firestore`, comma
+ * separated) narrows it, e.g. to run the SQL variants alone on a machine without Java.
+ */
+export const TEST_DATABASES: readonly TestDatabase[] = (() => {
+  const raw = process.env['TEST_DATABASES'];
+  if (raw === undefined || raw.trim() === '') return ['sql', 'firestore'] as const;
+  const picked = raw.split(',').map((s) => s.trim());
+  for (const p of picked) if (p !== 'sql' && p !== 'firestore') throw new Error(`TEST_DATABASES: unknown database ${JSON.stringify(p)} (sql, firestore)`);
+  return (['sql', 'firestore'] as const).filter((d) => picked.includes(d));
+})();
+
+let fileEmulator: Promise<TestFirestoreEmulator> | undefined;
+
+/** This test file's emulator (vitest isolates modules per file), started on first use. */
+function testEmulator(): Promise<TestFirestoreEmulator> {
+  fileEmulator ??= startFirestoreEmulator().catch((err: unknown) => {
+    fileEmulator = undefined;
+    throw err;
+  });
+  return fileEmulator;
+}
+
+/** Stops this file's emulator if one was started; idempotent. */
+export async function stopTestEmulator(): Promise<void> {
+  const started = fileEmulator;
+  fileEmulator = undefined;
+  if (started !== undefined) await (await started.catch(() => undefined))?.stop();
+}
+
+/**
+ * One suite, run once per database in TEST_DATABASES: `describe('<name> [sql]')` and
+ * `describe('<name> [firestore]')`, each calling `fn(database)` (build the app in its beforeAll
+ * with `createTestApp({ database })`). The Firestore variant goes through `describeFirestore`:
+ * skipped with the emulator's message when it is missing, a failure with CI=true. It also
+ * stops the file's emulator after the suite.
+ */
+export function describeEachDatabase(name: string, fn: (database: TestDatabase) => void): void {
+  for (const database of TEST_DATABASES) {
+    if (database === 'sql') {
+      describe(`${name} [sql]`, () => fn('sql'));
+    } else {
+      describeFirestore(`${name} [firestore]`, () => {
+        afterAll(() => stopTestEmulator(), 60_000);
+        fn('firestore');
+      });
+    }
+  }
+}
+
+/** `t.db` on Firestore: every call says the check is SQL only. */
+function sqlOnly(what: string): never {
+  throw new Error(`${what} is SQL only: on Firestore assert through HTTP or the ports (t.deps.data.<domain>)`);
+}
+const NO_SQL_DATABASE: Database = {
+  get kind(): never {
+    return sqlOnly('t.db.kind');
+  },
+  query: () => sqlOnly('t.db.query'),
+  execScript: () => sqlOnly('t.db.execScript'),
+  transaction: () => sqlOnly('t.db.transaction'),
+  readStats: () => sqlOnly('t.db.readStats'),
+  close: async () => {},
+};
+
 export interface TestAppOptions {
+  /** Which database (default `sql`). */
+  database?: TestDatabase;
   /** Users in the seed (default 250: 5 guilds, 13 chats, 50 jobs). */
   users?: number;
   /** Config overrides on top of the test defaults. */
@@ -33,10 +123,44 @@ export interface TestAppOptions {
   logger?: FastifyBaseLogger;
 }
 
+/**
+ * Direct reads (and one write) for checks no port offers, on whichever database the app runs:
+ * SQL through the unrecorded database, Firestore through the raw client (not billed).
+ */
+export interface TestInspect {
+  /** A wallet's ledger, oldest first. */
+  ledger(userId: number): Promise<Array<{ type: string; amount: number; jobId: number | null }>>;
+  /** A user's score on a board, undefined without one. */
+  score(userId: number, type: string): Promise<number | undefined>;
+  /** Jobs stored. */
+  jobCount(): Promise<number>;
+  /** Every ledger entry of a job (all wallets), oldest first. */
+  jobLedger(jobId: number): Promise<Array<{ userId: number; type: string; amount: number }>>;
+  /** Sum of every wallet's balance plus every job's held reward (money cannot appear or vanish). */
+  moneyInSystem(): Promise<bigint>;
+  /** Wallets whose balance differs from the signed sum of their ledger. */
+  ledgerMismatches(): Promise<number>;
+  /** Sessions stored (live or expired). */
+  sessionCount(): Promise<number>;
+  /** True when a session is stored under this token hash (live or expired). */
+  sessionExists(tokenHash: string): Promise<boolean>;
+  /** The session's user and its remaining lifetime in seconds, undefined without one. */
+  session(tokenHash: string): Promise<{ userId: number; ttlSeconds: number } | undefined>;
+  /** Moves a session's expiry one second into the past. */
+  expireSession(tokenHash: string): Promise<void>;
+}
+
 export interface TestApp {
   app: App;
   deps: AppDeps;
+  /** Which database this app runs on. */
+  database: TestDatabase;
+  /** The SQL database (SQL only: on Firestore every call throws). */
   db: Database;
+  /** Firestore only: the connection and project of this app (undefined on SQL). */
+  firestore: { conn: FirestoreConnection; projectId: string; emulator: TestFirestoreEmulator } | undefined;
+  /** Checks without a port, on either database. */
+  inspect: TestInspect;
   config: AppConfig;
   redisServer: TestRedisServer;
   /** Raw client on the cache's Redis, for direct checks. */
@@ -93,6 +217,95 @@ function recordingDatabase(db: Database, log: string[]): Database {
   };
 }
 
+function sqlInspect(db: Database): TestInspect {
+  const count = async (sql: string, params: unknown[] = []): Promise<number> => (await db.query<{ n: number }>(sql, params)).rows[0]?.n ?? 0;
+  return {
+    ledger: async (userId) =>
+      (await db.query<{ type: string; amount: number; job_id: number | null }>('SELECT type, amount, job_id FROM wallet_transactions WHERE user_id = $1 ORDER BY id', [userId])).rows.map((r) => ({
+        type: r.type,
+        amount: Number(r.amount),
+        jobId: r.job_id === null ? null : Number(r.job_id),
+      })),
+    score: async (userId, type) => {
+      const row = (await db.query<{ score: number }>('SELECT score FROM scores WHERE user_id = $1 AND type = $2', [userId, type])).rows[0];
+      return row === undefined ? undefined : Number(row.score);
+    },
+    jobCount: () => count('SELECT count(*)::int AS n FROM jobs'),
+    jobLedger: async (jobId) =>
+      (await db.query<{ user_id: number; type: string; amount: number }>('SELECT user_id, type, amount FROM wallet_transactions WHERE job_id = $1 ORDER BY id', [jobId])).rows.map((r) => ({
+        userId: Number(r.user_id),
+        type: r.type,
+        amount: Number(r.amount),
+      })),
+    moneyInSystem: async () => {
+      const { rows } = await db.query<{ total: string }>('SELECT ((SELECT COALESCE(sum(balance), 0) FROM wallets) + (SELECT COALESCE(sum(held), 0) FROM jobs))::text AS total');
+      return BigInt(rows[0]?.total ?? '0');
+    },
+    ledgerMismatches: () =>
+      count(
+        `SELECT count(*)::int AS n FROM wallets w
+          LEFT JOIN (SELECT user_id, sum(CASE WHEN type IN ('credit', 'release', 'reward', 'admin_credit') THEN amount ELSE -amount END) AS total
+                       FROM wallet_transactions GROUP BY user_id) l ON l.user_id = w.user_id
+          WHERE COALESCE(l.total, 0) <> w.balance`,
+      ),
+    sessionCount: () => count('SELECT count(*)::int AS n FROM sessions'),
+    sessionExists: async (tokenHash) => (await count('SELECT count(*)::int AS n FROM sessions WHERE token_hash = $1', [tokenHash])) > 0,
+    session: async (tokenHash) => {
+      const row = (await db.query<{ user_id: number; ttl: number }>('SELECT user_id, EXTRACT(EPOCH FROM expires_at - now())::int AS ttl FROM sessions WHERE token_hash = $1', [tokenHash])).rows[0];
+      return row === undefined ? undefined : { userId: Number(row.user_id), ttlSeconds: Number(row.ttl) };
+    },
+    expireSession: async (tokenHash) => {
+      await db.query("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1", [tokenHash]);
+    },
+  };
+}
+
+function firestoreInspect(firestore: Firestore): TestInspect {
+  const r = refs(firestore);
+  return {
+    ledger: async (userId) => (await r.ledger(userId).orderBy('id').get()).docs.map((d) => ({ type: d.data().type, amount: d.data().amount, jobId: d.data().jobId })),
+    score: async (userId, type) => {
+      if (type !== 'global' && type !== 'weekly') return undefined;
+      const snap = await r.score(type, userId).get();
+      return snap.data()?.score;
+    },
+    jobCount: async () => (await r.jobs().count().get()).data().count,
+    jobLedger: async (jobId) => {
+      // A collection-group query: the emulator needs no index for it (a check, not an app query).
+      const snap = await firestore.collectionGroup('ledger').where('jobId', '==', jobId).get();
+      return snap.docs
+        .map((d) => d.data() as { id: number; userId: number; type: string; amount: number })
+        .sort((a, b) => a.id - b.id)
+        .map((e) => ({ userId: e.userId, type: e.type, amount: e.amount }));
+    },
+    moneyInSystem: async () => {
+      const [wallets, jobs] = await Promise.all([r.wallets().get(), r.jobs().get()]);
+      let total = 0n;
+      for (const w of wallets.docs) total += BigInt(w.data().balance);
+      for (const j of jobs.docs) total += BigInt(j.data().held);
+      return total;
+    },
+    ledgerMismatches: async () => {
+      const [wallets, ledger] = await Promise.all([r.wallets().get(), firestore.collectionGroup('ledger').get()]);
+      const sums = new Map<number, bigint>();
+      for (const d of ledger.docs) {
+        const e = d.data() as { userId: number; type: LedgerType; amount: number };
+        sums.set(e.userId, (sums.get(e.userId) ?? 0n) + BigInt(LEDGER_SIGN[e.type] * e.amount));
+      }
+      return wallets.docs.filter((w) => (sums.get(w.data().userId) ?? 0n) !== BigInt(w.data().balance)).length;
+    },
+    sessionCount: async () => (await r.sessions().count().get()).data().count,
+    sessionExists: async (tokenHash) => (await r.session(tokenHash).get()).exists,
+    session: async (tokenHash) => {
+      const doc = (await r.session(tokenHash).get()).data();
+      return doc === undefined ? undefined : { userId: doc.userId, ttlSeconds: Math.round((doc.expiresAt.toMillis() - Date.now()) / 1000) };
+    },
+    expireSession: async (tokenHash) => {
+      await r.session(tokenHash).update({ expiresAt: Timestamp.fromMillis(Date.now() - 1000) });
+    },
+  };
+}
+
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const config: AppConfig = {
     ...loadConfig({ NODE_ENV: 'test' }),
@@ -115,10 +328,31 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   raw.on('error', () => undefined);
   await raw.connect();
 
-  const rawDb = await createTestDatabase();
-  await seedDatabase(rawDb, { users: opts.users ?? 250 });
+  const database = opts.database ?? 'sql';
+  const users = opts.users ?? 250;
   const sqlLog: string[] = [];
-  const db = recordingDatabase(rawDb, sqlLog);
+  let db: Database = NO_SQL_DATABASE;
+  let data: AppData;
+  let firestore: TestApp['firestore'];
+  let inspect: TestInspect;
+  if (database === 'sql') {
+    const rawDb = await createTestDatabase();
+    await seedDatabase(rawDb, { users });
+    db = recordingDatabase(rawDb, sqlLog);
+    data = createSqlData(db);
+    inspect = sqlInspect(rawDb);
+  } else {
+    const emulator = await testEmulator();
+    const projectId = emulator.projectId();
+    const conn = connectFirestore(`firestore://${projectId}`, { emulatorHost: emulator.hostPort });
+    const ctx = createFirestoreContext(conn.firestore);
+    await seedFirestore(conn.firestore, ctx.bill, { users, throttling: false });
+    // Tests measure what the app is billed, not the seed.
+    ctx.bill.reset();
+    data = createFirestoreData(conn, ctx);
+    firestore = { conn, projectId, emulator };
+    inspect = firestoreInspect(conn.firestore);
+  }
 
   const metrics = new AppMetrics();
   const cache = createCache({ redis: client, prefix, commandTimeoutMs: config.redisCommandTimeoutMs, ...(opts.clock === undefined ? {} : { clock: opts.clock }) });
@@ -130,7 +364,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   });
   const deps: AppDeps = {
     config,
-    data: createSqlData(db),
+    data,
     cacheAccess,
     metrics,
     redisStatus: () => ({ mode: 'redis', state: client.isReady ? 'ready' : 'reconnecting', healthy: client.isReady, reconnectAttempts: 0, totalReconnectAttempts: 0, url: redisServer.url }),
@@ -147,7 +381,10 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   return {
     app,
     deps,
+    database,
     db,
+    firestore,
+    inspect,
     config,
     redisServer,
     redis: raw,
@@ -155,7 +392,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     cache: () => cacheAccess.cache,
     keyExists: async (key) => (await raw.exists(prefix + key)) === 1,
     keys: async (pattern) => (await raw.keys(prefix + pattern)).map((k) => k.slice(prefix.length)).sort(),
-    queryCount: (pattern) => sqlLog.filter((sql) => pattern.test(sql)).length,
+    queryCount: (pattern) => (database === 'sql' ? sqlLog.filter((sql) => pattern.test(sql)).length : sqlOnly('queryCount')),
     login,
     loginAs: (id) => login(emailOf(id), passwordOf(id)),
     async close() {
@@ -164,7 +401,9 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       await cacheAccess.cache.close();
       if (client.isOpen) await client.close().catch(() => client.destroy());
       if (raw.isOpen) await raw.close().catch(() => raw.destroy());
-      await db.close();
+      await data.close();
+      // A fresh project per app: dropping its documents only frees the emulator's memory.
+      if (firestore !== undefined) await firestore.emulator.clear(firestore.projectId).catch(() => undefined);
       await redisServer.stop();
     },
   };

@@ -53,7 +53,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       uptimeSeconds: Math.round((Date.now() - deps.lifecycle.startedAtMs) / 1000),
       redis,
       cache: { enabled: deps.cacheAccess.enabled, ...stats, fallbackInFlight: deps.cacheAccess.bulkhead.inFlight },
-      database: { kind: deps.data.kind, rowsRead: deps.data.readStats() },
+      // SQL: rows read per domain. Firestore: billed document reads (rowsRead keeps its name so
+      // dashboards work on both) plus the whole bill, reads, writes and deletes, per domain.
+      database: { kind: deps.data.kind, rowsRead: deps.data.readStats(), ...(deps.data.billed === undefined ? {} : { billed: deps.data.billed() }) },
     });
   });
 

@@ -1,113 +1,118 @@
 /** Chat: members-only pages (MISS then HIT), posting, and exactly which pages a new message deletes. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createTestApp, type TestApp } from '../../helpers/app.ts';
+import { bearer, createTestApp, describeEachDatabase, type TestApp } from '../../helpers/app.ts';
 
-let t: TestApp;
-/** A member of chat 1 and of chat 12, and a user in neither. */
-let member: string;
-let outsider: string;
-let member12: string;
+describeEachDatabase('chat', (database) => {
+  let t: TestApp;
+  /** A member of chat 1 and of chat 12, and a user in neither. */
+  let member: string;
+  let outsider: string;
+  let member12: string;
 
-interface Page {
-  chatId: number;
-  items: { id: number; userId: number; body: string }[];
-  page: number;
-  hasMore: boolean;
-}
+  interface Page {
+    chatId: number;
+    items: { id: number; userId: number; body: string }[];
+    page: number;
+    hasMore: boolean;
+  }
 
-async function aMemberOf(chatId: number, notIn?: number): Promise<number> {
-  const { rows } = await t.db.query<{ user_id: number }>(
-    'SELECT user_id FROM chat_members WHERE chat_id = $1 AND ($2::bigint IS NULL OR user_id NOT IN (SELECT user_id FROM chat_members WHERE chat_id = $2)) ORDER BY user_id LIMIT 1',
-    [chatId, notIn ?? null],
-  );
-  return rows[0]?.user_id as number;
-}
+  async function aMemberOf(chatId: number, notIn?: number): Promise<number> {
+    const members = (await t.deps.data.chat.findChat(chatId))?.memberIds ?? [];
+    const excluded = notIn === undefined ? [] : ((await t.deps.data.chat.findChat(notIn))?.memberIds ?? []);
+    const rows = [{ user_id: members.find((id) => !excluded.includes(id)) }];
+    return rows[0]?.user_id as number;
+  }
 
-beforeAll(async () => {
-  t = await createTestApp();
-  const { rows } = await t.db.query<{ id: number }>('SELECT id FROM users WHERE id NOT IN (SELECT user_id FROM chat_members WHERE chat_id = 1) ORDER BY id LIMIT 1');
-  [member, outsider, member12] = await Promise.all([t.loginAs(await aMemberOf(1)), t.loginAs(rows[0]?.id as number), t.loginAs(await aMemberOf(12))]);
-}, 60_000);
-afterAll(async () => {
-  await t?.close();
-});
-
-const page = (chatId: number | string, n: number | string = 1, token = member) =>
-  t.app.inject({ method: 'GET', url: `/chats/${chatId}/messages?page=${n}`, headers: bearer(token) });
-const post = (chatId: number, body: unknown, token = member) =>
-  t.app.inject({ method: 'POST', url: `/chats/${chatId}/messages`, headers: bearer(token), payload: { body } });
-
-describe('GET /chats/:id/messages', () => {
-  it('a member reads pages: MISS, then HIT from chat:{id}:messages:{page}, newest first', async () => {
-    const first = await page(1, 1);
-    expect(first.statusCode).toBe(200);
-    expect(first.headers['x-cache']).toBe('MISS');
-    const body = first.json<Page>();
-    expect(body).toMatchObject({ chatId: 1, page: 1 });
-    expect(body.items.length).toBeGreaterThan(0);
-    const ids = body.items.map((m) => m.id);
-    expect([...ids].sort((a, b) => b - a)).toEqual(ids);
-    expect((await page(1, 1)).headers['x-cache']).toBe('HIT');
-    expect(await t.keyExists('chat:1:messages:1')).toBe(true);
+  beforeAll(async () => {
+    t = await createTestApp({ database });
+    // Seeded users are numbered from 1: the first who is not in chat 1.
+    const inChat1 = (await t.deps.data.chat.findChat(1))?.memberIds ?? [];
+    let outsiderId = 1;
+    while (inChat1.includes(outsiderId)) outsiderId++;
+    const rows = [{ id: outsiderId }];
+    [member, outsider, member12] = await Promise.all([t.loginAs(await aMemberOf(1)), t.loginAs(rows[0]?.id as number), t.loginAs(await aMemberOf(12))]);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
   });
 
-  it('answers 403 to a non-member and caches no page for them', async () => {
-    await t.redis.del(`${t.prefix}chat:1:messages:3`);
-    const res = await page(1, 3, outsider);
-    expect(res.statusCode).toBe(403);
-    expect(res.headers['x-cache']).toBeUndefined();
-    expect(await t.keyExists('chat:1:messages:3')).toBe(false);
-    // A page a member already cached is still refused to the outsider.
-    await page(1, 1);
-    expect((await page(1, 1, outsider)).statusCode).toBe(403);
+  const page = (chatId: number | string, n: number | string = 1, token = member) =>
+    t.app.inject({ method: 'GET', url: `/chats/${chatId}/messages?page=${n}`, headers: bearer(token) });
+  const post = (chatId: number, body: unknown, token = member) =>
+    t.app.inject({ method: 'POST', url: `/chats/${chatId}/messages`, headers: bearer(token), payload: { body } });
+
+  describe('GET /chats/:id/messages', () => {
+    it('a member reads pages: MISS, then HIT from chat:{id}:messages:{page}, newest first', async () => {
+      const first = await page(1, 1);
+      expect(first.statusCode).toBe(200);
+      expect(first.headers['x-cache']).toBe('MISS');
+      const body = first.json<Page>();
+      expect(body).toMatchObject({ chatId: 1, page: 1 });
+      expect(body.items.length).toBeGreaterThan(0);
+      const ids = body.items.map((m) => m.id);
+      expect([...ids].sort((a, b) => b - a)).toEqual(ids);
+      expect((await page(1, 1)).headers['x-cache']).toBe('HIT');
+      expect(await t.keyExists('chat:1:messages:1')).toBe(true);
+    });
+
+    it('answers 403 to a non-member and caches no page for them', async () => {
+      await t.redis.del(`${t.prefix}chat:1:messages:3`);
+      const res = await page(1, 3, outsider);
+      expect(res.statusCode).toBe(403);
+      expect(res.headers['x-cache']).toBeUndefined();
+      expect(await t.keyExists('chat:1:messages:3')).toBe(false);
+      // A page a member already cached is still refused to the outsider.
+      await page(1, 1);
+      expect((await page(1, 1, outsider)).statusCode).toBe(403);
+    });
+
+    it('answers 404 for an unknown chat (nothing cached), 400 naming the field, 401 without a session', async () => {
+      expect((await page(999_999)).statusCode).toBe(404);
+      expect(await t.keyExists('chat:999999')).toBe(false);
+      const bad = await page(1, 'x');
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json()).toMatchObject({ field: 'page' });
+      expect((await t.app.inject({ method: 'GET', url: '/chats/1/messages' })).statusCode).toBe(401);
+    });
   });
 
-  it('answers 404 for an unknown chat (nothing cached), 400 naming the field, 401 without a session', async () => {
-    expect((await page(999_999)).statusCode).toBe(404);
-    expect(await t.keyExists('chat:999999')).toBe(false);
-    const bad = await page(1, 'x');
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toMatchObject({ field: 'page' });
-    expect((await t.app.inject({ method: 'GET', url: '/chats/1/messages' })).statusCode).toBe(401);
-  });
-});
+  describe('POST /chats/:id/messages', () => {
+    it('deletes every page of that chat and nothing of other chats; the next page 1 starts with the message', async () => {
+      await page(1, 1);
+      await page(1, 2);
+      await page(12, 1, member12);
+      expect(await t.keyExists('chat:1:messages:2')).toBe(true);
+      const res = await post(1, 'hello from the test');
+      expect(res.statusCode).toBe(201);
+      const msg = res.json<{ id: number; chatId: number; body: string }>();
+      expect(msg).toMatchObject({ chatId: 1, body: 'hello from the test' });
+      expect(await t.keys('chat:1:messages:*')).toEqual([]);
+      expect(await t.keyExists('chat:12:messages:1')).toBe(true);
+      // The membership entry is not a page: it stays.
+      expect(await t.keyExists('chat:1')).toBe(true);
+      const after = await page(1, 1);
+      expect(after.headers['x-cache']).toBe('MISS');
+      expect(after.json<Page>().items[0]).toMatchObject({ id: msg.id, body: 'hello from the test' });
+    });
 
-describe('POST /chats/:id/messages', () => {
-  it('deletes every page of that chat and nothing of other chats; the next page 1 starts with the message', async () => {
-    await page(1, 1);
-    await page(1, 2);
-    await page(12, 1, member12);
-    expect(await t.keyExists('chat:1:messages:2')).toBe(true);
-    const res = await post(1, 'hello from the test');
-    expect(res.statusCode).toBe(201);
-    const msg = res.json<{ id: number; chatId: number; body: string }>();
-    expect(msg).toMatchObject({ chatId: 1, body: 'hello from the test' });
-    expect(await t.keys('chat:1:messages:*')).toEqual([]);
-    expect(await t.keyExists('chat:12:messages:1')).toBe(true);
-    // The membership entry is not a page: it stays.
-    expect(await t.keyExists('chat:1')).toBe(true);
-    const after = await page(1, 1);
-    expect(after.headers['x-cache']).toBe('MISS');
-    expect(after.json<Page>().items[0]).toMatchObject({ id: msg.id, body: 'hello from the test' });
-  });
+    it('answers 403 to a non-member (nothing posted, nothing deleted)', async () => {
+      await page(1, 1);
+      const res = await post(1, 'let me in', outsider);
+      expect(res.statusCode).toBe(403);
+      expect(await t.keyExists('chat:1:messages:1')).toBe(true);
+      const newest = await t.deps.data.chat.listMessages(1, 1, 20);
+      expect(newest.items.map((m) => m.body)).not.toContain('let me in');
+    });
 
-  it('answers 403 to a non-member (nothing posted, nothing deleted)', async () => {
-    await page(1, 1);
-    const res = await post(1, 'let me in', outsider);
-    expect(res.statusCode).toBe(403);
-    expect(await t.keyExists('chat:1:messages:1')).toBe(true);
-    const { rows } = await t.db.query("SELECT 1 FROM chat_messages WHERE body = 'let me in'");
-    expect(rows).toHaveLength(0);
-  });
-
-  it('answers 404 for an unknown chat and 400 naming the field', async () => {
-    expect((await post(999_999, 'hi')).statusCode).toBe(404);
-    const empty = await post(1, '');
-    expect(empty.statusCode).toBe(400);
-    expect(empty.json()).toMatchObject({ field: 'body' });
-    const blank = await post(1, '   ');
-    expect(blank.json()).toMatchObject({ field: 'body' });
-    const long = await post(1, 'x'.repeat(4001));
-    expect(long.json()).toMatchObject({ field: 'body' });
+    it('answers 404 for an unknown chat and 400 naming the field', async () => {
+      expect((await post(999_999, 'hi')).statusCode).toBe(404);
+      const empty = await post(1, '');
+      expect(empty.statusCode).toBe(400);
+      expect(empty.json()).toMatchObject({ field: 'body' });
+      const blank = await post(1, '   ');
+      expect(blank.json()).toMatchObject({ field: 'body' });
+      const long = await post(1, 'x'.repeat(4001));
+      expect(long.json()).toMatchObject({ field: 'body' });
+    });
   });
 });
