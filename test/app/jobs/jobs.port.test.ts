@@ -5,24 +5,15 @@
  * moves exactly the held money and the assignee's scores; cancel, re-open and reward changes
  * move exactly the difference; every refusal writes nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { BOARD_TYPES } from '../../../src/app/db/firestore/model.ts';
 import { JOB_STATUSES, type Job } from '../../../src/app/jobs/jobs.data.ts';
-import { moneyBackends, refusal, type LedgerRow, type MoneyBackend, type MoneyPorts } from '../../helpers/money-ports.ts';
+import { describePorts, type LedgerRow, refusal } from '../../helpers/ports.ts';
 
 const USERS = 120;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-describe.each(moneyBackends())('jobs port on $name', (backend: MoneyBackend) => {
-  let p: MoneyPorts;
-
-  beforeAll(async () => {
-    p = await backend.start(USERS);
-  }, 120_000);
-  afterAll(async () => {
-    await p?.close();
-  });
-
+describePorts('jobs port on %s', { users: USERS }, (p) => {
   async function balance(userId: number): Promise<number> {
     const b = await p.wallets.findBalance(userId);
     if (b === undefined) throw new Error(`user ${userId} has no wallet`);
@@ -213,7 +204,7 @@ describe.each(moneyBackends())('jobs port on $name', (backend: MoneyBackend) => 
       if (s.status === 'rejected') expect([409, 503]).toContain((s.reason as { statusCode?: number }).statusCode);
     }
     expect(created).toBeLessThanOrEqual(3);
-    if (backend.name === 'sql') expect(created).toBe(3); // no contention there: only funds refuse
+    if (p.name === 'sql') expect(created).toBe(3); // no contention there: only funds refuse
     expect(await balance(owner)).toBe(1_000 - 300 * created);
     const open = (await p.jobs.listPage('open', 1, 50)).items.filter((j) => j.title.startsWith('Race '));
     expect(open).toHaveLength(created);

@@ -4,24 +4,15 @@
  * shown, and which boards rank a user. Scores are written by job completions (the jobs port
  * test covers that); here they are the seeded ones.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { MAX_SCORE } from '../../../src/app/bounds.ts';
 import { BOARD_TYPES } from '../../../src/app/db/firestore/model.ts';
 import type { LeaderboardEntry } from '../../../src/app/leaderboards/leaderboards.data.ts';
-import { moneyBackends, type MoneyBackend, type MoneyPorts } from '../../helpers/money-ports.ts';
+import { describePorts } from '../../helpers/ports.ts';
 
 const USERS = 120;
 
-describe.each(moneyBackends())('leaderboards port on $name', (backend: MoneyBackend) => {
-  let p: MoneyPorts;
-
-  beforeAll(async () => {
-    p = await backend.start(USERS);
-  }, 120_000);
-  afterAll(async () => {
-    await p?.close();
-  });
-
+describePorts('leaderboards port on %s', { users: USERS }, (p) => {
   it.each(BOARD_TYPES)('top of %s: ranks from 1, score desc then user id, bounded integer scores, the users\' names', async (type) => {
     const all = await p.leaderboards.top(type, 1_000);
     expect(all).toHaveLength(USERS); // one score per user on every board
@@ -66,9 +57,8 @@ describe.each(moneyBackends())('leaderboards port on $name', (backend: MoneyBack
   });
 
   // Billing is Firestore's: the SQL adapters count rows, checked in the HTTP suites.
-  if (backend.name === 'firestore') it('bills limit reads for a board, at most two per board for boardsRankingUser', async () => {
-    const bill = p.firestore?.bill;
-    if (bill === undefined) throw new Error('no Firestore context');
+  if (p.name === 'firestore') it('bills limit reads for a board, at most two per board for boardsRankingUser', async () => {
+    const { bill } = p.requireFirestore();
     const reads = (): number => bill.snapshot().leaderboards?.reads ?? 0;
     let r0 = reads();
     await p.leaderboards.top('global', 100);
@@ -81,9 +71,8 @@ describe.each(moneyBackends())('leaderboards port on $name', (backend: MoneyBack
 
   // Last: it writes out-of-range scores by hand (SQL's CHECK constraint forbids them, Firestore validates nothing).
   // On SQL the CHECK constraint refuses such a row; test/app/leaderboards/score-attack.test.ts drops it to check the same clamp.
-  if (backend.name === 'firestore') it('a score written by hand out of [0, MAX_SCORE] or fractional is shown clamped, not a failed read', async () => {
-    const ctx = p.firestore;
-    if (ctx === undefined) throw new Error('no Firestore context');
+  if (p.name === 'firestore') it('a score written by hand out of [0, MAX_SCORE] or fractional is shown clamped, not a failed read', async () => {
+    const { ctx } = p.requireFirestore();
     await ctx.refs.score('global', 117).update({ score: 5 * MAX_SCORE });
     await ctx.refs.score('global', 118).update({ score: -7 });
     await ctx.refs.score('global', 119).update({ score: 12.7 });

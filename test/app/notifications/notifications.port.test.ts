@@ -4,9 +4,9 @@
  * markRead's `changed`, and someone else's id answering exactly like a missing one. Plus the
  * billed operations on Firestore.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { NotFoundError } from '../../../src/app/http/errors.ts';
-import { PORT_BACKENDS, openPortBackend, registerUnavailable, type PortBackend } from '../../helpers/port-backends-users.ts';
+import { describePorts } from '../../helpers/ports.ts';
 
 const USERS = 100;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -21,17 +21,7 @@ async function notFoundOf(p: Promise<unknown>): Promise<{ name: string; code: st
   return { name: e.name, code: e.code, statusCode: e.statusCode, message: e.message };
 }
 
-describe.each(PORT_BACKENDS)('notifications port on %s', (name) => {
-  if (registerUnavailable(name, it, it.skip)) return;
-  let b: PortBackend;
-
-  beforeAll(async () => {
-    b = await openPortBackend(name, { users: USERS });
-  }, 120_000);
-  afterAll(async () => {
-    await b?.close();
-  });
-
+describePorts('notifications port on %s', { users: USERS }, (b) => {
   it('list: the seeded three, newest first, ISO times, the newest unread; limit cuts the items, not the count', async () => {
     const all = await b.notifications.list(2, 50);
     expect(all.items).toHaveLength(3);
@@ -88,11 +78,9 @@ describe.each(PORT_BACKENDS)('notifications port on %s', (name) => {
     expect((await b.notifications.list(6, 50)).unread).toBe(0);
   }, 60_000);
 
-  if (name === 'firestore') {
+  if (b.name === 'firestore') {
     it('bills: list = its documents + one count read; markRead = one read (+ one write when unread)', async () => {
-      const fs = b.firestore;
-      if (fs === undefined) throw new Error('no firestore');
-      const bill = fs.ctx.bill;
+      const { bill } = b.requireFirestore();
       bill.reset();
       const list = await b.notifications.list(7, 50);
       expect(bill.snapshot().notifications).toEqual({ reads: 3 + 1, writes: 0, deletes: 0 });

@@ -5,26 +5,16 @@
  * and delete. Plus the billed operations on Firestore.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { verifyPassword } from '../../../src/app/db/passwords.ts';
 import { DEMO_USER, LOADTEST_PASSWORD } from '../../../src/app/db/seed.ts';
-import { PORT_BACKENDS, openPortBackend, registerUnavailable, type PortBackend } from '../../helpers/port-backends-users.ts';
+import { describePorts } from '../../helpers/ports.ts';
 
 const USERS = 100;
 const newHash = (): string => createHash('sha256').update(randomBytes(32)).digest('hex');
 const inMinutes = (m: number): Date => new Date(Date.now() + m * 60_000);
 
-describe.each(PORT_BACKENDS)('sessions port on %s', (name) => {
-  if (registerUnavailable(name, it, it.skip)) return;
-  let b: PortBackend;
-
-  beforeAll(async () => {
-    b = await openPortBackend(name, { users: USERS });
-  }, 120_000);
-  afterAll(async () => {
-    await b?.close();
-  });
-
+describePorts('sessions port on %s', { users: USERS }, (b) => {
   it('findLogin: the user id and a hash of the seeded password; undefined for unknown and impossible addresses', async () => {
     const rec = await b.sessions.findLogin('user7@example.com');
     expect(rec?.userId).toBe(7);
@@ -97,11 +87,9 @@ describe.each(PORT_BACKENDS)('sessions port on %s', (name) => {
     expect(await b.sessions.delete(newHash())).toBe(false);
   });
 
-  if (name === 'firestore') {
+  if (b.name === 'firestore') {
     it('bills one read per log-in lookup and session lookup, and a small start transaction', async () => {
-      const fs = b.firestore;
-      if (fs === undefined) throw new Error('no firestore');
-      const bill = fs.ctx.bill;
+      const { bill } = b.requireFirestore();
       bill.reset();
       await b.sessions.findLogin('user11@example.com');
       expect(bill.snapshot().sessions).toEqual({ reads: 1, writes: 0, deletes: 0 });

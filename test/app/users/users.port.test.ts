@@ -3,27 +3,17 @@
  * Firestore adapter (emulator), plus what only Firestore has: the display-name copies in
  * guild members and leaderboard scores that a rename rewrites, and the billed reads/writes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { BOARD_TYPES, refs } from '../../../src/app/db/firestore/model.ts';
 import { ContentionError } from '../../../src/app/http/errors.ts';
-import { PORT_BACKENDS, openPortBackend, registerUnavailable, type PortBackend } from '../../helpers/port-backends-users.ts';
+import { describePorts } from '../../helpers/ports.ts';
 
 const USERS = 120;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-describe.each(PORT_BACKENDS)('users port on %s', (name) => {
-  if (registerUnavailable(name, it, it.skip)) return;
-  let b: PortBackend;
-
-  beforeAll(async () => {
-    // Copies per transaction = 1 on Firestore, so a user in two guilds also exercises the
-    // follow-up transactions after the profile commit.
-    b = await openPortBackend(name, { users: USERS, usersOptions: { copiesPerTransaction: 1 } });
-  }, 120_000);
-  afterAll(async () => {
-    await b?.close();
-  });
-
+// Copies per transaction = 1 on Firestore, so a user in two guilds also exercises the
+// follow-up transactions after the profile commit.
+describePorts('users port on %s', { users: USERS, usersOptions: { copiesPerTransaction: 1 } }, (b) => {
   it('findProfile: the public profile (no email, no hash), ISO times; undefined for unknown or impossible ids', async () => {
     const p = await b.users.findProfile(1);
     expect(p).toBeDefined();
@@ -65,10 +55,9 @@ describe.each(PORT_BACKENDS)('users port on %s', (name) => {
     expect(await b.users.findProfile(5)).toMatchObject({ bio: 'concurrent bio', displayName: 'Concurrent Name' });
   });
 
-  if (name === 'firestore') {
+  if (b.name === 'firestore') {
     it('a rename rewrites every copy of the name (members of each guild, both scores) and bills what docs/firestore.md says', async () => {
-      const fs = b.firestore;
-      if (fs === undefined) throw new Error('no firestore');
+      const fs = b.requireFirestore();
       const r = refs(fs.db);
       // A user in two guilds (one in five of the seeded users joins a second one).
       let userId = 0;
@@ -97,8 +86,7 @@ describe.each(PORT_BACKENDS)('users port on %s', (name) => {
     });
 
     it('racing renames converge: every copy ends with the last committed name', async () => {
-      const fs = b.firestore;
-      if (fs === undefined) throw new Error('no firestore');
+      const fs = b.requireFirestore();
       const r = refs(fs.db);
       let userId = 0;
       let guildIds: number[] = [];
@@ -123,8 +111,7 @@ describe.each(PORT_BACKENDS)('users port on %s', (name) => {
     }, 60_000);
 
     it('a user with no score documents yet (signed up later) can be renamed: missing copies are skipped, not created', async () => {
-      const fs = b.firestore;
-      if (fs === undefined) throw new Error('no firestore');
+      const fs = b.requireFirestore();
       const r = refs(fs.db);
       await r.score('weekly', 6).delete();
       expect((await b.users.updateProfile(6, { displayName: 'No Weekly' }))?.profile.displayName).toBe('No Weekly');

@@ -3,27 +3,18 @@
  * the Firestore adapter (emulator): balances, the ledger entry every change writes, the refusals
  * of wallets.rules.ts, and 50 concurrent debits that never overdraw.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_BALANCE } from '../../../src/app/bounds.ts';
 import type { Bill } from '../../../src/app/db/firestore/bill.ts';
 import { runTx } from '../../../src/app/db/firestore/contention.ts';
 import { ConflictError, ContentionError, HttpError } from '../../../src/app/http/errors.ts';
 import type { TransactionResult } from '../../../src/app/wallets/wallets.data.ts';
-import { ledgerSum, moneyBackends, refusal, type MoneyBackend, type MoneyPorts } from '../../helpers/money-ports.ts';
+import { describePorts, ledgerSum, refusal } from '../../helpers/ports.ts';
 
 const USERS = 120;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-describe.each(moneyBackends())('wallets port on $name', (backend: MoneyBackend) => {
-  let p: MoneyPorts;
-
-  beforeAll(async () => {
-    p = await backend.start(USERS);
-  }, 120_000);
-  afterAll(async () => {
-    await p?.close();
-  });
-
+describePorts('wallets port on %s', { users: USERS }, (p) => {
   /** Brings the user's balance to exactly `target` through the port. */
   async function setBalance(userId: number, target: number): Promise<void> {
     const b = (await p.wallets.findBalance(userId)) ?? 0;
@@ -106,10 +97,10 @@ describe.each(moneyBackends())('wallets port on $name', (backend: MoneyBackend) 
         contended.push(e);
       } else throw new Error(`unexpected refusal ${e.statusCode} ${e.code}: ${e.message}`);
     }
-    console.log(`[${backend.name}] 50 concurrent debits: ${ok.length} committed, ${funds} insufficient funds, ${contended.length} contention`);
+    console.log(`[${p.name}] 50 concurrent debits: ${ok.length} committed, ${funds} insufficient funds, ${contended.length} contention`);
     expect(ok.length + funds + contended.length).toBe(50);
     expect(ok.length).toBeLessThanOrEqual(20);
-    if (backend.name === 'sql') expect(contended).toHaveLength(0); // rows serialize on their lock
+    if (p.name === 'sql') expect(contended).toHaveLength(0); // rows serialize on their lock
     if (ok.length < 20) expect(contended.length).toBeGreaterThan(0); // only contention may stop a debit that had the money
     // Never below 0; exactly what the accepted debits took; each saw a different balance (no lost update).
     expect(await p.wallets.findBalance(u)).toBe(200 - 10 * ok.length);
@@ -137,9 +128,8 @@ describe.each(moneyBackends())('wallets port on $name', (backend: MoneyBackend) 
   }, 240_000);
 
   // Billing is Firestore's: the SQL adapters count rows, checked in the HTTP suites.
-  if (backend.name === 'firestore') it('bills one read and two writes per debit (wallet, ledger entry)', async () => {
-    const bill = p.firestore?.bill;
-    if (bill === undefined) throw new Error('no Firestore context');
+  if (p.name === 'firestore') it('bills one read and two writes per debit (wallet, ledger entry)', async () => {
+    const { bill } = p.requireFirestore();
     await setBalance(6, 50);
     const before = bill.snapshot().wallets ?? { reads: 0, writes: 0, deletes: 0 };
     await p.wallets.debit(6, 5);
