@@ -25,7 +25,8 @@ import type {
   QueryDocumentSnapshot,
   Timestamp,
 } from '@google-cloud/firestore';
-import type { JobStatus } from '../../jobs/jobs.data.ts';
+import type { Guild, GuildRole } from '../../guilds/guilds.data.ts';
+import type { Job, JobStatus } from '../../jobs/jobs.data.ts';
 import type { LedgerType } from '../../wallets/wallets.data.ts';
 
 /** Top-level collections and subcollection ids. Subcollection ids are collection-group names. */
@@ -54,8 +55,7 @@ export const COLLECTIONS = {
 // Enumerations (mirrors of the SQL CHECK constraints, migrations 001 and 003)
 // ---------------------------------------------------------------------------------------------
 
-export const GUILD_ROLES = ['owner', 'officer', 'member'] as const;
-export type GuildRole = (typeof GUILD_ROLES)[number];
+export type { GuildRole };
 
 // Job statuses and ledger types are the domain's (the ports), shared with the SQL adapter.
 export { JOB_STATUSES } from '../../jobs/jobs.data.ts';
@@ -106,13 +106,7 @@ export interface SessionDoc {
 }
 
 /** `guilds/{id}`. `memberCount` is kept exact by the join / leave transactions. */
-export interface GuildDoc {
-  id: number;
-  name: string;
-  description: string;
-  ownerId: number;
-  memberCount: number;
-  activityScore: number;
+export interface GuildDoc extends Omit<Guild, 'createdAt'> {
   createdAt: Timestamp;
 }
 
@@ -134,15 +128,7 @@ export interface UserGuildDoc {
 }
 
 /** `jobs/{id}`. `held` is the escrowed reward (0 unless open). */
-export interface JobDoc {
-  id: number;
-  ownerId: number;
-  title: string;
-  description: string;
-  status: JobStatus;
-  reward: number;
-  held: number;
-  assigneeId: number | null;
+export interface JobDoc extends Omit<Job, 'acceptedAt' | 'createdAt' | 'updatedAt'> {
   acceptedAt: Timestamp | null;
   createdAt: Timestamp;
   updatedAt: Timestamp;
