@@ -87,9 +87,8 @@ export class RateLimiter {
   }
 
   /** Seconds left on a mark; 0 when there is none (or the cache is unavailable: fail open). */
-  async markedFor(bucket: RateLimitBucket, subject: string | number): Promise<number> {
-    const left = await this.#deps.cacheAccess.cache.ttl(CacheKeys.rateLimit(subject, bucket));
-    return left !== null && left > 0 ? left : 0;
+  markedFor(bucket: RateLimitBucket, subject: string | number): Promise<number> {
+    return this.secondsLeft(bucket, subject, 0);
   }
 
   /** Forgets counters and marks (a successful log-in clears its pair); best effort. */

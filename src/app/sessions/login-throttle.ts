@@ -72,9 +72,10 @@ export class LoginThrottle {
   /** Throws RateLimitedError when this attempt may not even be checked. */
   async admit(): Promise<void> {
     await this.#limiter.hit('login-ip', this.#ip, this.#config.loginRateLimitPerIp, this.#log);
-    const locked = await this.#limiter.markedFor('login-lock', this.#pair);
+    // Independent reads: one round trip instead of two.
+    const [locked, known] = await Promise.all([this.#limiter.markedFor('login-lock', this.#pair), this.#limiter.markedFor('login-known', this.#pair)]);
     if (locked > 0) throw new RateLimitedError(locked);
-    this.#known = (await this.#limiter.markedFor('login-known', this.#pair)) > 0;
+    this.#known = known > 0;
     if (this.#known) return;
     const failures = await this.#limiter.count('login-account', this.#account);
     if (failures >= this.#config.loginRateLimitPerAccount) {
@@ -84,10 +85,13 @@ export class LoginThrottle {
 
   /** A wrong password (or unknown email): counts it, and locks the pair past the threshold. */
   async failed(): Promise<void> {
-    const failures = await this.#limiter.add('login-pair', this.#pair, 1, PAIR_MEMORY_SECONDS, this.#log);
-    const lock = failures === undefined ? 0 : lockoutSeconds(failures, this.#config);
-    if (lock > 0) await this.#limiter.mark('login-lock', this.#pair, lock);
-    if (!this.#known) await this.#limiter.add('login-account', this.#account, 1, this.#limiter.windowSeconds, this.#log);
+    const pair = async (): Promise<void> => {
+      const failures = await this.#limiter.add('login-pair', this.#pair, 1, PAIR_MEMORY_SECONDS, this.#log);
+      const lock = failures === undefined ? 0 : lockoutSeconds(failures, this.#config);
+      if (lock > 0) await this.#limiter.mark('login-lock', this.#pair, lock);
+    };
+    // The pair and the account are separate counters: updated together, not one after the other.
+    await Promise.all([pair(), this.#known ? undefined : this.#limiter.add('login-account', this.#account, 1, this.#limiter.windowSeconds, this.#log)]);
   }
 
   /** The right password: the pair starts afresh and its IP becomes known for the account. */
