@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Cache } from '../src/cache/cache.ts';
 import { Guard } from '../src/cache/guard.ts';
 import { RedisStore, type NodeRedisClient } from '../src/cache/redis-store.ts';
+import { SingleConnection } from '../src/cache/topology/single.ts';
 import { encode } from '../src/cache/serializer.ts';
 import { IN_FLIGHT, KEYS, keepInFlight, median, profile } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
@@ -53,7 +54,7 @@ const standIn = { isReady: true, isOpen: true, once() {}, on() {}, sendCommand: 
 
 function cacheOn(prefix: string): Cache {
   const guard = new Guard({ commandTimeoutMs: 500, breakerThreshold: 5, breakerCooldownMs: 1000, now: () => Date.now() });
-  const store = new RedisStore(standIn as unknown as NodeRedisClient, guard, { keyPrefix: prefix, firstConnectWaitMs: 500, jsonEntries: true });
+  const store = new RedisStore(new SingleConnection(standIn as unknown as NodeRedisClient, false), guard, { keyPrefix: prefix, firstConnectWaitMs: 500, jsonEntries: true });
   return new Cache({ prefix, onError: (err) => console.error(err) }, { store });
 }
 

@@ -1,17 +1,17 @@
 import { entryWriteOf, getOrSetPlanOf, setPlanOf, type GetOrSetOptions, type GetOrSetPlan, type TtlArg } from './call-options.ts';
 import type { EntryWrite, StoredEntry } from './entry.ts';
 import { Resolver, type CacheStatus, type Found } from './get-or-set.ts';
-import { openStore, whenReady } from './connect.ts';
+import { openStore } from './connect.ts';
 import { encodeValue, NO_VALUE } from './codec.ts';
-import { CacheClosedError, CacheError, DecodeError } from './errors.ts';
+import { CacheClosedError, CacheError, DecodeError, RedisUnavailableError } from './errors.ts';
 import { escapeGlob, prefixedKey } from './keys.ts';
 import type { CacheOptions, ResolvedCacheOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
 import { defaultSerializer } from './serializer.ts';
-import type { NodeRedisClient } from './redis-store.ts';
 import { ErrorReporter } from './reporter.ts';
 import { StatsRecorder, type CacheStats } from './stats.ts';
-import type { CacheStore, EntryRead } from './store.ts';
+import type { CacheStore, EntryRead, PatternDeletion } from './store.ts';
+import type { AnyRedisClient, RedisConnection, RedisNodeState, TopologyKind } from './topology/connection.ts';
 import { assertTags } from './tags.ts';
 import { assertTtlSeconds, ttlToMs } from './ttl.ts';
 import { shouldRefreshEarly } from './xfetch.ts';
@@ -88,12 +88,12 @@ class GetOrSetRead<T, R> implements EntryRead<R> {
 export class Cache {
   readonly options: ResolvedCacheOptions;
   readonly store: CacheStore;
-  /** The node-redis client, when the cache runs on Redis. */
-  readonly redis: NodeRedisClient | undefined;
+  /** The node-redis client (single, cluster or sentinel), when the cache runs on Redis. */
+  readonly redis: AnyRedisClient | undefined;
+  readonly #connection: RedisConnection | undefined;
   readonly #stats = new StatsRecorder();
   readonly #reporter: ErrorReporter;
   readonly #resolver: Resolver;
-  readonly #ownsClient: boolean;
   #closed = false;
   #seq = 0;
 
@@ -104,8 +104,8 @@ export class Cache {
     this.#reporter = new ErrorReporter({ logger: o.logger, onError: o.onError, logIntervalMs: o.logIntervalMs, now: () => o.clock.now() });
     const backing = openStore(o, this.#reporter, internals.store);
     this.store = backing.store;
-    this.redis = backing.redis;
-    this.#ownsClient = backing.ownsClient;
+    this.#connection = backing.connection;
+    this.redis = backing.connection?.client;
     this.#resolver = new Resolver({
       store: this.store,
       options: o,
@@ -120,19 +120,44 @@ export class Cache {
   }
 
   get redisState(): RedisState {
-    if (this.redis === undefined) return 'none';
+    const c = this.#connection;
+    if (c === undefined) return 'none';
     if (this.#closed) return 'closed';
-    if (this.redis.isReady) return 'ready';
-    return this.redis.isOpen ? 'reconnecting' : 'connecting';
+    if (c.isReady) return 'ready';
+    return c.isOpen ? 'reconnecting' : 'connecting';
+  }
+
+  /** `single`, `sentinel` or `cluster`; undefined on the memory store. */
+  get topology(): TopologyKind | undefined {
+    return this.#connection?.kind;
+  }
+
+  /** Each Redis node the cache knows and its connection state (addresses only, never passwords). */
+  redisNodes(): RedisNodeState[] {
+    return this.#connection?.nodes() ?? [];
   }
 
   /** Resolves once Redis answers (at once for the memory store); rejects after timeoutMs. */
   ready(timeoutMs = this.options.connectTimeoutMs): Promise<void> {
-    return whenReady(this.redis, timeoutMs);
+    const c = this.#connection;
+    if (c === undefined || c.isReady) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new RedisUnavailableError(`Redis not ready within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = c.onReady(() => {
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
   }
 
   #key(key: string): string {
-    return prefixedKey(this.options.prefix, key);
+    const full = prefixedKey(this.options.prefix, key);
+    this.#connection?.checkKey(full);
+    return full;
   }
 
   #assertOpen(): void {
@@ -404,12 +429,21 @@ export class Cache {
    * typed error if Redis fails part-way (some keys may already be gone).
    */
   async invalidatePattern(pattern: string): Promise<number> {
+    return (await this.invalidatePatternByNode(pattern)).deleted;
+  }
+
+  /**
+   * invalidatePattern, telling how many keys each node deleted and how long its scan took. On a
+   * cluster every master is scanned at once; one that fails rejects the call with
+   * RedisNodeError naming it, after the others finished.
+   */
+  async invalidatePatternByNode(pattern: string): Promise<PatternDeletion> {
     this.#assertOpen();
     const full = prefixedKey(escapeGlob(this.options.prefix), pattern);
     try {
-      const n = await this.store.deletePattern(full, this.options.scanBatchSize);
-      this.#stats.deletes += n;
-      return n;
+      const r = await this.store.deletePattern(full, this.options.scanBatchSize);
+      this.#stats.deletes += r.deleted;
+      return r;
     } catch (err) {
       throw this.#fail('invalidatePattern', pattern, err);
     }
@@ -454,19 +488,7 @@ export class Cache {
     if (this.#closed) return;
     this.#closed = true;
     await this.store.close();
-    if (this.#ownsClient && this.redis !== undefined) {
-      const client = this.redis;
-      // destroy() throws on a client that already closed itself; either way nothing is left open.
-      const destroy = (): void => {
-        try {
-          if (client.isOpen) client.destroy();
-        } catch {
-          // already closed
-        }
-      };
-      if (client.isOpen) await client.close().catch(destroy);
-      else destroy();
-    }
+    await this.#connection?.close();
   }
 }
 

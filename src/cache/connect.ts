@@ -1,64 +1,103 @@
-import { createClient } from 'redis';
+import { createClient, createCluster, createSentinel } from 'redis';
 import { reconnectDelayMs } from './backoff.ts';
-import { RedisUnavailableError } from './errors.ts';
 import { Guard, classify } from './guard.ts';
 import { MemoryStore } from './memory-store.ts';
 import type { ResolvedCacheOptions } from './options.ts';
-import { RedisStore, type NodeRedisClient } from './redis-store.ts';
+import { RedisStore } from './redis-store.ts';
 import { defaultSerializer } from './serializer.ts';
 import type { ErrorReporter } from './reporter.ts';
 import type { CacheStore } from './store.ts';
 import { tagKeyPrefix } from './tags.ts';
+import { ClusterConnection } from './topology/cluster.ts';
+import type { AnyRedisClient, NodeRedisClient, NodeRedisCluster, NodeRedisSentinel, RedisConnection } from './topology/connection.ts';
+import { SentinelConnection } from './topology/sentinel.ts';
+import { SingleConnection } from './topology/single.ts';
 
 export interface Backing {
   store: CacheStore;
-  redis: NodeRedisClient | undefined;
-  /** The cache created the client, so close() quits it. */
-  ownsClient: boolean;
+  /** The Redis connection, when the cache runs on Redis. */
+  connection: RedisConnection | undefined;
+}
+
+function isCluster(c: AnyRedisClient): c is NodeRedisCluster {
+  return 'nodeClient' in c && 'masters' in c;
+}
+
+function isSentinel(c: AnyRedisClient): c is NodeRedisSentinel {
+  return 'getMasterNode' in c;
+}
+
+/** The topology of a client the caller passed (which stays theirs). */
+export function connectionOf(client: AnyRedisClient, owned: boolean): RedisConnection {
+  if (isCluster(client)) return new ClusterConnection(client, owned);
+  if (isSentinel(client)) return new SentinelConnection(client, owned);
+  return new SingleConnection(client, owned);
+}
+
+/**
+ * A client the cache creates from its options. Whatever the topology: commands issued while a
+ * node is away fail at once instead of piling up in memory (disableOfflineQueue), connects have
+ * a deadline, and reconnects back off (backoff.ts).
+ */
+function createOwned(o: ResolvedCacheOptions): AnyRedisClient | undefined {
+  const socket = { connectTimeout: o.connectTimeoutMs, reconnectStrategy: (retries: number) => reconnectDelayMs(retries + 1) };
+  if (typeof o.redis === 'string') return createClient({ url: o.redis, disableOfflineQueue: true, socket });
+  if (o.cluster !== undefined) {
+    const first = new URL(o.cluster.rootNodes[0] as string);
+    const tls = first.protocol === 'rediss:';
+    return createCluster({
+      rootNodes: o.cluster.rootNodes.map((url) => ({ url })),
+      defaults: {
+        disableOfflineQueue: true,
+        ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
+        ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
+        socket: { ...socket, ...(tls ? { tls: true as const } : {}) },
+      },
+    });
+  }
+  if (o.sentinel !== undefined) {
+    const s = o.sentinel;
+    return createSentinel({
+      name: s.name,
+      sentinelRootNodes: s.sentinelRootNodes.map((n) => ({ host: n.host, port: n.port })),
+      nodeClientOptions: {
+        disableOfflineQueue: true,
+        ...(s.username === undefined ? {} : { username: s.username }),
+        ...(s.password === undefined ? {} : { password: s.password }),
+        socket: { ...socket, ...(s.tls === true ? { tls: true as const, ...(s.ca === undefined ? {} : { ca: s.ca }) } : {}) },
+      },
+      ...(s.sentinelPassword === undefined ? {} : { sentinelClientOptions: { password: s.sentinelPassword } }),
+    });
+  }
+  return undefined;
 }
 
 /** The store a cache runs on: the one given, the memory store, or Redis behind the deadline guard. */
 export function openStore(o: ResolvedCacheOptions, reporter: ErrorReporter, given: CacheStore | undefined): Backing {
-  if (given !== undefined || o.redis === undefined) {
-    const store = given ?? new MemoryStore({ clock: o.clock, maxEntries: o.memory.maxEntries, maxBytes: o.memory.maxBytes, tagKeyPrefix: tagKeyPrefix(o.prefix) });
-    return { store, redis: undefined, ownsClient: false };
+  let connection: RedisConnection | undefined;
+  if (given === undefined) {
+    const owned = createOwned(o);
+    if (owned !== undefined) {
+      connection = connectionOf(owned, true);
+      const connecting = owned.connect() as Promise<unknown>;
+      connecting.catch((err: unknown) => reporter.report('connect', undefined, classify('connect', err)));
+    } else if (o.redis !== undefined && typeof o.redis !== 'string') {
+      connection = connectionOf(o.redis, false);
+    }
   }
-  let redis: NodeRedisClient;
-  const ownsClient = typeof o.redis === 'string';
-  if (typeof o.redis === 'string') {
-    redis = createClient({
-      url: o.redis,
-      // Commands issued while disconnected fail at once instead of piling up in memory.
-      disableOfflineQueue: true,
-      socket: { connectTimeout: o.connectTimeoutMs, reconnectStrategy: (retries: number) => reconnectDelayMs(retries + 1) },
-    });
-    redis.connect().catch((err: unknown) => reporter.report('connect', undefined, classify('connect', err)));
-  } else {
-    redis = o.redis;
+  if (connection === undefined) {
+    const store = given ?? new MemoryStore({ clock: o.clock, maxEntries: o.memory.maxEntries, maxBytes: o.memory.maxBytes, tagKeyPrefix: tagKeyPrefix(o.prefix) });
+    return { store, connection: undefined };
   }
   // An 'error' event without a listener crashes the process; with one, it is a rate-limited log line.
-  redis.on('error', (err: unknown) => reporter.report('connection', undefined, classify('connection', err)));
+  const client = connection.client as NodeRedisClient;
+  client.on('error', (err: unknown) => reporter.report('connection', undefined, classify('connection', err)));
+  if (connection.kind === 'cluster') client.on('node-error', (err: unknown) => reporter.report('connection', undefined, classify('connection', err)));
   const guard = new Guard({
     commandTimeoutMs: o.commandTimeoutMs,
     breakerThreshold: o.breakerThreshold,
     breakerCooldownMs: o.breakerCooldownMs,
     now: () => Date.now(),
   });
-  return { store: new RedisStore(redis, guard, { keyPrefix: o.prefix, firstConnectWaitMs: o.commandTimeoutMs, jsonEntries: o.serializer === defaultSerializer }), redis, ownsClient };
-}
-
-/** Resolves once the client is ready (at once without one); rejects after timeoutMs. */
-export async function whenReady(client: NodeRedisClient | undefined, timeoutMs: number): Promise<void> {
-  if (client === undefined || client.isReady) return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      reject(new RedisUnavailableError(`Redis not ready within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    client.once('ready', onReady);
-  });
+  return { store: new RedisStore(connection, guard, { keyPrefix: o.prefix, firstConnectWaitMs: o.commandTimeoutMs, jsonEntries: o.serializer === defaultSerializer }), connection };
 }

@@ -18,7 +18,8 @@ export type CacheErrorCode =
   | 'E_CACHE_CLOSED'
   | 'E_FACTORY_TIMEOUT'
   | 'E_INVALID_TAG'
-  | 'E_FETCH_FAILED';
+  | 'E_FETCH_FAILED'
+  | 'E_REDIS_NODE';
 
 export class CacheError extends Error {
   readonly code: CacheErrorCode;
@@ -132,5 +133,19 @@ export class InvalidTagError extends CacheError {
 export class FetchFailedError extends CacheError {
   constructor(key: string, options?: { cause?: unknown }) {
     super('E_FETCH_FAILED', `Fetcher for key "${key}" failed; the cached value was served instead`, options);
+  }
+}
+
+/**
+ * One node of a multi-node operation failed (a master that stopped answering in the middle of
+ * `invalidatePattern`'s scan, say): `address` names it, `cause` is the node's error. The rest of
+ * the operation went through; retry the whole call (what was already deleted stays deleted).
+ */
+export class RedisNodeError extends CacheError {
+  readonly address: string;
+  constructor(address: string, operation: string, options: { cause: unknown }) {
+    const why = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super('E_REDIS_NODE', `Redis ${operation} failed on ${address}: ${why}`, options);
+    this.address = address;
   }
 }

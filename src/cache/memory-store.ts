@@ -3,7 +3,7 @@ import type { Clock } from './clock.ts';
 import { plainEntry, randomToken, type EntryWrite, type StoredEntry, type TagRef } from './entry.ts';
 import { RedisCommandError, type CacheError } from './errors.ts';
 import { globToRegExp } from './glob.ts';
-import type { AcquireRequest, AcquireResult, CacheStore, EntryRead } from './store.ts';
+import type { AcquireRequest, AcquireResult, CacheStore, EntryRead, PatternDeletion } from './store.ts';
 import { tagKeyPrefix } from './tags.ts';
 
 export interface MemoryStoreOptions {
@@ -248,11 +248,12 @@ export class MemoryStore implements CacheStore {
     return n;
   }
 
-  async deletePattern(pattern: string): Promise<number> {
+  async deletePattern(pattern: string): Promise<PatternDeletion> {
+    const started = performance.now();
     const re = globToRegExp(pattern);
     let n = 0;
     for (const key of Array.from(this.#lru.keys())) if (re.test(key)) n += this.#remove(key);
-    return n;
+    return { deleted: n, nodes: [{ address: 'memory', deleted: n, ms: performance.now() - started }] };
   }
 
   #remove(key: string): number {

@@ -1,7 +1,8 @@
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import { InvalidOptionsError } from './errors.ts';
-import type { NodeRedisClient } from './redis-store.ts';
+import type { AnyRedisClient } from './topology/connection.ts';
+import { resolveTopology, type ClusterOptions, type SentinelOptions } from './topology/options.ts';
 import type { CacheErrorEvent, CacheLogger } from './reporter.ts';
 import type { Serializer } from './serializer.ts';
 import { defaultSerializer } from './serializer.ts';
@@ -9,10 +10,16 @@ import { defaultSerializer } from './serializer.ts';
 /** Options of `createCache`. Every field is optional; defaults are listed on each. */
 export interface CacheOptions {
   /**
-   * A `redis://` / `rediss://` URL, or a node-redis v5 client. Absent: the bounded in-memory
-   * store (development and tests). A client you pass stays yours: `close()` does not quit it.
+   * A `redis://` / `rediss://` URL, or a node-redis v5 client: `createClient`, `createCluster` or
+   * `createSentinel`, connected or not. A client you pass stays yours: `close()` does not quit
+   * it. Absent (and no `cluster` or `sentinel`): the bounded in-memory store (development and
+   * tests).
    */
-  redis?: string | NodeRedisClient;
+  redis?: string | AnyRedisClient;
+  /** Redis Cluster: the cache creates a cluster client over these nodes. Instead of `redis`. */
+  cluster?: ClusterOptions;
+  /** Redis Sentinel: the cache asks these sentinels for the master. Instead of `redis`. */
+  sentinel?: SentinelOptions;
   /** Prepended to every key, and the only part of the keyspace `invalidatePattern` touches. Default `''`. */
   prefix?: string;
   /** Deadline of every Redis call, in ms. Default 500. */
@@ -119,7 +126,9 @@ export interface CacheOptions {
 }
 
 export interface ResolvedCacheOptions {
-  redis: string | NodeRedisClient | undefined;
+  redis: string | AnyRedisClient | undefined;
+  cluster: Required<ClusterOptions> | undefined;
+  sentinel: SentinelOptions | undefined;
   prefix: string;
   commandTimeoutMs: number;
   connectTimeoutMs: number;
@@ -202,16 +211,13 @@ function randomOf(random: (() => number) | undefined): () => number {
 
 /** Applies defaults and validates, once, at construction. */
 export function resolveOptions(options: CacheOptions = {}): ResolvedCacheOptions {
-  if (options.redis !== undefined && typeof options.redis !== 'string' && typeof options.redis !== 'object') {
-    throw new InvalidOptionsError('redis must be a URL or a node-redis client');
-  }
-  if (typeof options.redis === 'string' && !/^rediss?:\/\//.test(options.redis)) {
-    throw new InvalidOptionsError('redis URL must start with redis:// or rediss://');
-  }
+  const topology = resolveTopology(options);
   const prefix = options.prefix ?? '';
   if (typeof prefix !== 'string') throw new InvalidOptionsError('prefix must be a string');
+  // A script takes a NUL-led argument in place of the tag prefix for versions given by the store (scripts.ts).
+  if (prefix.includes('\u0000')) throw new InvalidOptionsError('prefix must not hold a NUL character');
   return {
-    redis: options.redis,
+    ...topology,
     prefix,
     commandTimeoutMs: positive('commandTimeoutMs', options.commandTimeoutMs, 500),
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 5000),

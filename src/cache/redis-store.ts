@@ -1,19 +1,16 @@
-import type { createClient } from 'redis';
 import { ErrorReply } from 'redis';
 import { parseStored, randomToken, type EntryWrite, type StoredEntry } from './entry.ts';
-import { RedisCommandError, RedisUnavailableError, type CacheError } from './errors.ts';
+import { RedisCommandError, RedisNodeError, RedisUnavailableError, type CacheError } from './errors.ts';
 import { classify, type Guard } from './guard.ts';
 import { globToRegExp } from './glob.ts';
 import { tagKeyPrefix } from './tags.ts';
-import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, INVALIDATE_TAGS, RELEASE, WRITE, type LuaScript } from './scripts.ts';
-import { EntryLookup, type AcquireRequest, type AcquireResult, type CacheStore, type EntryRead } from './store.ts';
+import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, TAG_VERSION, WRITE, type LuaScript } from './scripts.ts';
+import { EntryLookup, type AcquireRequest, type AcquireResult, type CacheStore, type EntryRead, type PatternDeletion } from './store.ts';
+import type { MasterHandle, RedisConnection } from './topology/connection.ts';
+import { entryOfLease, groupBySlot, LEASE_MARK } from './topology/slots.ts';
 
 export { luaScript, type LuaScript } from './scripts.ts';
-
-/** A node-redis v5 client as `createClient()` returns it. */
-export type NodeRedisClient = ReturnType<typeof createClient>;
-
-type Client = NodeRedisClient;
+export type { NodeRedisClient } from './topology/connection.ts';
 
 function isWrongType(err: unknown): boolean {
   const reply = err instanceof RedisCommandError ? err.cause : err;
@@ -23,21 +20,11 @@ function isWrongType(err: unknown): boolean {
 function noop(): void {}
 
 /**
- * A lease is a key of its own, named after its entry's: `<key>\0lease`. A NUL cannot occur in
- * an application key (prefixedKey), so no key is another's lease; and a pattern that matches a key
- * matches its lease with this suffix, which is how invalidatePattern finds the leases on keys
- * that have no entry yet (see deletePattern).
+ * Passed to a script in place of the tag prefix on a cluster, where the script cannot read tag
+ * versions (other slots): "trust the versions recorded on the lease or the entry". Used by the
+ * lease-checked write and fail-safe, whose entries every read checks against the live versions.
  */
-const LEASE_SUFFIX = '\u0000lease';
-
-/**
- * GET key, through sendCommand: node-redis's command methods add two async frames (the method
- * and _executeCommand) on top of it, which measured 0.3–0.4 µs of CPU per call on the hit path
- * (bench/cache.bench.ts). The reply is the same: a string, or null.
- */
-function getRaw(c: Client, key: string): Promise<string | null> {
-  return c.sendCommand<string | null>(['GET', key]);
-}
+const TRUST_RECORDED = '\u0000*';
 
 /** A promise of what fn returns, rejected with what it throws. */
 function settled<R>(fn: () => R | Promise<R>): Promise<R> {
@@ -46,73 +33,46 @@ function settled<R>(fn: () => R | Promise<R>): Promise<R> {
 
 export class RedisStore implements CacheStore {
   readonly kind = 'redis' as const;
-  readonly client: NodeRedisClient;
+  readonly connection: RedisConnection;
   readonly #guard: Guard;
   readonly #tagPrefix: string;
   readonly #keyPrefix: string;
   readonly #firstConnectWaitMs: number;
   readonly #jsonEntries: boolean;
-  #everReady: boolean;
 
   /** `jsonEntries`: values come from the default serializer, so its checked JSON (`c`) may be stored as a JSON entry (entry.ts). */
-  constructor(client: NodeRedisClient, guard: Guard, opts: { keyPrefix: string; firstConnectWaitMs: number; jsonEntries: boolean }) {
-    this.client = client;
+  constructor(connection: RedisConnection, guard: Guard, opts: { keyPrefix: string; firstConnectWaitMs: number; jsonEntries: boolean }) {
+    this.connection = connection;
     this.#guard = guard;
     this.#keyPrefix = opts.keyPrefix;
     this.#tagPrefix = tagKeyPrefix(opts.keyPrefix);
     this.#firstConnectWaitMs = opts.firstConnectWaitMs;
     this.#jsonEntries = opts.jsonEntries;
-    this.#everReady = client.isReady;
-    if (!this.#everReady) {
-      client.once('ready', () => {
-        this.#everReady = true;
-      });
-    }
   }
 
   /**
-   * Runs one call under the deadline. A client that is not ready fails at once: no offline
+   * Runs one call under the deadline. A connection that is not ready fails at once: no offline
    * queue grows while Redis is away, whoever configured the client.
    */
-  run<T>(operation: string, call: (client: NodeRedisClient) => Promise<T>): Promise<T> {
-    if (!this.client.isReady) return this.#firstConnect(operation).then(() => this.run(operation, call));
-    return this.#guard.run(operation, () => call(this.client));
+  run<T>(operation: string, call: (c: RedisConnection) => Promise<T>): Promise<T> {
+    if (!this.connection.isReady) return this.#firstConnect(operation).then(() => this.run(operation, call));
+    return this.#guard.run(operation, () => call(this.connection));
   }
 
   /**
-   * A client that is not ready fails at once, with one exception: calls made right after the
-   * cache was created, while the very first connection is still being set up, wait for it up to
-   * the command deadline (`createCache(...)` then `await cache.set(...)` just works). After
-   * that, a client that is reconnecting is not waited for. Resolves once ready; rejects typed.
+   * Calls made right after the cache was created, while the very first connection is still being
+   * set up, wait for it up to the command deadline (`createCache(...)` then `await cache.set(...)`
+   * just works). After that, a connection that is reconnecting is not waited for.
    */
   #firstConnect(operation: string): Promise<void> {
-    const c = this.client;
-    if (!this.#everReady && c.isOpen) {
-      return new Promise<void>((resolve, reject) => {
-        const onReady = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          c.off('ready', onReady);
-          reject(new RedisUnavailableError(`Redis ${operation} skipped: still connecting after ${this.#firstConnectWaitMs} ms`));
-        }, this.#firstConnectWaitMs);
-        c.once('ready', onReady);
-      });
-    }
-    return Promise.reject(new RedisUnavailableError(`Redis ${operation} skipped: ${c.isOpen ? 'reconnecting' : 'not connected'}`));
+    return this.connection.firstReady(this.#firstConnectWaitMs).catch((err: unknown) => {
+      throw new RedisUnavailableError(`Redis ${operation} skipped: ${err instanceof Error ? err.message : String(err)}`);
+    });
   }
 
-  /** EVALSHA, falling back to EVAL once when the server has not seen the script (restart, flush). */
-  async evalScript(operation: string, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.run(operation, (c) => c.evalSha(script.sha1, { keys, arguments: args }));
-    } catch (err) {
-      if (err instanceof Error && /NOSCRIPT/.test(err.message)) {
-        return this.run(operation, (c) => c.eval(script.source, { keys, arguments: args }));
-      }
-      throw err;
-    }
+  /** A script, under the deadline. Its keys share one slot (an entry and its lease). */
+  evalScript(operation: string, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    return this.run(operation, (c) => c.evalScript(script, keys, args));
   }
 
   readEntry(key: string, tags?: readonly string[]): Promise<StoredEntry | null> {
@@ -120,7 +80,7 @@ export class RedisStore implements CacheStore {
   }
 
   read<R>(r: EntryRead<R>): Promise<R> {
-    const c = this.client;
+    const c = this.connection;
     if (!c.isReady) return this.#firstConnect('GET').then(() => this.read(r), (err: CacheError) => r.onError(err));
     // The circuit check and the send stay here rather than behind a callback in the guard: that
     // version measured about 4 % slower in `npm run bench` (three A/B pairs).
@@ -131,11 +91,11 @@ export class RedisStore implements CacheStore {
       return settled(() => r.onError(classify('GET', err)));
     }
     const tags = r.tags;
-    if (tags === undefined || tags.length === 0) return this.#guard.watch('GET', probe, getRaw(c, r.fullKey), r, this.#onRaw, this.#onFailure);
-    // The caller's tag versions travel in the same batch as the GET: one round trip.
-    const announced = c.mGet(tags.map((t) => this.#tagPrefix + t));
+    if (tags === undefined || tags.length === 0) return this.#guard.watch('GET', probe, c.get(r.fullKey), r, this.#onRaw, this.#onFailure);
+    // The caller's tag versions travel with the GET: one round trip (per node, on a cluster).
+    const announced = c.mget(tags.map((t) => this.#tagPrefix + t));
     announced.catch(noop); // awaited only when the entry is tagged
-    return this.#guard.watch('GET', probe, getRaw(c, r.fullKey), r, (raw, read) => this.#onEntry(raw, read, announced), this.#onFailure);
+    return this.#guard.watch('GET', probe, c.get(r.fullKey), r, (raw, read) => this.#onEntry(raw, read, announced), this.#onFailure);
   }
 
   // Made once per store: the per-read state is the EntryRead itself (see Guard.watch).
@@ -145,12 +105,8 @@ export class RedisStore implements CacheStore {
     if (!isWrongType(err)) return r.onError(err);
     // An entry written by an earlier version, which kept entries in a hash (field `v`, same
     // grammar), under its own deadline. The next write replaces it with a string.
-    return this.run('HGET', (c) => c.hGet(r.fullKey, 'v')).then((raw) => this.#onEntry(raw, r, undefined), (e: CacheError) => r.onError(e));
+    return this.run('HGET', (c) => c.hget(r.fullKey, 'v')).then((raw) => this.#onEntry(raw, r, undefined), (e: CacheError) => r.onError(e));
   };
-
-  #leaseKey(fullKey: string): string {
-    return fullKey + LEASE_SUFFIX;
-  }
 
   /** What onEntry returns, rejected or not, goes to the caller untouched; store failures go to onError. */
   #onEntry<R>(raw: string | null, r: EntryRead<R>, announced: Promise<(string | null)[]> | undefined): R | Promise<R> {
@@ -169,7 +125,7 @@ export class RedisStore implements CacheStore {
         tags.forEach((t, i) => versions.set(t, got[i] ?? null));
       }
       // Only tags the caller did not announce cost a second round trip (under its own deadline).
-      await this.#fetchVersions((keys) => this.run('MGET', (c) => c.mGet(keys)), [entry], versions);
+      await this.#fetchVersions((keys) => this.run('MGET', (c) => c.mget(keys)), [entry], versions);
       return tagsCurrent(entry, versions) ? entry : null;
     })();
   }
@@ -186,14 +142,27 @@ export class RedisStore implements CacheStore {
   readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     return this.run('MGET', async (c) => {
-      // One MGET for all keys. A key of another type (an entry in an earlier version's hash
-      // form) reads as absent: a miss until it is next written.
-      const raws = await c.mGet([...keys]);
+      // One MGET for all keys (one per slot on a cluster). A key of another type (an entry in
+      // an earlier version's hash form) reads as absent: a miss until it is next written.
+      const raws = await c.mget(keys);
       const entries = raws.map((raw) => (raw === null ? null : parseStored(raw)));
       const versions = new Map<string, string | null>();
-      await this.#fetchVersions((k) => c.mGet(k), entries, versions);
+      await this.#fetchVersions((k) => c.mget(k), entries, versions);
       return entries.map((e) => (e !== null && tagsCurrent(e, versions) ? e : null));
     });
+  }
+
+  /**
+   * What a script receives for tags. One Redis: the tag prefix, and the script reads and creates
+   * versions itself, atomically with the entry. A cluster: the versions, read (and created where
+   * missing, and kept alive at least `ms`) first in their own slots, all at once.
+   */
+  async #tagArg(c: RedisConnection, tags: ReadonlyMap<string, number>): Promise<string> {
+    if (c.tagsInScripts) return this.#tagPrefix;
+    const nonce = randomToken();
+    const names = Array.from(tags.keys());
+    const got = await Promise.all(names.map((name, i) => c.evalScript(TAG_VERSION, [this.#tagPrefix + name], [`${nonce}.${i + 1}`, String(tags.get(name))])));
+    return `\u0000${names.map((n, i) => `;${n}=${String(got[i])}`).join('')}`;
   }
 
   #writeArgs(e: EntryWrite): string[] {
@@ -204,96 +173,153 @@ export class RedisStore implements CacheStore {
     return [String(e.freshUntilMs), String(e.graceUntilMs), String(fetchMs), String(e.ttlMs), e.tags.join(';'), e.value, json ? '1' : ''];
   }
 
-  async write(entries: readonly EntryWrite[]): Promise<void> {
-    if (entries.length === 0) return;
-    const args = ['', this.#tagPrefix, randomToken()];
-    for (const e of entries) args.push(...this.#writeArgs(e));
-    await this.evalScript('WRITE', WRITE, [...entries.map((e) => e.key), ...entries.map((e) => this.#leaseKey(e.key))], args);
+  /** One script per slot (one in all on one Redis), all at once: atomic per slot. */
+  write(entries: readonly EntryWrite[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    return this.run('WRITE', async (c) => {
+      const tags = new Map<string, number>();
+      for (const e of entries) for (const t of e.tags) tags.set(t, Math.max(tags.get(t) ?? 0, e.ttlMs));
+      const tp = await this.#tagArg(c, tags);
+      const groups = c.kind === 'cluster' ? Array.from(groupBySlot(entries.map((e) => e.key)).values(), (idx) => idx.map((i) => entries[i] as EntryWrite)) : [entries];
+      await Promise.all(
+        groups.map((group) => {
+          const args = ['', tp, randomToken()];
+          for (const e of group) args.push(...this.#writeArgs(e));
+          return c.evalScript(WRITE, [...group.map((e) => e.key), ...group.map((e) => c.leaseKey(e.key))], args);
+        }),
+      );
+    });
   }
 
   async setRaw(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.run('SET', (c) => c.set(key, value, { expiration: { type: 'PX', value: ttlMs } }));
+    await this.run('SET', (c) => c.set(key, value, ttlMs));
   }
 
-  async acquire(key: string, req: AcquireRequest): Promise<AcquireResult> {
-    const reply = await this.evalScript('ACQUIRE', ACQUIRE, [key, this.#leaseKey(key)], [
-      String(req.nowMs),
-      req.token,
-      String(req.leaseTtlMs),
-      String(req.nowMs + req.leaseTtlMs),
-      req.mode,
-      this.#tagPrefix,
-      req.tags.join(';'),
-      randomToken(),
-    ]);
-    if (!Array.isArray(reply) || reply.length !== 3) throw new RedisCommandError('ACQUIRE returned an unexpected reply');
-    const [state, raw, lease] = reply as [unknown, unknown, unknown];
-    if (lease !== 'acquired' && lease !== 'held' && lease !== 'free') throw new RedisCommandError('ACQUIRE returned an unexpected lease state');
-    const entry = state !== 'absent' && typeof raw === 'string' && raw.length > 0 ? parseStored(raw) : null;
-    return { entry, lease };
+  acquire(key: string, req: AcquireRequest): Promise<AcquireResult> {
+    return this.run('ACQUIRE', async (c) => {
+      const tp = await this.#tagArg(c, new Map(req.tags.map((t) => [t, req.leaseTtlMs])));
+      const reply = await c.evalScript(ACQUIRE, [key, c.leaseKey(key)], [
+        String(req.nowMs),
+        req.token,
+        String(req.leaseTtlMs),
+        String(req.nowMs + req.leaseTtlMs),
+        req.mode,
+        tp,
+        req.tags.join(';'),
+        randomToken(),
+      ]);
+      if (!Array.isArray(reply) || reply.length !== 3) throw new RedisCommandError('ACQUIRE returned an unexpected reply');
+      const [state, raw, lease] = reply as [unknown, unknown, unknown];
+      if (lease !== 'acquired' && lease !== 'held' && lease !== 'free') throw new RedisCommandError('ACQUIRE returned an unexpected lease state');
+      const entry = state !== 'absent' && typeof raw === 'string' && raw.length > 0 ? parseStored(raw) : null;
+      return { entry, lease };
+    });
   }
 
-  async commit(key: string, token: string | undefined, entry: EntryWrite): Promise<boolean> {
-    const reply = await this.evalScript('WRITE', WRITE, [key, this.#leaseKey(key)], [token ?? '', this.#tagPrefix, randomToken(), ...this.#writeArgs(entry)]);
-    return Number(reply) === 1;
+  commit(key: string, token: string | undefined, entry: EntryWrite): Promise<boolean> {
+    return this.run('WRITE', async (c) => {
+      const tags = new Map(entry.tags.map((t) => [t, entry.ttlMs]));
+      let tp: string;
+      if (token === undefined || c.tagsInScripts) {
+        tp = await this.#tagArg(c, tags);
+      } else {
+        // The lease recorded the versions; the tags only need to outlive the entry, which
+        // their own slots see to while the write goes out (both in one round trip).
+        tp = TRUST_RECORDED;
+        void this.#tagArg(c, tags).catch(noop);
+      }
+      const reply = await c.evalScript(WRITE, [key, c.leaseKey(key)], [token ?? '', tp, randomToken(), ...this.#writeArgs(entry)]);
+      return Number(reply) === 1;
+    });
   }
 
   async failSafe(key: string, token: string | undefined, expectFreshUntilMs: number, retryAtMs: number): Promise<boolean> {
-    const reply = await this.evalScript('FAILSAFE', FAIL_SAFE, [key, this.#leaseKey(key)], [token ?? '', String(expectFreshUntilMs), String(retryAtMs), this.#tagPrefix]);
+    const reply = await this.run('FAILSAFE', (c) => c.evalScript(FAIL_SAFE, [key, c.leaseKey(key)], [token ?? '', String(expectFreshUntilMs), String(retryAtMs), c.tagsInScripts ? this.#tagPrefix : TRUST_RECORDED]));
     return Number(reply) === 1;
   }
 
   async release(key: string, token: string): Promise<void> {
-    await this.evalScript('RELEASE', RELEASE, [this.#leaseKey(key)], [token]);
-  }
-
-  async invalidateTags(tags: readonly string[]): Promise<void> {
-    if (tags.length === 0) return;
-    await this.evalScript('INVALIDATE_TAGS', INVALIDATE_TAGS, tags.map((t) => this.#tagPrefix + t), [randomToken()]);
+    await this.run('RELEASE', (c) => c.evalScript(RELEASE, [c.leaseKey(key)], [token]));
   }
 
   /**
-   * Deletes entries and revokes their leases, in one MULTI. Resolves how many entries were
-   * deleted: internal keys among `keys` (a pattern over the prefix returns tag versions and
+   * Gives each existing tag a new version, keeping its TTL (`SET … XX KEEPTTL`; one MULTI on one
+   * Redis, one command per tag on a cluster). An absent tag stays absent: no valid entry or
+   * lease can refer to it (they would have found it absent, which matches no version).
+   */
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    if (tags.length === 0) return;
+    const nonce = randomToken();
+    await this.run('INVALIDATE_TAGS', (c) =>
+      c.setExisting(
+        tags.map((t) => this.#tagPrefix + t),
+        tags.map((_, i) => `${nonce}.${i + 1}`),
+      ),
+    );
+  }
+
+  /**
+   * Deletes entries and revokes their leases, in one MULTI per slot. Resolves how many entries
+   * were deleted: internal keys among `keys` (a pattern over the prefix returns tag versions and
    * leases too) are deleted but not counted.
    */
   delete(keys: readonly string[]): Promise<number> {
+    const c = this.connection;
     const entries: string[] = [];
     const internal: string[] = [];
     for (const k of keys) {
       if (this.#isInternal(k)) internal.push(k);
       else {
         entries.push(k);
-        internal.push(this.#leaseKey(k));
+        internal.push(c.leaseKey(k));
       }
     }
     if (internal.length === 0) return Promise.resolve(0);
-    if (entries.length === 0) return this.run('UNLINK', (c) => c.unlink(internal)).then(() => 0);
-    return this.run('UNLINK', (c) => c.multi().unlink(entries).unlink(internal).exec()).then((replies) => Number(replies[0]));
+    return this.run('UNLINK', (conn) => conn.unlinkEntries(entries, internal));
   }
 
   /** A lease or a tag version (`<prefix>#tag:…`), as SCAN over the prefix also returns them. */
   #isInternal(fullKey: string): boolean {
-    return fullKey.endsWith(LEASE_SUFFIX) || (fullKey.charCodeAt(this.#keyPrefix.length) === 35 /* # */ && fullKey.startsWith(this.#keyPrefix));
+    return fullKey.includes(LEASE_MARK) || (fullKey.charCodeAt(this.#keyPrefix.length) === 35 /* # */ && fullKey.startsWith(this.#keyPrefix));
   }
 
-  async deletePattern(pattern: string, batchSize: number): Promise<number> {
-    // The keys the pattern matches, and the leases on such keys, with or without an entry: a
-    // lease taken before the invalidation must not write afterwards. SCAN MATCH `<pattern>*`
-    // returns both (and possibly more); the exact pattern is applied here.
+  /**
+   * Every master is scanned at once. The keys the pattern matches, and the leases on such keys,
+   * with or without an entry: a lease taken before the invalidation must not write afterwards.
+   * SCAN MATCH `<pattern>*` returns both (leases start with their entry's key) and possibly more;
+   * the exact pattern is applied here.
+   */
+  async deletePattern(pattern: string, batchSize: number): Promise<PatternDeletion> {
     const exact = globToRegExp(pattern);
-    const wanted = (k: string): boolean => exact.test(k) || (k.endsWith(LEASE_SUFFIX) && exact.test(k.slice(0, -LEASE_SUFFIX.length)));
+    const wanted = (k: string): boolean => {
+      const entry = entryOfLease(k);
+      return exact.test(entry ?? k);
+    };
+    const masters = this.connection.isReady ? this.connection.masters() : await this.#firstConnect('SCAN').then(() => this.connection.masters());
+    const results = await Promise.allSettled(masters.map((m) => this.#deleteOn(m, pattern, wanted, batchSize)));
+    const nodes: PatternDeletion['nodes'] = [];
+    let failure: RedisNodeError | undefined;
+    results.forEach((r, i) => {
+      const address = (masters[i] as MasterHandle).address;
+      if (r.status === 'fulfilled') nodes.push(r.value);
+      else failure ??= new RedisNodeError(address, 'invalidatePattern', { cause: r.reason });
+    });
+    if (failure !== undefined) throw failure;
+    return { deleted: nodes.reduce((n, x) => n + x.deleted, 0), nodes };
+  }
+
+  /** SCAN visits the node in steps, so Redis never blocks the way KEYS does; UNLINK frees memory off the main thread. Each step has its own deadline. */
+  async #deleteOn(m: MasterHandle, pattern: string, wanted: (k: string) => boolean, batchSize: number): Promise<PatternDeletion['nodes'][number]> {
+    const started = performance.now();
     let cursor = '0';
     let deleted = 0;
-    // SCAN visits the keyspace in steps, so Redis never blocks the way KEYS does; UNLINK frees
-    // memory off the main thread. Each step has its own deadline.
     do {
-      const reply = await this.run('SCAN', (c) => c.scan(cursor, { MATCH: `${pattern}*`, COUNT: batchSize }));
+      const reply = await this.run('SCAN', () => m.scan(cursor, `${pattern}*`, batchSize));
       cursor = reply.cursor;
       const keys = reply.keys.filter(wanted);
       if (keys.length > 0) deleted += await this.delete(keys);
     } while (cursor !== '0');
-    return deleted;
+    return { address: m.address, deleted, ms: performance.now() - started };
   }
 
   async incrBy(key: string, delta: number, ttlMs: number): Promise<number> {
@@ -302,16 +328,17 @@ export class RedisStore implements CacheStore {
   }
 
   async pttl(key: string): Promise<number | null> {
-    const ms = await this.run('PTTL', (c) => c.pTTL(key));
+    const ms = await this.run('PTTL', (c) => c.pttl(key));
     return ms === -2 ? null : ms;
   }
 
+  /** DBSIZE, summed over the masters. */
   size(): Promise<number> {
-    return this.run('DBSIZE', (c) => c.dbSize());
+    return this.run('DBSIZE', async (c) => (await Promise.all(c.masters().map((m) => m.dbSize()))).reduce((a, b) => a + b, 0));
   }
 
   async close(): Promise<void> {
-    // The facade owns the client's lifecycle.
+    // The facade owns the connection's lifecycle.
   }
 }
 

@@ -7,11 +7,16 @@ import { createHash } from 'node:crypto';
  * (a Lua number handed to redis.call may be formatted in exponent notation).
  *
  * An entry is a string under its key; its lease, while one is taken, a hash under
- * `<prefix>#lease:<key>` (fields `l` token, `lx` expiry in clock ms, `lt` the tag versions it
- * was taken under), with its own expiry. Tag version keys are named inside the scripts from the
- * prefix in ARGV, not declared in KEYS: fine on a single Redis (and on replicas), not on Redis
- * Cluster, where tags, and an entry with its lease, would need hash-tagged key names. See
- * DESIGN.md.
+ * `<key>\0lease` (fields `l` token, `lx` expiry in clock ms, `lt` the tag versions it was taken
+ * under), with its own expiry, in the entry's slot on a cluster (topology/slots.ts).
+ *
+ * Tag versions: `tp` (the tag key prefix) lets a script read and create tag version keys
+ * itself, named from the prefix, not declared in KEYS. That is fine on one Redis, not on a
+ * cluster, where they live in other slots. There the store passes, in place of the prefix,
+ * a NUL followed by the versions it read (`\0;name=version…`, see TAG_VERSION), or `\0*`
+ * ("the versions recorded on the lease or entry are current": the lease-checked write and
+ * fail-safe, whose result every read checks against the live versions anyway). A tag the
+ * script was not given counts as moved, so a missing version can only invalidate. See DESIGN.md.
  */
 
 export interface LuaScript {
@@ -33,8 +38,22 @@ export function luaScript(source: string): LuaScript {
  * - extend(refs, tp, ms): tag version keys live at least ms more (an absent one stays absent).
  * - snapshot(csv, tp, nonce, ms): the current versions of the `;`-separated tag names as refs,
  *   creating a fresh version for a tag that has none, and making each live at least ms more.
+ * - init(tp): reads versions given in place of the prefix (cluster); then current(tp, name)
+ *   answers from them, extend does nothing, and snapshot only assembles them.
  */
 const LIB = `
+local known, trust = nil, false
+local function init(tp)
+  if string.byte(tp, 1) ~= 0 then return end
+  known = {}
+  local given = string.sub(tp, 2)
+  if given == '*' then trust = true return end
+  for name, ver in string.gmatch(given, ';([^;=]+)=([^;]*)') do known[name] = ver end
+end
+local function current(tp, name)
+  if known then return known[name] or false end
+  return redis.call('GET', tp .. name)
+end
 local function parse(v)
   if string.byte(v, 1) == 91 then
     local x, g, d, f, at = string.match(v, '^%[([^,]*),([^,]*),([^,]*),([01])(),')
@@ -52,13 +71,14 @@ local function header(json, x, g, d, f, refs)
   return x .. ';' .. g .. ';' .. d .. ';' .. f .. refs
 end
 local function valid(refs, tp)
-  if not refs or refs == '' then return true end
+  if trust or not refs or refs == '' then return true end
   for name, ver in string.gmatch(refs, ';([^;=]+)=([^;]*)') do
-    if redis.call('GET', tp .. name) ~= ver then return false end
+    if current(tp, name) ~= ver then return false end
   end
   return true
 end
 local function extend(refs, tp, ms)
+  if known then return end
   local n = tonumber(ms)
   for name in string.gmatch(refs, ';([^;=]+)=') do
     local p = redis.call('PTTL', tp .. name)
@@ -71,14 +91,19 @@ local function snapshot(csv, tp, nonce, ms)
   local i = 0
   for name in string.gmatch(csv, '[^;]+') do
     i = i + 1
-    local k = tp .. name
-    local ver = redis.call('GET', k)
-    if not ver then
-      ver = nonce .. i
-      redis.call('SET', k, ver, 'PX', ms)
+    local ver
+    if known then
+      ver = known[name] or ''
     else
-      local p = redis.call('PTTL', k)
-      if p >= 0 and p < n then redis.call('PEXPIRE', k, ms) end
+      local k = tp .. name
+      ver = redis.call('GET', k)
+      if not ver then
+        ver = nonce .. i
+        redis.call('SET', k, ver, 'PX', ms)
+      else
+        local p = redis.call('PTTL', k)
+        if p >= 0 and p < n then redis.call('PEXPIRE', k, ms) end
+      end
     end
     out[i] = ';' .. name .. '=' .. ver
   end
@@ -99,6 +124,7 @@ end
  */
 export const ACQUIRE = luaScript(`${LIB}
 local key, lk, now, tp = KEYS[1], KEYS[2], tonumber(ARGV[1]), ARGV[6]
+init(tp)
 local ty = redis.call('TYPE', key)['ok']
 local v = false
 if ty == 'string' then v = redis.call('GET', key)
@@ -135,6 +161,7 @@ return {state, v or '', 'acquired'}`);
  */
 export const WRITE = luaScript(`${LIB}
 local token, tp, nonce = ARGV[1], ARGV[2], ARGV[3]
+init(tp)
 local n = #KEYS / 2
 for i = 1, n do
   local key, lk = KEYS[i], KEYS[n + i]
@@ -174,6 +201,7 @@ return 1`);
  */
 export const FAIL_SAFE = luaScript(`${LIB}
 local key, lk, tp = KEYS[1], KEYS[2], ARGV[4]
+init(tp)
 if redis.call('TYPE', key)['ok'] ~= 'string' then return 0 end
 if ARGV[1] ~= '' and (redis.call('TYPE', lk)['ok'] ~= 'hash' or redis.call('HGET', lk, 'l') ~= ARGV[1]) then return 0 end
 local v = redis.call('GET', key)
@@ -191,15 +219,21 @@ end
 return 1`);
 
 /**
- * KEYS: tag version keys. ARGV[1]: nonce. Gives each existing tag a new version, keeping its
- * TTL. An absent tag is left absent: no valid entry or lease can refer to it (they would have
- * found it absent, which matches no version).
+ * Cluster only. KEYS[1] a tag version key, ARGV[1] the version to create when it has none,
+ * ARGV[2] ms it must live at least. Returns the tag's current version: what `snapshot` does
+ * for one tag, run in the tag's own slot before the entry script, which then receives the
+ * versions in place of the tag prefix (see TagVersions).
  */
-export const INVALIDATE_TAGS = luaScript(`
-for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[1] .. '.' .. i, 'XX', 'KEEPTTL')
+export const TAG_VERSION = luaScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then
+  v = ARGV[1]
+  redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
+else
+  local p = redis.call('PTTL', KEYS[1])
+  if p >= 0 and p < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 end
-return 1`);
+return v`);
 
 /**
  * INCRBY and, when the key has no expiry yet (the first write, or a key left without one),

@@ -66,6 +66,12 @@ export interface AcquireResult {
   lease: 'acquired' | 'held' | 'free';
 }
 
+/** What `deletePattern` did, per node (one node for one Redis or Sentinel, each master of a cluster). */
+export interface PatternDeletion {
+  deleted: number;
+  nodes: { address: string; deleted: number; ms: number }[];
+}
+
 export interface CacheStore {
   readonly kind: 'redis' | 'memory';
   /**
@@ -106,13 +112,16 @@ export interface CacheStore {
   invalidateTags(tags: readonly string[]): Promise<void>;
   /** Returns how many of the keys existed (lease-only keys included). Revokes their leases. */
   delete(keys: readonly string[]): Promise<number>;
-  /** Deletes every key matching a Redis glob pattern, in batches; returns how many. */
-  deletePattern(pattern: string, batchSize: number): Promise<number>;
+  /**
+   * Deletes every key matching a Redis glob pattern, in batches, on every master at once;
+   * resolves how many entries, per node. A node that fails rejects with RedisNodeError naming it.
+   */
+  deletePattern(pattern: string, batchSize: number): Promise<PatternDeletion>;
   /** Adds delta; the first write of the key sets its expiry, in the same atomic step. */
   incrBy(key: string, delta: number, ttlMs: number): Promise<number>;
   /** Milliseconds left before the key is physically removed; null when absent; -1 without expiry. */
   pttl(key: string): Promise<number | null>;
-  /** Number of keys the store holds (Redis: DBSIZE, which counts every key in the database). */
+  /** Number of keys the store holds (Redis: DBSIZE, which counts every key in the database; summed over a cluster's masters). */
   size(): Promise<number>;
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import type { Cache } from '../../src/cache/index.ts';
 import { startRedisWithClient, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
 import { cacheContract } from './contract.ts';
 import { getOrSetContract } from './get-or-set-contract.ts';
+import { describeEachTopology } from '../helpers/topologies.ts';
 
 let server: TestRedisServer;
 let raw: RawRedisClient;
@@ -31,20 +32,29 @@ async function make(opts?: { maxValueBytes?: number; prefix?: string }): Promise
   return cache;
 }
 
-cacheContract('redis store', {
-  make,
-  writeRaw: async (cache, key, value) => {
-    await raw.set(cache.options.prefix + key, value, { expiration: { type: 'EX', value: 60 } });
-  },
-});
+// The whole contract, on one Redis, a cluster and Sentinel (test/helpers/topologies.ts).
+describeEachTopology('redis store', (topology) => {
+  cacheContract('redis store', {
+    make: async (opts) => {
+      const cache = createCache({
+        ...topology().cacheOptions,
+        prefix: uniquePrefix() + (opts?.prefix ?? ''),
+        ...(opts?.maxValueBytes === undefined ? {} : { maxValueBytes: opts.maxValueBytes }),
+      });
+      await cache.ready();
+      return cache;
+    },
+    writeRaw: (cache, key, value) => topology().raw.set(cache.options.prefix + key, value, 60),
+  });
 
-getOrSetContract('redis store', {
-  makeShared: async (n, opts) => {
-    const prefix = uniquePrefix();
-    const caches = Array.from({ length: n }, () => createCache({ ...opts, redis: server.url, prefix }));
-    for (const c of caches) await c.ready();
-    return caches;
-  },
+  getOrSetContract('redis store', {
+    makeShared: async (n, opts) => {
+      const prefix = uniquePrefix();
+      const caches = Array.from({ length: n }, () => createCache({ ...opts, ...topology().cacheOptions, prefix }));
+      for (const c of caches) await c.ready();
+      return caches;
+    },
+  });
 });
 
 describe('redis store specifics', () => {

@@ -1,0 +1,169 @@
+import { RedisUnavailableError } from '../errors.ts';
+import type { LuaScript } from '../scripts.ts';
+import { evalWith, pollReady, type MasterHandle, type NodeRedisClient, type NodeRedisCluster, type RedisConnection, type RedisNodeState } from './connection.ts';
+import { closeClient } from './primary.ts';
+import { assertClusterKey, clusterLeaseKey, groupBySlot } from './slots.ts';
+
+/** The part of node-redis's cluster internals the connection uses to follow a failover. */
+interface SlotsInternals {
+  _slots: { rediscover(startWith: NodeRedisClient): Promise<void> };
+}
+
+/** How often the slot map is re-read while a node is down: a promoted replica is found within this. */
+const REDISCOVER_EVERY_MS = 250;
+
+/**
+ * Redis Cluster, through a node-redis cluster client. Every command names the key it routes by;
+ * multi-key commands are split per slot and sent together, so a call costs one round trip per
+ * node it touches, never CROSSSLOT. Scripts touch one entry and its lease, which share a slot
+ * (slots.ts); tag versions live in their own slots, so the store reads and creates them with
+ * plain commands and hands their values to the scripts (`tagsInScripts` false).
+ *
+ * node-redis learns a new slot map only from a MOVED or ASK reply. A dead master answers
+ * nothing, so after a failover the client would keep sending its slots' commands to it; while
+ * any node is down the connection re-reads the slot map every REDISCOVER_EVERY_MS instead.
+ */
+export class ClusterConnection implements RedisConnection {
+  readonly kind = 'cluster' as const;
+  readonly client: NodeRedisCluster;
+  readonly tagsInScripts = false;
+  readonly #owned: boolean;
+  #watch: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(client: NodeRedisCluster, owned: boolean) {
+    this.client = client;
+    this.#owned = owned;
+    const follow = (): void => this.#followFailover();
+    client.on('node-reconnecting', follow);
+    client.on('node-error', follow);
+  }
+
+  get isReady(): boolean {
+    return this.client.isOpen && this.client.masters.length > 0;
+  }
+
+  get isOpen(): boolean {
+    return this.client.isOpen;
+  }
+
+  firstReady(timeoutMs: number): Promise<void> {
+    if (!this.client.isOpen) return Promise.reject(new RedisUnavailableError('not connected'));
+    return pollReady(() => this.isReady, timeoutMs, 'Redis Cluster', (m) => new RedisUnavailableError(m));
+  }
+
+  onReady(fn: () => void): () => void {
+    this.client.on('connect', fn);
+    return () => this.client.off('connect', fn);
+  }
+
+  #followFailover(): void {
+    if (this.#watch !== undefined || this.#closed) return;
+    this.#watch = setInterval(() => {
+      const masters = this.client.masters;
+      const healthy = masters.find((m) => m.client?.isReady === true)?.client;
+      if (masters.every((m) => m.client?.isReady === true) || this.#closed || !this.client.isOpen) {
+        clearInterval(this.#watch);
+        this.#watch = undefined;
+        return;
+      }
+      if (healthy !== undefined) (this.client as unknown as SlotsInternals)._slots.rediscover(healthy).catch(() => undefined);
+    }, REDISCOVER_EVERY_MS);
+    this.#watch.unref();
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.client.sendCommand<string | null>(key, true, ['GET', key]);
+  }
+
+  async mget(keys: readonly string[]): Promise<(string | null)[]> {
+    const out = new Array<string | null>(keys.length).fill(null);
+    await Promise.all(
+      Array.from(groupBySlot(keys).values(), async (idx) => {
+        const slotKeys = idx.map((i) => keys[i] as string);
+        const got = await this.client.sendCommand<(string | null)[]>(slotKeys[0], true, ['MGET', ...slotKeys]);
+        idx.forEach((i, j) => (out[i] = got[j] ?? null));
+      }),
+    );
+    return out;
+  }
+
+  hget(key: string, field: string): Promise<string | null> {
+    return this.client.sendCommand(key, true, ['HGET', key, field]);
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.client.sendCommand(key, false, ['SET', key, value, 'PX', String(ttlMs)]);
+  }
+
+  pttl(key: string): Promise<number> {
+    return this.client.sendCommand(key, true, ['PTTL', key]);
+  }
+
+  evalScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return evalWith((a) => this.client.sendCommand(keys[0], false, a), script, keys, args);
+  }
+
+  /** One MULTI per slot: an entry and its lease (same slot) always go together. */
+  async unlinkEntries(entries: readonly string[], internal: readonly string[]): Promise<number> {
+    const all = [...entries, ...internal];
+    let existed = 0;
+    await Promise.all(
+      Array.from(groupBySlot(all).values(), async (idx) => {
+        const e = idx.filter((i) => i < entries.length).map((i) => all[i] as string);
+        const n = idx.filter((i) => i >= entries.length).map((i) => all[i] as string);
+        const route = (e[0] ?? n[0]) as string;
+        const m = this.client.multi(route);
+        if (e.length > 0) m.addCommand(route, false, ['UNLINK', ...e]);
+        if (n.length > 0) m.addCommand(route, false, ['UNLINK', ...n]);
+        const replies = await m.exec();
+        if (e.length > 0) existed += Number(replies[0]);
+      }),
+    );
+    return existed;
+  }
+
+  async setExisting(keys: readonly string[], values: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((k, i) => this.client.sendCommand(k, false, ['SET', k, values[i] ?? '', 'XX', 'KEEPTTL'])));
+  }
+
+  waitReplicas(key: string, replicas: number, timeoutMs: number): Promise<number> {
+    return this.client.sendCommand(key, false, ['WAIT', String(replicas), String(timeoutMs)]);
+  }
+
+  masters(): MasterHandle[] {
+    return this.client.masters.map((m) => {
+      const node = (): Promise<NodeRedisClient> => this.client.nodeClient(m);
+      return {
+        address: m.address,
+        scan: async (cursor, match, count) => {
+          const [next, keys] = await (await node()).sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)]);
+          return { cursor: next, keys };
+        },
+        dbSize: async () => (await node()).sendCommand<number>(['DBSIZE']),
+      };
+    });
+  }
+
+  nodes(): RedisNodeState[] {
+    const state = (c: { isReady: boolean; isOpen: boolean } | undefined): RedisNodeState['state'] => (c === undefined ? 'connecting' : c.isReady ? 'ready' : c.isOpen ? 'reconnecting' : 'closed');
+    return [
+      ...this.client.masters.map((m) => ({ address: m.address, role: 'master' as const, state: state(m.client) })),
+      ...this.client.replicas.map((r) => ({ address: r.address, role: 'replica' as const, state: state(r.client) })),
+    ];
+  }
+
+  leaseKey(fullKey: string): string {
+    return clusterLeaseKey(fullKey);
+  }
+
+  checkKey(fullKey: string): void {
+    assertClusterKey(fullKey);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#watch !== undefined) clearInterval(this.#watch);
+    if (this.#owned) await closeClient(this.client);
+  }
+}

@@ -1,0 +1,131 @@
+import type { createClient, createCluster, createSentinel } from 'redis';
+import type { LuaScript } from '../scripts.ts';
+
+/** A node-redis v5 client as `createClient()` returns it. */
+export type NodeRedisClient = ReturnType<typeof createClient>;
+/** A node-redis v5 cluster client as `createCluster()` returns it. */
+export type NodeRedisCluster = ReturnType<typeof createCluster>;
+/** A node-redis v5 sentinel client as `createSentinel()` returns it. */
+export type NodeRedisSentinel = ReturnType<typeof createSentinel>;
+/** Any client the cache accepts. */
+export type AnyRedisClient = NodeRedisClient | NodeRedisCluster | NodeRedisSentinel;
+
+export type TopologyKind = 'single' | 'sentinel' | 'cluster';
+
+export type NodeConnectionState = 'ready' | 'connecting' | 'reconnecting' | 'closed';
+
+/** One Redis node as the cache sees it (for /health and metrics). */
+export interface RedisNodeState {
+  /** `host:port` (never a password). */
+  readonly address: string;
+  readonly role: 'master' | 'replica';
+  readonly state: NodeConnectionState;
+}
+
+/** One master, for the calls that visit every master (SCAN, DBSIZE). */
+export interface MasterHandle {
+  readonly address: string;
+  scan(cursor: string, match: string, count: number): Promise<{ cursor: string; keys: string[] }>;
+  dbSize(): Promise<number>;
+}
+
+/**
+ * What the Redis store needs from a topology: one Redis, a Sentinel-managed master, or a
+ * cluster. Every method sends commands whose keys share one slot, or groups them by slot and
+ * sends one command per slot (all at once, so one round trip per node). The store keeps its
+ * semantics in one place (redis-store.ts); the topologies differ only in routing.
+ */
+export interface RedisConnection {
+  readonly kind: TopologyKind;
+  /** The client commands go through (the caller's, or the one the cache created). */
+  readonly client: AnyRedisClient;
+  /** Commands can be sent now. */
+  readonly isReady: boolean;
+  /** The client is open (connected, connecting or reconnecting). */
+  readonly isOpen: boolean;
+  /** Resolves the first time the connection is ready; rejects after timeoutMs. */
+  firstReady(timeoutMs: number): Promise<void>;
+  /** Calls fn each time the connection becomes ready; returns the unsubscribe function. */
+  onReady(fn: () => void): () => void;
+
+  /** GET, the hit path: the client's own promise, no wrapper. */
+  get(key: string): Promise<string | null>;
+  /** GET of many keys: one MGET, or one per slot on a cluster. Order kept. */
+  mget(keys: readonly string[]): Promise<(string | null)[]>;
+  hget(key: string, field: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  pttl(key: string): Promise<number>;
+  /** EVALSHA, falling back to EVAL on NOSCRIPT. Every key in `keys` must share a slot. */
+  evalScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /**
+   * UNLINK of entries and of internal keys (leases, tag versions) in one MULTI per slot, so
+   * an entry and its lease go together. Resolves how many entries existed.
+   */
+  unlinkEntries(entries: readonly string[], internal: readonly string[]): Promise<number>;
+  /** Sets each key (no expiry change) when it exists: `SET k v XX KEEPTTL`, per key. */
+  setExisting(keys: readonly string[], values: readonly string[]): Promise<void>;
+  /**
+   * WAIT on the node that holds `key`: resolves how many replicas acknowledged every write this
+   * connection sent to that node so far.
+   */
+  waitReplicas(key: string, replicas: number, timeoutMs: number): Promise<number>;
+  /** The masters, for SCAN and DBSIZE. */
+  masters(): MasterHandle[];
+  /** Every node the connection knows, with its state. */
+  nodes(): RedisNodeState[];
+
+  /** The lease key of an entry, in the entry's slot. */
+  leaseKey(fullKey: string): string;
+  /** Throws InvalidKeyError when the key cannot be used on this topology. */
+  checkKey(fullKey: string): void;
+  /**
+   * Whether scripts may read tag version keys themselves. On a cluster they live in other
+   * slots, so the store reads them first and hands them to the script (see scripts.ts).
+   */
+  readonly tagsInScripts: boolean;
+
+  /** Closes a client the cache created (quit, or destroy when that fails). */
+  close(): Promise<void>;
+}
+
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && /NOSCRIPT/.test(err.message);
+}
+
+/** EVALSHA through `send`, and EVAL once when the node has not seen the script (restart, flush, new node). */
+export async function evalWith(send: (args: string[]) => Promise<unknown>, script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  const tail = [String(keys.length), ...keys, ...args];
+  try {
+    return await send(['EVALSHA', script.sha1, ...tail]);
+  } catch (err) {
+    if (isNoScript(err)) return send(['EVAL', script.source, ...tail]);
+    throw err;
+  }
+}
+
+/** `host:port` of a socket option object, never a password. */
+export function addressOf(socket: unknown): string {
+  if (typeof socket === 'object' && socket !== null) {
+    const s = socket as { host?: unknown; port?: unknown; path?: unknown };
+    if (typeof s.path === 'string') return s.path;
+    return `${typeof s.host === 'string' ? s.host : 'localhost'}:${typeof s.port === 'number' ? s.port : 6379}`;
+  }
+  return 'unknown';
+}
+
+/** Polls `ready()` until true; rejects after timeoutMs. For clients that emit no 'ready' event. */
+export function pollReady(ready: () => boolean, timeoutMs: number, what: string, onTimeout: (msg: string) => Error): Promise<void> {
+  if (ready()) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      if (ready()) {
+        clearInterval(timer);
+        resolve();
+      } else if (Date.now() - started >= timeoutMs) {
+        clearInterval(timer);
+        reject(onTimeout(`${what} not ready within ${timeoutMs} ms`));
+      }
+    }, 10);
+  });
+}
