@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
@@ -13,22 +13,48 @@ import { createClient } from 'redis';
 export interface RedisServerOptions {
   /** `requirepass` for the server; default none. */
   password?: string;
-  /** Extra `--flag value` arguments for redis-server. */
+  /** Extra `--flag value` arguments for redis-server (after the helper's own: later ones win). */
   extraArgs?: string[];
+  /**
+   * A fixed port instead of a free one. Without it a port that turns out to be taken between
+   * `freePort()` and the bind is replaced by another; with it the caller chose, so it fails.
+   */
+  port?: number;
+  /**
+   * Text of a config file written to `<dir>/redis.conf` and passed first on the command line.
+   * Sentinels need one: they rewrite it with what they learn (CONFIG REWRITE).
+   */
+  config?: string;
+  /** Run as a sentinel (`redis-server <conf> --sentinel`); needs `config` (`sentinel monitor …`). */
+  sentinel?: boolean;
+  /** TLS only: `--port 0 --tls-port <port>`; the url becomes `rediss://`. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** `--loglevel`; default `warning`. The log goes to `<dir>/redis.log`. */
+  logLevel?: 'debug' | 'verbose' | 'notice' | 'warning';
+  /** Longest wait for the server to answer after spawning it, in ms. Default 10,000. */
+  startTimeoutMs?: number;
 }
 
 export interface TestRedisServer {
   readonly port: number;
-  /** `redis://127.0.0.1:PORT` (with the password when one is set). */
+  /** `redis://127.0.0.1:PORT` (with the password when one is set); `rediss://` with `tls`. */
   readonly url: string;
   readonly pid: number | undefined;
+  /** Whether the process is running (started and neither killed nor exited; a frozen one is running). */
+  readonly running: boolean;
+  /** The server's own folder (its `--dir`): config, log, cluster `nodes.conf`. Removed by stop(). */
+  readonly dir: string;
+  /** `<dir>/redis.log`. */
+  readonly logFile: string;
+  /** The last `lines` lines of the log (for error messages). */
+  logTail(lines?: number): string;
   /** SIGKILL the server: the TCP port closes and clients see a dropped connection. */
   kill(): Promise<void>;
   /** SIGSTOP: the socket stays open and accepts, but nothing answers. */
   freeze(): void;
   /** SIGCONT after freeze(). */
   resume(): void;
-  /** Start the server again on the same port after kill(). */
+  /** Start the server again on the same port (and folder) after kill(). */
   restart(): Promise<void>;
   /** Stop for good and remove its folder. */
   stop(): Promise<void>;
@@ -51,43 +77,114 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
     });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`redis-server did not open port ${port}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    s.once('error', () => resolve(false));
+  });
 }
 
+/** The last lines of a file, or a note that there is none. */
+export function fileTail(file: string, lines = 30): string {
+  if (!existsSync(file)) return `(no log at ${file})`;
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+class PortTakenError extends Error {}
+
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<TestRedisServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'rcl-redis-'));
+  let port = opts.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), opts.sentinel === true ? 'rcl-sentinel-' : 'rcl-redis-'));
+  const logFile = join(dir, 'redis.log');
+  const configFile = join(dir, 'redis.conf');
+  if (opts.config !== undefined) writeFileSync(configFile, opts.config);
+  if (opts.sentinel === true && opts.config === undefined) throw new Error('a sentinel needs a config (sentinel monitor …)');
+  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
   let child: ChildProcess | undefined;
   let frozen = false;
 
-  const launch = async (): Promise<void> => {
-    const args = [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--save', '',
-      '--appendonly', 'no',
-      '--dir', dir,
-      '--daemonize', 'no',
-      '--loglevel', 'warning',
-      ...(opts.password === undefined ? [] : ['--requirepass', opts.password]),
-      ...(opts.extraArgs ?? []),
-    ];
-    child = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitForPort(port, 10_000);
+  const args = (): string[] => [
+    ...(opts.config === undefined ? [] : [configFile]),
+    ...(opts.sentinel === true ? ['--sentinel'] : []),
+    ...(opts.tls === undefined
+      ? ['--port', String(port)]
+      : ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.certFile, '--tls-key-file', opts.tls.keyFile, '--tls-ca-cert-file', opts.tls.caFile, '--tls-auth-clients', 'no']),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--appendonly', 'no',
+    '--dir', dir,
+    '--daemonize', 'no',
+    '--logfile', logFile,
+    '--loglevel', opts.logLevel ?? 'warning',
+    ...(opts.password === undefined ? [] : ['--requirepass', opts.password]),
+    ...(opts.extraArgs ?? []),
+  ];
+
+  /**
+   * The port answering is not enough: if another process took it after freePort(), our server
+   * exits on the bind while the port answers for the other one. So: our process is still
+   * running, and the server on the port reports our process id.
+   */
+  const answersAsUs = async (c: ChildProcess): Promise<boolean> => {
+    const client = createClient({
+      socket: {
+        host: '127.0.0.1',
+        port,
+        connectTimeout: 1000,
+        reconnectStrategy: false,
+        ...(opts.tls === undefined ? {} : { tls: true as const, ca: readFileSync(opts.tls.caFile) }),
+      },
+      ...(opts.password === undefined ? {} : { password: opts.password }),
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      const info = await client.sendCommand<string>(['INFO', 'server']);
+      return new RegExp(`process_id:${c.pid}\\r?\\n`).test(info);
+    } catch {
+      return false;
+    } finally {
+      client.destroy();
+    }
+  };
+
+  const launchOnce = async (): Promise<void> => {
+    const c = spawn('redis-server', args(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    let stderr = '';
+    c.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const until = Date.now() + startTimeoutMs;
+    for (;;) {
+      if (c.exitCode !== null || c.signalCode !== null) {
+        const log = fileTail(logFile);
+        if (opts.port === undefined && /Address already in use/.test(log + stderr)) throw new PortTakenError(`port ${port} taken`);
+        throw new Error(`redis-server on port ${port} exited (${c.exitCode ?? c.signalCode}) before answering; ${logFile}:\n${log}\n${stderr}`);
+      }
+      if ((await tcpOpen(port)) && (await answersAsUs(c))) return;
+      if (Date.now() > until) {
+        c.kill('SIGKILL');
+        throw new Error(`redis-server (pid ${c.pid}) did not answer on port ${port} within ${startTimeoutMs} ms; ${logFile}:\n${fileTail(logFile)}\n${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  const launch = async (first: boolean): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await launchOnce();
+        return;
+      } catch (err) {
+        if (!(err instanceof PortTakenError) || !first || attempt >= 5) throw err;
+        port = await freePort();
+      }
+    }
   };
 
   const killChild = async (): Promise<void> => {
@@ -100,14 +197,30 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
     await exited;
   };
 
-  await launch();
+  try {
+    await launch(true);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const auth = opts.password === undefined ? '' : `:${encodeURIComponent(opts.password)}@`;
+  const scheme = opts.tls === undefined ? 'redis' : 'rediss';
   return {
-    port,
-    url: `redis://${auth}127.0.0.1:${port}`,
+    get port() {
+      return port;
+    },
+    get url() {
+      return `${scheme}://${auth}127.0.0.1:${port}`;
+    },
     get pid() {
       return child?.pid;
     },
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    dir,
+    logFile,
+    logTail: (lines?: number) => fileTail(logFile, lines),
     kill: killChild,
     freeze() {
       frozen = true;
@@ -119,7 +232,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
     },
     async restart() {
       await killChild();
-      await launch();
+      await launch(false);
     },
     async stop() {
       await killChild();
