@@ -13,12 +13,15 @@
  * or its fetcher called, before S), except a `set` still in flight at S, which may land after
  * the invalidation and then is current. A `set` that failed (deadline) may land at any time
  * later, so its value is never counted as stale.
+ *
+ * Then `noeviction` with the memory full: reads answer, invalidations and counters are refused
+ * with OOM (loudly), and, a known bug, entry writes are not refused at all.
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { createCache, type Cache, type CacheErrorEvent } from '../../src/cache/index.ts';
-import { startRedisServer } from '../helpers/redis-server.ts';
+import { startRedisServer, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
 
 const MAXMEMORY_BYTES = 8 * 1024 * 1024;
 /** Bytes of filler values written: ten times maxmemory. */
@@ -273,4 +276,93 @@ describe.each(['allkeys-lru', 'volatile-lru'] as const)('maxmemory 8mb, %s', (po
       await server.stop();
     }
   }, 120_000);
+});
+
+/**
+ * `noeviction`, full: Redis refuses commands that may add memory. What that does to the cache
+ * today (run without an eviction policy at your peril; the README says which to run).
+ */
+describe('maxmemory 4mb, noeviction, full', () => {
+  const LIMIT = 4 * 1024 * 1024;
+
+  async function fullServer(): Promise<{ server: TestRedisServer; raw: RawRedisClient; used: () => Promise<number>; fill: () => Promise<number> }> {
+    const server = await startRedisServer({ extraArgs: ['--maxmemory', String(LIMIT), '--maxmemory-policy', 'noeviction'] });
+    const raw = createClient({ url: server.url });
+    raw.on('error', () => {});
+    await raw.connect();
+    const used = async (): Promise<number> => Number((await raw.info('memory')).match(/used_memory:(\d+)/)?.[1]);
+    // Plain SETs until Redis refuses one: the memory is full.
+    const fill = async (): Promise<number> => {
+      let n = 0;
+      for (;;) {
+        try {
+          await raw.set(`filler:${n++}`, FILLER_PAD);
+        } catch (err) {
+          if (err instanceof Error && /OOM/.test(err.message)) break;
+          throw err;
+        }
+      }
+      return n;
+    };
+    return { server, raw, used, fill };
+  }
+
+  it('reads keep answering and getOrSet falls through to the fetcher; invalidations and counters fail loudly with OOM', async () => {
+    const { server, raw, fill } = await fullServer();
+    const errors: CacheErrorEvent[] = [];
+    const cache = createCache({ redis: server.url, prefix: 'ne:', onError: (e) => errors.push(e) });
+    try {
+      await cache.ready();
+      await cache.set('cached', 'v', TTL_SECONDS);
+      expect(await cache.getOrSet('tagged', () => 'v1', { ttl: TTL_SECONDS, tags: ['t'] })).toBe('v1');
+      await fill();
+
+      // Reads are never refused.
+      expect(await cache.get('cached')).toBe('v');
+      expect(await cache.getOrSet('tagged', () => 'v2', { ttl: TTL_SECONDS, tags: ['t'] })).toBe('v1');
+      expect(await cache.getOrSet('new', () => 'fetched', TTL_SECONDS)).toBe('fetched');
+
+      // del runs UNLINK inside MULTI, and Redis refuses any command queued in MULTI when out of
+      // memory: reported (onError) and 0, or rejected with throwOnError. Nothing is deleted.
+      errors.length = 0;
+      expect(await cache.del('cached')).toBe(0);
+      expect(errors.map((e) => `${e.operation} ${e.error.code}`)).toEqual(['del E_REDIS_COMMAND']);
+      expect(errors[0]?.error.message).toMatch(/OOM/);
+      await expect(cache.del('cached', { throwOnError: true })).rejects.toMatchObject({ code: 'E_REDIS_COMMAND', message: expect.stringMatching(/OOM/) as unknown });
+      expect(await cache.get('cached')).toBe('v');
+      // invalidateTags (its script's first command is a SET), invalidatePattern (UNLINK in MULTI)
+      // and incr (INCRBY first) are refused too, and reject.
+      await expect(cache.invalidateTags(['t'])).rejects.toMatchObject({ code: 'E_REDIS_COMMAND', message: expect.stringMatching(/OOM/) as unknown });
+      expect(await cache.getOrSet('tagged', () => 'v3', { ttl: TTL_SECONDS, tags: ['t'] })).toBe('v1');
+      await expect(cache.invalidatePattern('cach*')).rejects.toMatchObject({ code: 'E_REDIS_COMMAND' });
+      await expect(cache.incr('counter')).rejects.toMatchObject({ code: 'E_REDIS_COMMAND', message: expect.stringMatching(/OOM/) as unknown });
+    } finally {
+      await cache.close();
+      await raw.close().catch(() => {});
+      await server.stop();
+    }
+  });
+
+  /**
+   * KNOWN BUG: the WRITE and ACQUIRE scripts start with a `DEL` of the lease (a write that
+   * never adds memory, so Redis lets it through), and Redis refuses a script's out-of-memory
+   * command only before the script's first write. So every set and getOrSet write lands, past
+   * maxmemory, without limit. `it.fails` passes while this holds; once the scripts are refused
+   * (reported, falling through to the database), this test fails: change it to `it`.
+   */
+  it.fails('entry writes are refused once memory is full (KNOWN BUG: they land past maxmemory)', async () => {
+    const { server, raw, used, fill } = await fullServer();
+    const cache = createCache({ redis: server.url, prefix: 'ne:', onError: () => {} });
+    try {
+      await cache.ready();
+      await fill();
+      let accepted = 0;
+      for (let i = 0; i < 1000; i++) if (await cache.set(`late:${i}`, { pad: FILLER_PAD }, TTL_SECONDS)) accepted++;
+      expect({ accepted, overLimit: (await used()) > LIMIT * 1.5 }).toEqual({ accepted: 0, overLimit: false });
+    } finally {
+      await cache.close();
+      await raw.close().catch(() => {});
+      await server.stop();
+    }
+  });
 });
