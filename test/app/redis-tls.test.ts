@@ -45,7 +45,8 @@ describe('production server on rediss://', () => {
       expect((await server.exited).code).toBe(0);
       expect(server.output()).not.toContain(PASSWORD);
     }
-  });
+    // A generous bound: booting the server (tsx, PGlite) on two busy cores can take a while.
+  }, 90_000);
 
   it.each([
     ['another CA in REDIS_TLS_CA_FILE', () => tls.otherCaFile, 'REDIS_TLS_CA_FILE'],
@@ -65,7 +66,7 @@ describe('production server on rediss://', () => {
     const file = caFile();
     if (file !== undefined) expect(fatal[0]?.['msg']).toContain(file);
     expect(server.output()).not.toContain(PASSWORD);
-  });
+  }, 60_000);
 });
 
 describe('the library over TLS', () => {
