@@ -79,10 +79,28 @@ function probeTcp(url: string, timeoutMs: number): Promise<'open' | Error> {
   });
 }
 
-export function classifyBootFailure(err: unknown, tcpConnected: boolean, timeoutMs: number, url: string): RedisBootError {
+/**
+ * Node's codes for a server certificate that did not verify: OpenSSL's X509 verify results
+ * (`SELF_SIGNED_CERT_IN_CHAIN`, `UNABLE_TO_GET_ISSUER_CERT_LOCALLY`, `CERT_HAS_EXPIRED`, …) and
+ * the host name check. OpenSSL's wording ("self-signed certificate in certificate chain" for a
+ * CA file that is simply the wrong one) misleads, so the message says what was checked against what.
+ */
+const CERT_VERIFY_CODE = /^(UNABLE_TO_|SELF_SIGNED_CERT_IN_CHAIN$|DEPTH_ZERO_SELF_SIGNED_CERT$|CERT_|INVALID_CA$|INVALID_PURPOSE$|PATH_LENGTH_EXCEEDED$|HOSTNAME_MISMATCH$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
+
+function certVerifyCode(err: unknown): string | undefined {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && CERT_VERIFY_CODE.test(code) ? code : undefined;
+}
+
+export function classifyBootFailure(err: unknown, tcpConnected: boolean, timeoutMs: number, url: string, tlsCaFile?: string): RedisBootError {
   const text = errorText(err);
   const where = maskUrl(url) ?? '';
   if (isAuthError(text)) return new RedisBootError('wrong-password', `Redis at ${where} refused authentication (wrong password or user): ${text}`, { cause: err });
+  if (certVerifyCode(err) !== undefined) {
+    // Node's `ca` replaces the default trusted CAs, so with REDIS_TLS_CA_FILE only that file counts.
+    const against = tlsCaFile === undefined ? "Node's default CAs (REDIS_TLS_CA_FILE is not set)" : `REDIS_TLS_CA_FILE (${tlsCaFile})`;
+    return new RedisBootError('tls', `TLS failure connecting to Redis at ${where}: certificate verification failed against ${against}: ${text}`, { cause: err });
+  }
   if (isTlsError(text)) return new RedisBootError('tls', `TLS failure connecting to Redis at ${where}: ${text}`, { cause: err });
   if (/ECONNREFUSED/.test(text)) return new RedisBootError('closed-port', `Redis at ${where} refused the connection (closed port: nothing listening)`, { cause: err });
   if (/ENOTFOUND|EAI_AGAIN/.test(text)) return new RedisBootError('dns', `Redis host in ${where} could not be resolved`, { cause: err });
@@ -208,7 +226,7 @@ export async function connectRedis(
   } catch (err) {
     phase = 'closed';
     destroyQuietly(client);
-    throw classifyBootFailure(lastError ?? err, tcpConnected, timeoutMs, url);
+    throw classifyBootFailure(lastError ?? err, tcpConnected, timeoutMs, url, tls ? config.redisTlsCaFile : undefined);
   }
   phase = 'running';
 

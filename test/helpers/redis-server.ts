@@ -148,8 +148,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
     } catch {
       return false;
     } finally {
-      // A client whose connect failed has already closed itself, and destroy() would throw.
-      if (client.isOpen) client.destroy();
+      client.destroy();
     }
   };
 
