@@ -148,7 +148,8 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
     } catch {
       return false;
     } finally {
-      client.destroy();
+      // A client whose connect failed has already closed itself, and destroy() would throw.
+      if (client.isOpen) client.destroy();
     }
   };
 
