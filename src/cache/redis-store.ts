@@ -298,27 +298,39 @@ export class RedisStore implements CacheStore {
     const masters = this.connection.isReady ? this.connection.masters() : await this.#firstConnect('SCAN').then(() => this.connection.masters());
     const results = await Promise.allSettled(masters.map((m) => this.#deleteOn(m, pattern, wanted, batchSize)));
     const nodes: PatternDeletion['nodes'] = [];
-    let failure: RedisNodeError | undefined;
+    let failure: Error | undefined;
     results.forEach((r, i) => {
       const address = (masters[i] as MasterHandle).address;
       if (r.status === 'fulfilled') nodes.push(r.value);
-      else failure ??= new RedisNodeError(address, 'invalidatePattern', { cause: r.reason });
+      else failure ??= masters.length === 1 ? classify('SCAN', r.reason) : new RedisNodeError(address, 'invalidatePattern', { cause: r.reason });
     });
+    // One node: its own typed error. Several: which one failed, with its error as the cause.
     if (failure !== undefined) throw failure;
     return { deleted: nodes.reduce((n, x) => n + x.deleted, 0), nodes };
   }
 
-  /** SCAN visits the node in steps, so Redis never blocks the way KEYS does; UNLINK frees memory off the main thread. Each step has its own deadline. */
+  /**
+   * Two SCAN passes over the node. One is not enough: a lease taken before the call, on a key
+   * with no entry yet, can be used by its write while the scan runs, after the scan passed the
+   * entry's place and before it reaches the lease's; the scan then finds neither and a value
+   * fetched before the invalidation survives it. Every such lease is either present for the
+   * whole first pass (SCAN returns it, so it is revoked) or consumed during it, and then its
+   * entry is present for the whole second pass, which deletes it
+   * (test/cache/invalidate-pattern-race.test.ts). SCAN visits the node in steps, so Redis never
+   * blocks the way KEYS does; UNLINK frees memory off the main thread; each step has its own deadline.
+   */
   async #deleteOn(m: MasterHandle, pattern: string, wanted: (k: string) => boolean, batchSize: number): Promise<PatternDeletion['nodes'][number]> {
     const started = performance.now();
-    let cursor = '0';
     let deleted = 0;
-    do {
-      const reply = await this.run('SCAN', () => m.scan(cursor, `${pattern}*`, batchSize));
-      cursor = reply.cursor;
-      const keys = reply.keys.filter(wanted);
-      if (keys.length > 0) deleted += await this.delete(keys);
-    } while (cursor !== '0');
+    for (let pass = 0; pass < 2; pass++) {
+      let cursor = '0';
+      do {
+        const reply = await this.run('SCAN', () => m.scan(cursor, `${pattern}*`, batchSize));
+        cursor = reply.cursor;
+        const keys = reply.keys.filter(wanted);
+        if (keys.length > 0) deleted += await this.delete(keys);
+      } while (cursor !== '0');
+    }
     return { address: m.address, deleted, ms: performance.now() - started };
   }
 

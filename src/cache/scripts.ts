@@ -10,6 +10,10 @@ import { createHash } from 'node:crypto';
  * `<key>\0lease` (fields `l` token, `lx` expiry in clock ms, `lt` the tag versions it was taken
  * under), with its own expiry, in the entry's slot on a cluster (topology/slots.ts).
  *
+ * Each script's first write is one that adds memory (SET, HSET), never a DEL: Redis refuses a
+ * script for maxmemory only at its first write, so a script that began with a DEL would write
+ * past `maxmemory` under `noeviction` (test/cache/maxmemory.test.ts).
+ *
  * Tag versions: `tp` (the tag key prefix) lets a script read and create tag version keys
  * itself, named from the prefix, not declared in KEYS. That is fine on one Redis, not on a
  * cluster, where they live in other slots. There the store passes, in place of the prefix,
@@ -141,11 +145,12 @@ if redis.call('TYPE', lk)['ok'] == 'hash' then
   if f[1] and tonumber(f[2]) and tonumber(f[2]) > now and valid(f[3], tp) then return {state, v or '', 'held'} end
 end
 if state == 'fresh' and ARGV[5] ~= 'early' then return {state, v, 'free'} end
-if not v and ty ~= 'none' then redis.call('DEL', key) end
 local snap = snapshot(ARGV[7], tp, ARGV[8], ARGV[3])
-redis.call('DEL', lk)
+local lty = redis.call('TYPE', lk)['ok']
+if lty ~= 'none' and lty ~= 'hash' then redis.call('DEL', lk) end
 redis.call('HSET', lk, 'l', ARGV[2], 'lx', ARGV[4], 'lt', snap)
 redis.call('PEXPIRE', lk, ARGV[3])
+if not v and ty ~= 'none' then redis.call('DEL', key) end
 return {state, v or '', 'acquired'}`);
 
 /**
@@ -181,7 +186,6 @@ for i = 1, n do
   else
     refs = snapshot(ARGV[b + 5], tp, nonce .. i .. '.', ttl)
   end
-  redis.call('DEL', lk)
   local json = ARGV[b + 7] == '1' and refs == ''
   local value = ARGV[b + 6]
   local head = header(json, ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], '0', refs)
@@ -190,6 +194,7 @@ for i = 1, n do
   else
     redis.call('SET', key, head .. '|' .. value, 'PX', ttl)
   end
+  redis.call('DEL', lk)
 end
 return 1`);
 

@@ -105,7 +105,7 @@ describe.runIf(topologiesUnderTest().includes('cluster'))('Redis Cluster specifi
         () => undefined,
         (e: unknown) => e,
       );
-      expect(err).toMatchObject({ code: 'E_REDIS_NODE', address: expect.stringContaining(`:${frozen.port}`) });
+      expect(err).toMatchObject({ code: 'E_REDIS_NODE', address: expect.stringContaining(`:${frozen.port}`) as unknown });
       expect((err as Error).message).toContain(`:${frozen.port}`);
     } finally {
       frozen.server.resume();

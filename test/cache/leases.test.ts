@@ -10,7 +10,7 @@ import type { Cache, CacheOptions } from '../../src/cache/index.ts';
 import { createCache } from '../../src/cache/index.ts';
 import { startRedisWithClient, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
 import { deferred } from './get-or-set-contract.ts';
-import { describeEachTopology, type RunningTopology } from '../helpers/topologies.ts';
+import { describeEachTopology, SUITE_COMMAND_TIMEOUT_MS, type RunningTopology } from '../helpers/topologies.ts';
 
 let server: TestRedisServer;
 let raw: RawRedisClient;
@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 /** The topology the cache-making helpers use: the single server by default, each topology inside describeEachTopology. */
-let target: () => Pick<CacheOptions, 'redis' | 'cluster' | 'sentinel'> = () => ({ redis: server.url });
+let target: () => Pick<CacheOptions, 'redis' | 'cluster' | 'sentinel' | 'commandTimeoutMs'> = () => ({ redis: server.url });
 
 async function caches(n: number, opts: Omit<CacheOptions, 'redis' | 'prefix'> = {}): Promise<Cache[]> {
   const prefix = `l${randomBytes(4).toString('hex')}:`;
@@ -87,7 +87,7 @@ async function staleSetRace(leases: boolean): Promise<{ cached: unknown; readerG
 
 describeEachTopology('leases', (topology: () => RunningTopology) => {
   beforeAll(() => {
-    target = () => topology().cacheOptions;
+    target = () => ({ commandTimeoutMs: SUITE_COMMAND_TIMEOUT_MS, ...topology().cacheOptions });
   });
   afterAll(() => {
     target = () => ({ redis: server.url });
@@ -105,7 +105,8 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
   });
 
   it('4 instances × 250 concurrent getOrSet on one cold key with a 50 ms fetcher: exactly 1 fetch', async () => {
-    const list = await caches(4);
+    const errors = new Map<string, number>();
+    const list = await caches(4, { onError: (e) => errors.set(`${e.operation} ${e.error.message.slice(0, 80)}`, (errors.get(`${e.operation} ${e.error.message.slice(0, 80)}`) ?? 0) + 1) });
     let fetches = 0;
     const fetcher = async (): Promise<{ rank: number[] }> => {
       fetches++;
@@ -114,7 +115,7 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
     };
     const results = await Promise.all(list.flatMap((c) => Array.from({ length: 250 }, () => c.getOrSet('leaderboard:global', fetcher, 60))));
     // On failure, say why the extra fetches happened: Redis errors (fall-through), lock time-outs, or neither.
-    const why = JSON.stringify((await Promise.all(list.map((c) => c.getStats()))).map((s) => ({ fetches: s.fetches, leaseWaits: s.leaseWaits, lockTimeouts: s.lockTimeouts, errors: s.errors })));
+    const why = JSON.stringify({ stats: (await Promise.all(list.map((c) => c.getStats()))).map((s) => ({ fetches: s.fetches, leaseWaits: s.leaseWaits, lockTimeouts: s.lockTimeouts, errors: s.errors })), errors: [...errors] });
     expect(fetches, why).toBe(1);
     expect(results).toHaveLength(1000);
     expect(results.every((r) => r.rank.join() === '3,1,2')).toBe(true);

@@ -15,7 +15,7 @@
  * later, so its value is never counted as stale.
  *
  * Then `noeviction` with the memory full: reads answer, invalidations and counters are refused
- * with OOM (loudly), and, a known bug, entry writes are not refused at all.
+ * with OOM (loudly), and so are entry writes (they never land past maxmemory).
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
@@ -80,12 +80,6 @@ describe.each(['allkeys-lru', 'volatile-lru'] as const)('maxmemory 8mb, %s', (po
       let seq = 0;
       const keys = Array.from({ length: TRACKED_KEYS }, (_, i): KeyState => ({ tag: `g${i % TAGS}`, setInFlight: undefined, unknown: new Set(), cuts: [] }));
       const violations: string[] = [];
-      /**
-       * Values fetched before an invalidatePattern and written during its SCAN: a known bug of
-       * invalidatePattern, reproduced on its own (no eviction needed) by
-       * invalidate-pattern-race.test.ts. Counted apart until it is fixed; then drop this.
-       */
-      const patternRace: string[] = [];
       const counts = { gets: 0, getOrSets: 0, hitsOrValues: 0, sets: 0, dels: 0, tagInvalidations: 0, patternInvalidations: 0, fillerWrites: 0, incrs: 0, failedInvalidations: 0 };
       let fillerBytes = 0;
       const done = (): boolean => fillerBytes >= WRITE_BYTES;
@@ -119,7 +113,7 @@ describe.each(['allkeys-lru', 'volatile-lru'] as const)('maxmemory 8mb, %s', (po
         for (const c of k.cuts.slice(0, cutsAtStart)) {
           if (got.seq < c.cut && got.seq !== c.exempt) {
             const what = `${how} ${trackedKey(i)} returned seq ${got.seq} (${got.by}), from before a ${c.kind} invalidation (cut ${c.cut}, exempt ${c.exempt ?? '-'})`;
-            (c.kind === 'pattern' && got.by === 'fetch' ? patternRace : violations).push(what);
+            violations.push(what);
             return;
           }
         }
@@ -245,7 +239,7 @@ describe.each(['allkeys-lru', 'volatile-lru'] as const)('maxmemory 8mb, %s', (po
           .filter((p) => p.length === 2),
       ) as Record<string, string>;
       const memory = (await raw.info('memory')).match(/used_memory:(\d+)/)?.[1];
-      console.info(`${policy}: ${JSON.stringify({ ...counts, fillerMiB: Math.round(fillerBytes / 2 ** 20), evictedKeys: stats['evicted_keys'], usedMemory: memory, errors: errors.length, knownPatternRace: patternRace.length })}`);
+      console.info(`${policy}: ${JSON.stringify({ ...counts, fillerMiB: Math.round(fillerBytes / 2 ** 20), evictedKeys: stats['evicted_keys'], usedMemory: memory, errors: errors.length })}`);
 
       expect(violations.slice(0, 10)).toEqual([]);
       expect(Number(stats['evicted_keys'])).toBeGreaterThan(0);
@@ -344,13 +338,12 @@ describe('maxmemory 4mb, noeviction, full', () => {
   });
 
   /**
-   * KNOWN BUG: the WRITE and ACQUIRE scripts start with a `DEL` of the lease (a write that
-   * never adds memory, so Redis lets it through), and Redis refuses a script's out-of-memory
-   * command only before the script's first write. So every set and getOrSet write lands, past
-   * maxmemory, without limit. `it.fails` passes while this holds; once the scripts are refused
-   * (reported, falling through to the database), this test fails: change it to `it`.
+   * Each entry script's first write adds memory (SET, HSET), so Redis refuses the script whole
+   * when memory is full. Were it a DEL (which never adds memory, so Redis lets it through), the
+   * rest of the script would run regardless, and every set and getOrSet would write past
+   * maxmemory without limit.
    */
-  it.fails('entry writes are refused once memory is full (KNOWN BUG: they land past maxmemory)', async () => {
+  it('entry writes are refused once memory is full, and reported', async () => {
     const { server, raw, used, fill } = await fullServer();
     const cache = createCache({ redis: server.url, prefix: 'ne:', onError: () => {} });
     try {

@@ -6,7 +6,7 @@ import type { Cache } from '../../src/cache/index.ts';
 import { startRedisWithClient, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
 import { cacheContract } from './contract.ts';
 import { getOrSetContract } from './get-or-set-contract.ts';
-import { describeEachTopology } from '../helpers/topologies.ts';
+import { describeEachTopology, SUITE_COMMAND_TIMEOUT_MS } from '../helpers/topologies.ts';
 
 let server: TestRedisServer;
 let raw: RawRedisClient;
@@ -38,6 +38,7 @@ describeEachTopology('redis store', (topology) => {
     make: async (opts) => {
       const cache = createCache({
         ...topology().cacheOptions,
+        commandTimeoutMs: SUITE_COMMAND_TIMEOUT_MS,
         prefix: uniquePrefix() + (opts?.prefix ?? ''),
         ...(opts?.maxValueBytes === undefined ? {} : { maxValueBytes: opts.maxValueBytes }),
       });
@@ -50,7 +51,7 @@ describeEachTopology('redis store', (topology) => {
   getOrSetContract('redis store', {
     makeShared: async (n, opts) => {
       const prefix = uniquePrefix();
-      const caches = Array.from({ length: n }, () => createCache({ ...opts, ...topology().cacheOptions, prefix }));
+      const caches = Array.from({ length: n }, () => createCache({ commandTimeoutMs: SUITE_COMMAND_TIMEOUT_MS, ...opts, ...topology().cacheOptions, prefix }));
       for (const c of caches) await c.ready();
       return caches;
     },

@@ -35,6 +35,14 @@ export interface RawRedis {
   hExists(key: string, field: string): Promise<boolean>;
 }
 
+/**
+ * The command deadline the parameterised suites give their caches. They check semantics (leases,
+ * tags, grace); deadlines have their own tests (faults.test.ts, failover.test.ts). On a machine
+ * busy with the suite's other files, 1,000 calls at once through node-redis's sentinel client
+ * (several promise hops per command) measured over the 500 ms default.
+ */
+export const SUITE_COMMAND_TIMEOUT_MS = 2000;
+
 export interface RunningTopology {
   readonly name: TopologyName;
   /** What createCache needs to reach it; the cache creates and owns its client. */
