@@ -3,7 +3,7 @@ import type { EntryWrite, StoredEntry } from './entry.ts';
 import { Resolver, type CacheStatus, type Found } from './get-or-set.ts';
 import { openStore } from './connect.ts';
 import { encodeValue, NO_VALUE } from './codec.ts';
-import { CacheClosedError, CacheError, DecodeError, RedisUnavailableError } from './errors.ts';
+import { CacheClosedError, CacheError, DecodeError, RedisUnavailableError, ReplicationTimeoutError } from './errors.ts';
 import { escapeGlob, prefixedKey } from './keys.ts';
 import type { CacheOptions, ResolvedCacheOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
@@ -187,6 +187,7 @@ export class Cache {
 
   #fail(operation: string, key: string | undefined, err: unknown): CacheError {
     this.#stats.error(key);
+    if (err instanceof ReplicationTimeoutError) this.#stats.replicationTimeouts++;
     return this.#reporter.report(operation, key, err);
   }
 

@@ -99,5 +99,24 @@ export function openStore(o: ResolvedCacheOptions, reporter: ErrorReporter, give
     breakerCooldownMs: o.breakerCooldownMs,
     now: () => Date.now(),
   });
-  return { store: new RedisStore(connection, guard, { keyPrefix: o.prefix, firstConnectWaitMs: o.commandTimeoutMs, jsonEntries: o.serializer === defaultSerializer }), connection };
+  // Invalidations that WAIT for replicas get a connection of their own: WAIT blocks the
+  // connection it runs on, and the hit path must not queue behind it.
+  let invalidator: RedisConnection | undefined;
+  if (o.invalidationReplicas > 0) {
+    invalidator = connection.duplicate();
+    if (invalidator !== undefined) {
+      const dup = invalidator.client as NodeRedisClient;
+      dup.on('error', (err: unknown) => reporter.report('connection', undefined, classify('connection', err)));
+      invalidator.connect().catch((err: unknown) => reporter.report('connect', undefined, classify('connect', err)));
+    }
+  }
+  const store = new RedisStore(connection, guard, {
+    keyPrefix: o.prefix,
+    firstConnectWaitMs: o.commandTimeoutMs,
+    jsonEntries: o.serializer === defaultSerializer,
+    replicas: o.invalidationReplicas,
+    replicaTimeoutMs: o.invalidationReplicaTimeoutMs,
+    ...(invalidator === undefined ? {} : { invalidator }),
+  });
+  return { store, connection };
 }

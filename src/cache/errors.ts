@@ -19,7 +19,8 @@ export type CacheErrorCode =
   | 'E_FACTORY_TIMEOUT'
   | 'E_INVALID_TAG'
   | 'E_FETCH_FAILED'
-  | 'E_REDIS_NODE';
+  | 'E_REDIS_NODE'
+  | 'E_REPLICATION_TIMEOUT';
 
 export class CacheError extends Error {
   readonly code: CacheErrorCode;
@@ -147,5 +148,20 @@ export class RedisNodeError extends CacheError {
     const why = options.cause instanceof Error ? options.cause.message : String(options.cause);
     super('E_REDIS_NODE', `Redis ${operation} failed on ${address}: ${why}`, options);
     this.address = address;
+  }
+}
+
+/**
+ * An invalidation reached the master but fewer than `invalidationReplicas` replicas acknowledged
+ * it within `invalidationReplicaTimeoutMs`: a failover now could bring the old value back. The
+ * caller should keep the invalidation and retry it (the backend's outbox does).
+ */
+export class ReplicationTimeoutError extends CacheError {
+  readonly acknowledged: number;
+  readonly wanted: number;
+  constructor(operation: string, acknowledged: number, wanted: number, timeoutMs: number) {
+    super('E_REPLICATION_TIMEOUT', `Redis ${operation}: ${acknowledged} of ${wanted} replicas acknowledged within ${timeoutMs} ms`);
+    this.acknowledged = acknowledged;
+    this.wanted = wanted;
   }
 }

@@ -32,6 +32,17 @@ export interface CacheOptions {
   defaultCounterTtlSeconds?: number;
   /** Keys per SCAN step and per UNLINK batch in `invalidatePattern`. Default 500. */
   scanBatchSize?: number;
+  /**
+   * Replicas that must have an invalidation (`del`, `invalidatePattern`, `invalidateTags`) before
+   * it resolves: Redis replicates asynchronously, so without this a `DEL` the master acknowledged
+   * can be lost in a failover and the old value served again until its TTL (DESIGN.md). The cache
+   * sends invalidations on a connection of their own and `WAIT`s; too few acknowledgements within
+   * `invalidationReplicaTimeoutMs` reject with ReplicationTimeoutError (counted in
+   * `replicationTimeouts`), so the caller retries. Default 0 (no wait).
+   */
+  invalidationReplicas?: number;
+  /** How long an invalidation waits for its replicas, in ms; below `commandTimeoutMs`. Default 100. */
+  invalidationReplicaTimeoutMs?: number;
   /** Consecutive Redis time-outs that open the circuit breaker. Default 3. */
   breakerThreshold?: number;
   /** How long an open circuit answers at once before probing Redis again, in ms. Default 1000. */
@@ -135,6 +146,8 @@ export interface ResolvedCacheOptions {
   maxValueBytes: number;
   defaultCounterTtlSeconds: number;
   scanBatchSize: number;
+  invalidationReplicas: number;
+  invalidationReplicaTimeoutMs: number;
   breakerThreshold: number;
   breakerCooldownMs: number;
   memory: { maxEntries: number; maxBytes: number };
@@ -209,6 +222,16 @@ function randomOf(random: (() => number) | undefined): () => number {
   return random;
 }
 
+function replicasOf(options: CacheOptions): { invalidationReplicas: number; invalidationReplicaTimeoutMs: number } {
+  const replicas = options.invalidationReplicas ?? 0;
+  if (!Number.isSafeInteger(replicas) || replicas < 0) throw new InvalidOptionsError(`invalidationReplicas must be an integer ≥ 0, got ${String(options.invalidationReplicas)}`);
+  const timeoutMs = positive('invalidationReplicaTimeoutMs', options.invalidationReplicaTimeoutMs, 100);
+  const commandTimeoutMs = options.commandTimeoutMs ?? 500;
+  // The WAIT runs under the command deadline: a longer wait would count as a dead server.
+  if (timeoutMs >= commandTimeoutMs) throw new InvalidOptionsError(`invalidationReplicaTimeoutMs (${timeoutMs}) must be below commandTimeoutMs (${commandTimeoutMs})`);
+  return { invalidationReplicas: replicas, invalidationReplicaTimeoutMs: timeoutMs };
+}
+
 /** Applies defaults and validates, once, at construction. */
 export function resolveOptions(options: CacheOptions = {}): ResolvedCacheOptions {
   const topology = resolveTopology(options);
@@ -224,6 +247,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedCacheOptions
     maxValueBytes: positive('maxValueBytes', options.maxValueBytes, 1024 * 1024),
     defaultCounterTtlSeconds: positive('defaultCounterTtlSeconds', options.defaultCounterTtlSeconds, 86_400, false),
     scanBatchSize: positive('scanBatchSize', options.scanBatchSize, 500),
+    ...replicasOf(options),
     breakerThreshold: positive('breakerThreshold', options.breakerThreshold, 3),
     breakerCooldownMs: positive('breakerCooldownMs', options.breakerCooldownMs, 1000),
     memory: {

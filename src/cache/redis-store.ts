@@ -1,6 +1,6 @@
 import { ErrorReply } from 'redis';
 import { parseStored, randomToken, type EntryWrite, type StoredEntry } from './entry.ts';
-import { RedisCommandError, RedisNodeError, RedisUnavailableError, type CacheError } from './errors.ts';
+import { RedisCommandError, RedisNodeError, RedisUnavailableError, ReplicationTimeoutError, type CacheError } from './errors.ts';
 import { classify, type Guard } from './guard.ts';
 import { globToRegExp } from './glob.ts';
 import { tagKeyPrefix } from './tags.ts';
@@ -39,15 +39,30 @@ export class RedisStore implements CacheStore {
   readonly #keyPrefix: string;
   readonly #firstConnectWaitMs: number;
   readonly #jsonEntries: boolean;
+  readonly #replicas: number;
+  readonly #replicaTimeoutMs: number;
+  /** Where invalidations go: a connection of their own when they WAIT (WAIT blocks its connection). */
+  readonly #invalidator: RedisConnection;
 
-  /** `jsonEntries`: values come from the default serializer, so its checked JSON (`c`) may be stored as a JSON entry (entry.ts). */
-  constructor(connection: RedisConnection, guard: Guard, opts: { keyPrefix: string; firstConnectWaitMs: number; jsonEntries: boolean }) {
+  /**
+   * `jsonEntries`: values come from the default serializer, so its checked JSON (`c`) may be
+   * stored as a JSON entry (entry.ts). `replicas`: invalidations WAIT for that many replicas, on
+   * `invalidator` (default: the connection), which the store then owns.
+   */
+  constructor(
+    connection: RedisConnection,
+    guard: Guard,
+    opts: { keyPrefix: string; firstConnectWaitMs: number; jsonEntries: boolean; replicas?: number; replicaTimeoutMs?: number; invalidator?: RedisConnection },
+  ) {
     this.connection = connection;
     this.#guard = guard;
     this.#keyPrefix = opts.keyPrefix;
     this.#tagPrefix = tagKeyPrefix(opts.keyPrefix);
     this.#firstConnectWaitMs = opts.firstConnectWaitMs;
     this.#jsonEntries = opts.jsonEntries;
+    this.#replicas = opts.replicas ?? 0;
+    this.#replicaTimeoutMs = opts.replicaTimeoutMs ?? 100;
+    this.#invalidator = opts.invalidator ?? connection;
   }
 
   /**
@@ -55,8 +70,32 @@ export class RedisStore implements CacheStore {
    * queue grows while Redis is away, whoever configured the client.
    */
   run<T>(operation: string, call: (c: RedisConnection) => Promise<T>): Promise<T> {
-    if (!this.connection.isReady) return this.#firstConnect(operation).then(() => this.run(operation, call));
-    return this.#guard.run(operation, () => call(this.connection));
+    return this.#runOn(this.connection, operation, call);
+  }
+
+  #runOn<T>(c: RedisConnection, operation: string, call: (c: RedisConnection) => Promise<T>): Promise<T> {
+    if (!c.isReady) return this.#firstConnect(operation, c).then(() => this.#runOn(c, operation, call));
+    return this.#guard.run(operation, () => call(c));
+  }
+
+  /**
+   * An invalidation: on its own connection, and, with `replicas`, not resolved until that many
+   * replicas have it (WAIT on each node it touched, `keys` naming them), so a failover cannot
+   * bring back what it removed. Too few acknowledgements reject with ReplicationTimeoutError;
+   * the master has the change either way, and retrying it is harmless.
+   */
+  #invalidation<T>(operation: string, keys: readonly string[], call: (c: RedisConnection) => Promise<T>): Promise<T> {
+    if (this.#replicas === 0) return this.run(operation, call);
+    return this.#runOn(this.#invalidator, operation, async (c) => {
+      const result = await call(c);
+      await this.#replicated(c, operation, keys);
+      return result;
+    });
+  }
+
+  async #replicated(c: RedisConnection, operation: string, keys: readonly string[]): Promise<void> {
+    const acked = await c.waitReplicas(keys, this.#replicas, this.#replicaTimeoutMs);
+    if (acked < this.#replicas) throw new ReplicationTimeoutError(operation, acked, this.#replicas, this.#replicaTimeoutMs);
   }
 
   /**
@@ -64,8 +103,8 @@ export class RedisStore implements CacheStore {
    * set up, wait for it up to the command deadline (`createCache(...)` then `await cache.set(...)`
    * just works). After that, a connection that is reconnecting is not waited for.
    */
-  #firstConnect(operation: string): Promise<void> {
-    return this.connection.firstReady(this.#firstConnectWaitMs).catch((err: unknown) => {
+  #firstConnect(operation: string, c: RedisConnection = this.connection): Promise<void> {
+    return c.firstReady(this.#firstConnectWaitMs).catch((err: unknown) => {
       throw new RedisUnavailableError(`Redis ${operation} skipped: ${err instanceof Error ? err.message : String(err)}`);
     });
   }
@@ -250,9 +289,10 @@ export class RedisStore implements CacheStore {
   async invalidateTags(tags: readonly string[]): Promise<void> {
     if (tags.length === 0) return;
     const nonce = randomToken();
-    await this.run('INVALIDATE_TAGS', (c) =>
+    const keys = tags.map((t) => this.#tagPrefix + t);
+    await this.#invalidation('INVALIDATE_TAGS', keys, (c) =>
       c.setExisting(
-        tags.map((t) => this.#tagPrefix + t),
+        keys,
         tags.map((_, i) => `${nonce}.${i + 1}`),
       ),
     );
@@ -264,6 +304,11 @@ export class RedisStore implements CacheStore {
    * leases too) are deleted but not counted.
    */
   delete(keys: readonly string[]): Promise<number> {
+    return this.#unlink(keys, true);
+  }
+
+  /** delete, waiting for the replicas (when configured) or not (a pattern's batches wait once per node, at its end). */
+  #unlink(keys: readonly string[], wait: boolean): Promise<number> {
     const c = this.connection;
     const entries: string[] = [];
     const internal: string[] = [];
@@ -275,7 +320,8 @@ export class RedisStore implements CacheStore {
       }
     }
     if (internal.length === 0) return Promise.resolve(0);
-    return this.run('UNLINK', (conn) => conn.unlinkEntries(entries, internal));
+    if (!wait) return this.#runOn(this.#invalidator, 'UNLINK', (conn) => conn.unlinkEntries(entries, internal));
+    return this.#invalidation('UNLINK', internal, (conn) => conn.unlinkEntries(entries, internal));
   }
 
   /** A lease or a tag version (`<prefix>#tag:…`), as SCAN over the prefix also returns them. */
@@ -322,15 +368,21 @@ export class RedisStore implements CacheStore {
   async #deleteOn(m: MasterHandle, pattern: string, wanted: (k: string) => boolean, batchSize: number): Promise<PatternDeletion['nodes'][number]> {
     const started = performance.now();
     let deleted = 0;
+    let touched: string | undefined;
     for (let pass = 0; pass < 2; pass++) {
       let cursor = '0';
       do {
         const reply = await this.run('SCAN', () => m.scan(cursor, `${pattern}*`, batchSize));
         cursor = reply.cursor;
         const keys = reply.keys.filter(wanted);
-        if (keys.length > 0) deleted += await this.delete(keys);
+        if (keys.length > 0) {
+          deleted += await this.#unlink(keys, false);
+          touched ??= keys[0];
+        }
       } while (cursor !== '0');
     }
+    // One WAIT for the node's deletes, all sent on the invalidation connection.
+    if (this.#replicas > 0 && touched !== undefined) await this.#runOn(this.#invalidator, 'UNLINK', (c) => this.#replicated(c, 'invalidatePattern', [touched]));
     return { address: m.address, deleted, ms: performance.now() - started };
   }
 
@@ -349,8 +401,9 @@ export class RedisStore implements CacheStore {
     return this.run('DBSIZE', async (c) => (await Promise.all(c.masters().map((m) => m.dbSize()))).reduce((a, b) => a + b, 0));
   }
 
+  /** The facade owns the connection; the store owns the invalidation connection it was given. */
   async close(): Promise<void> {
-    // The facade owns the connection's lifecycle.
+    if (this.#invalidator !== this.connection) await this.#invalidator.close();
   }
 }
 

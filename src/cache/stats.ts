@@ -29,6 +29,8 @@ export interface CacheStats extends NamespaceStats {
   failSafe: number;
   /** Background refreshes started by XFetch before expiry. */
   earlyRefreshes: number;
+  /** Invalidations that fewer than `invalidationReplicas` replicas acknowledged in time (reported, and rejected). */
+  replicationTimeouts: number;
   /** Keys in the store (Redis DBSIZE); null when the store could not answer. */
   keys: number | null;
   store: 'redis' | 'memory';
@@ -66,6 +68,7 @@ export class StatsRecorder {
   staleWritesPrevented = 0;
   failSafe = 0;
   earlyRefreshes = 0;
+  replicationTimeouts = 0;
   readonly #byNamespace = new Map<string, Counters>();
 
   /** The namespaces seen first, checked by prefix without slicing the key (the hit path). */
@@ -132,6 +135,7 @@ export class StatsRecorder {
       staleWritesPrevented: this.staleWritesPrevented,
       failSafe: this.failSafe,
       earlyRefreshes: this.earlyRefreshes,
+      replicationTimeouts: this.replicationTimeouts,
       keys,
       store,
       namespaces,
@@ -140,7 +144,7 @@ export class StatsRecorder {
 
   reset(): void {
     this.hits = this.misses = this.errors = this.sets = this.deletes = this.decodeErrors = this.fetches = this.coalesced = 0;
-    this.stale = this.leaseWaits = this.lockTimeouts = this.staleWritesPrevented = this.failSafe = this.earlyRefreshes = 0;
+    this.stale = this.leaseWaits = this.lockTimeouts = this.staleWritesPrevented = this.failSafe = this.earlyRefreshes = this.replicationTimeouts = 0;
     this.#byNamespace.clear();
     this.#known.length = 0;
   }

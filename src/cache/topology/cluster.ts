@@ -2,7 +2,7 @@ import { RedisUnavailableError } from '../errors.ts';
 import type { LuaScript } from '../scripts.ts';
 import { evalWith, pollReady, type MasterHandle, type NodeRedisClient, type NodeRedisCluster, type RedisConnection, type RedisNodeState } from './connection.ts';
 import { closeClient } from './primary.ts';
-import { assertClusterKey, clusterLeaseKey, groupBySlot } from './slots.ts';
+import { assertClusterKey, clusterLeaseKey, groupBySlot, keySlot } from './slots.ts';
 
 /** The part of node-redis's cluster internals the connection uses to follow a failover. */
 interface SlotsInternals {
@@ -127,8 +127,23 @@ export class ClusterConnection implements RedisConnection {
     await Promise.all(keys.map((k, i) => this.client.sendCommand(k, false, ['SET', k, values[i] ?? '', 'XX', 'KEEPTTL'])));
   }
 
-  waitReplicas(key: string, replicas: number, timeoutMs: number): Promise<number> {
-    return this.client.sendCommand(key, false, ['WAIT', String(replicas), String(timeoutMs)]);
+  /** One WAIT per master that holds one of the keys, routed by one of its keys. */
+  async waitReplicas(keys: readonly string[], replicas: number, timeoutMs: number): Promise<number> {
+    const byMaster = new Map<string, string>();
+    for (const k of keys) {
+      const master = this.client.slots[keySlot(k)]?.master.address ?? k;
+      if (!byMaster.has(master)) byMaster.set(master, k);
+    }
+    const acks = await Promise.all(Array.from(byMaster.values(), (k) => this.client.sendCommand<number>(k, false, ['WAIT', String(replicas), String(timeoutMs)])));
+    return acks.length === 0 ? replicas : Math.min(...acks);
+  }
+
+  duplicate(): ClusterConnection {
+    return new ClusterConnection(this.client.duplicate(), true);
+  }
+
+  async connect(): Promise<void> {
+    await this.client.connect();
   }
 
   masters(): MasterHandle[] {

@@ -65,10 +65,18 @@ export interface RedisConnection {
   /** Sets each key (no expiry change) when it exists: `SET k v XX KEEPTTL`, per key. */
   setExisting(keys: readonly string[], values: readonly string[]): Promise<void>;
   /**
-   * WAIT on the node that holds `key`: resolves how many replicas acknowledged every write this
-   * connection sent to that node so far.
+   * WAIT on each node that holds one of `keys` (all at once): resolves the fewest replicas that
+   * acknowledged every write this connection sent to its node so far.
    */
-  waitReplicas(key: string, replicas: number, timeoutMs: number): Promise<number>;
+  waitReplicas(keys: readonly string[], replicas: number, timeoutMs: number): Promise<number>;
+  /**
+   * A second connection of the same kind and options, which the caller owns and connects; for
+   * writes that WAIT (which blocks its connection) so they never hold up the hit path. undefined
+   * when the client cannot be duplicated (node-redis's sentinel client).
+   */
+  duplicate(): RedisConnection | undefined;
+  /** Connects a connection from duplicate(). */
+  connect(): Promise<void>;
   /** The masters, for SCAN and DBSIZE. */
   masters(): MasterHandle[];
   /** Every node the connection knows, with its state. */

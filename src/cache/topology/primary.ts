@@ -61,9 +61,12 @@ export abstract class PrimaryConnection implements RedisConnection {
     else if (sets.length > 1) await this.transaction(sets);
   }
 
-  waitReplicas(_key: string, replicas: number, timeoutMs: number): Promise<number> {
+  waitReplicas(_keys: readonly string[], replicas: number, timeoutMs: number): Promise<number> {
     return this.send(['WAIT', String(replicas), String(timeoutMs)], false);
   }
+
+  abstract duplicate(): RedisConnection | undefined;
+  abstract connect(): Promise<void>;
 
   masters(): MasterHandle[] {
     return [

@@ -82,6 +82,15 @@ export class SentinelConnection extends PrimaryConnection {
     return out;
   }
 
+  /** node-redis's sentinel client has no duplicate(): WAIT shares the connection (DESIGN.md). */
+  duplicate(): undefined {
+    return undefined;
+  }
+
+  async connect(): Promise<void> {
+    await this.client.connect();
+  }
+
   async close(): Promise<void> {
     if (this.#poll !== undefined) clearInterval(this.#poll);
     if (this.#owned) await closeClient(this.client);

@@ -79,6 +79,14 @@ export class SingleConnection extends PrimaryConnection {
     return [{ address: this.masterAddress(), role: 'master', state: c.isReady ? 'ready' : c.isOpen ? (this.#everReady ? 'reconnecting' : 'connecting') : 'closed' }];
   }
 
+  duplicate(): SingleConnection {
+    return new SingleConnection(this.client.duplicate(), true);
+  }
+
+  async connect(): Promise<void> {
+    await this.client.connect();
+  }
+
   async close(): Promise<void> {
     if (this.#owned) await closeClient(this.client);
   }
