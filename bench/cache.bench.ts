@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import { createCache } from '../src/cache/index.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
-import { IN_FLIGHT, KEYS, keepInFlight, median, profile } from './hit-load.ts';
+import { drive, IN_FLIGHT, KEYS, median, pairedRounds, profile, sequentialUs } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
 
 // 60 pairs of 200 ms rather than 15 of 800 ms (the same 24 s): on this shared VM single rounds
@@ -23,13 +23,6 @@ import { machineHeader, today } from './machine.ts';
 // runs of each on the same code: 0.856–0.906 against 0.821–0.928.
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60);
-
-/** Calls per second of op, IN_FLIGHT in flight for durationMs. */
-async function drive(op: (i: number) => Promise<unknown>, durationMs: number): Promise<number> {
-  const t0 = performance.now();
-  const done = await keepInFlight(op, durationMs);
-  return (done / (performance.now() - t0)) * 1000;
-}
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -50,13 +43,6 @@ async function countCommands(raw: RedisClient, fn: () => Promise<unknown>): Prom
   while (!marker) await new Promise((r) => setTimeout(r, 10));
   await monitor.close();
   return n;
-}
-
-/** Mean µs per call of op over keys [from, from + n), one call in flight. */
-async function sequentialUs(op: (i: number) => Promise<unknown>, from: number, n: number): Promise<number> {
-  const t0 = performance.now();
-  for (let i = from; i < from + n; i++) await op(i);
-  return ((performance.now() - t0) * 1000) / n;
 }
 
 interface CostRow {
@@ -134,20 +120,7 @@ async function main(): Promise<void> {
   await drive(baseline, 500);
   await drive(viaCache, 500);
 
-  const base: number[] = [];
-  const lib: number[] = [];
-  // Many short paired rounds, each pair in alternating order (base first, then cache first):
-  // the machine's speed drifts over seconds on a shared host, and a drift inside a pair then
-  // favours neither side. The median pair ratio is reported.
-  for (let r = 0; r < ROUNDS; r++) {
-    if (r % 2 === 0) {
-      base.push(await drive(baseline, ROUND_MS));
-      lib.push(await drive(viaCache, ROUND_MS));
-    } else {
-      lib.push(await drive(viaCache, ROUND_MS));
-      base.push(await drive(baseline, ROUND_MS));
-    }
-  }
+  const { base, lib } = await pairedRounds(baseline, viaCache, ROUNDS, ROUND_MS);
   const stats = await cache.getStats();
   if (stats.misses > 0 || stats.errors > 0) throw new Error(`bench invalid: ${stats.misses} misses, ${stats.errors} errors on warm keys`);
   const ratios = base.map((b, i) => (lib[i] ?? 0) / b);
