@@ -16,6 +16,7 @@ import { dropAppTables, migrate } from '../src/app/db/migrate.ts';
 import { seedDatabase, type SeedProgress } from '../src/app/db/seed.ts';
 import { connectFirestore, FirestoreUrlError } from '../src/app/db/firestore/connection.ts';
 import { createBill } from '../src/app/db/firestore/bill.ts';
+import { clearEmulatorProject } from '../src/app/db/firestore/emulator.ts';
 import { seedFirestore } from '../src/app/db/firestore/seed.ts';
 
 const USAGE = `Usage: npm run seed -- [--users N] [--reset] [--batch-size N] [--pglite-dir DIR]
@@ -104,17 +105,6 @@ async function main(): Promise<void> {
   } finally {
     await db.close();
   }
-}
-
-/**
- * Deletes every document of an emulator project through the emulator's REST reset endpoint.
- * There is no such endpoint on Google's service, and deleting a real project's data is not a
- * seed script's business: the caller refuses --reset without an emulator.
- */
-async function clearEmulatorProject(emulatorHost: string, projectId: string): Promise<void> {
-  const res = await fetch(`http://${emulatorHost}/emulator/v1/projects/${projectId}/databases/(default)/documents`, { method: 'DELETE', signal: AbortSignal.timeout(120_000) });
-  await res.arrayBuffer();
-  if (!res.ok) throw new Error(`the emulator at ${emulatorHost} refused to clear project ${projectId}: HTTP ${res.status}`);
 }
 
 async function seedOnFirestore(url: string, users: number, reset: boolean, demo: boolean): Promise<void> {

@@ -119,7 +119,9 @@ export function analyse(mode: Mode, o: LoadTestOptions, requests: TraceRequest[]
     const lats = byOp.get(op) ?? [];
     perOp[op] = { requests: lats.length, hits: opHits.get(op) ?? 0, latency: percentiles(lats) };
   }
-  const rows = Object.values(server.rowsRead).reduce((a, b) => a + b, 0);
+  // Firestore: the bill's reads (what Google charges); SQL: rows read. One unit per run, named by the report.
+  const dbReadsByDomain = server.billed === undefined ? server.rowsRead : Object.fromEntries(Object.entries(server.billed).filter(([, l]) => l.reads !== 0).map(([d, l]) => [d, l.reads]));
+  const dbReads = Object.values(dbReadsByDomain).reduce((a, b) => a + b, 0);
   const kw = mode === 'cache' ? keyWindows(requests, r, ttls) : { windows: 0, duplicateMisses: 0 };
   const lag = percentiles(r.sendLagMs);
   return {
@@ -139,8 +141,8 @@ export function analyse(mode: Mode, o: LoadTestOptions, requests: TraceRequest[]
     hitRate: reads === 0 ? 0 : (hits / reads) * 100,
     steady: { fromSeconds: steadyFromMs / 1000, reads: steadyReads, hits: steadyHits, hitRate: steadyReads === 0 ? 0 : (steadyHits / steadyReads) * 100 },
     timeline,
-    rowsByDomain: server.rowsRead,
-    rows,
+    dbReadsByDomain,
+    dbReads,
     server,
     keyWindows: kw.windows,
     fetchesPerKeyWindow: kw.windows === 0 ? 0 : server.fetches / kw.windows,

@@ -5,7 +5,8 @@ import { LOADTEST_PASSWORD } from '../../src/app/db/seed.ts';
 import { OPS_HEADERS, spawnServer } from '../../test/helpers/server-process.ts';
 import type { LoadgenConfig, LoadgenMessage, LoadgenResult } from '../loadgen.ts';
 import { fmtInt } from '../simulate/report.ts';
-import type { HealthSnapshot, LoadTestOptions, Mode } from './types.ts';
+import type { BilledOps } from '../../src/app/data.ts';
+import type { HealthSnapshot, LoadTestDatabase, LoadTestOptions, Mode } from './types.ts';
 
 export interface ServerHandle {
   baseUrl: string;
@@ -14,7 +15,7 @@ export interface ServerHandle {
   stop: () => Promise<void>;
 }
 
-export async function startServer(o: LoadTestOptions, redisUrl: string, mode: Mode, prefix: string): Promise<ServerHandle> {
+export async function startServer(o: LoadTestOptions, db: LoadTestDatabase, redisUrl: string, mode: Mode, prefix: string): Promise<ServerHandle> {
   // spawnServer keeps the caller's app configuration out of the child; everything the run
   // needs is set here (undefined removes a variable).
   const server = await spawnServer({
@@ -31,9 +32,7 @@ export async function startServer(o: LoadTestOptions, redisUrl: string, mode: Mo
     LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000000',
     WRITE_RATE_LIMIT_PER_USER: '1000000000',
     AUTH_FAILURE_LIMIT_PER_IP: '1000000000',
-    ...(o.databaseUrl === undefined
-      ? { DATABASE_URL: undefined, DATABASE_SCHEMA: undefined, PGLITE_DATA_DIR: o.pgliteDir }
-      : { DATABASE_URL: o.databaseUrl, DATABASE_SCHEMA: o.schema }),
+    ...db.serverEnv(),
   });
   await server.waitForReady(120_000).catch((err: unknown) => {
     server.kill('SIGKILL');
@@ -57,10 +56,11 @@ export async function startServer(o: LoadTestOptions, redisUrl: string, mode: Mo
 
 export async function health(baseUrl: string): Promise<HealthSnapshot> {
   const res = await fetch(`${baseUrl}/health`, { headers: OPS_HEADERS });
-  const body = (await res.json()) as { cache: Partial<HealthSnapshot> & { keys?: number | null }; database: { rowsRead: Record<string, number> } };
+  const body = (await res.json()) as { cache: Partial<HealthSnapshot> & { keys?: number | null }; database: { rowsRead: Record<string, number>; billed?: Record<string, BilledOps> } };
   const c = body.cache;
   return {
     rowsRead: body.database.rowsRead,
+    billed: body.database.billed,
     fetches: c.fetches ?? 0,
     coalesced: c.coalesced ?? 0,
     leaseWaits: c.leaseWaits ?? 0,
@@ -73,14 +73,28 @@ export async function health(baseUrl: string): Promise<HealthSnapshot> {
   };
 }
 
-export function diff(after: HealthSnapshot, before: HealthSnapshot): HealthSnapshot {
-  const rows: Record<string, number> = {};
-  for (const [k, v] of Object.entries(after.rowsRead)) {
-    const d = v - (before.rowsRead[k] ?? 0);
-    if (d !== 0) rows[k] = d;
+/** Per-domain differences, domains that did not change left out. */
+function domainDelta<T>(after: Record<string, T>, before: Record<string, T>, minus: (a: T, b: T | undefined) => T, changed: (d: T) => boolean): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const d = minus(v, before[k]);
+    if (changed(d)) out[k] = d;
   }
+  return out;
+}
+
+export function diff(after: HealthSnapshot, before: HealthSnapshot): HealthSnapshot {
   return {
-    rowsRead: rows,
+    rowsRead: domainDelta(after.rowsRead, before.rowsRead, (a, b) => a - (b ?? 0), (d) => d !== 0),
+    billed:
+      after.billed === undefined
+        ? undefined
+        : domainDelta(
+            after.billed,
+            before.billed ?? {},
+            (a, b) => ({ reads: a.reads - (b?.reads ?? 0), writes: a.writes - (b?.writes ?? 0), deletes: a.deletes - (b?.deletes ?? 0) }),
+            (d) => d.reads !== 0 || d.writes !== 0 || d.deletes !== 0,
+          ),
     fetches: after.fetches - before.fetches,
     coalesced: after.coalesced - before.coalesced,
     leaseWaits: after.leaseWaits - before.leaseWaits,
@@ -93,20 +107,36 @@ export function diff(after: HealthSnapshot, before: HealthSnapshot): HealthSnaps
   };
 }
 
-export async function login(o: LoadTestOptions, baseUrl: string, users: number[]): Promise<string[]> {
+/** Tries per log-in when the server answers 503 (each after its Retry-After). */
+const LOGIN_ATTEMPTS = 10;
+
+export async function login(o: LoadTestOptions, baseUrl: string, users: number[], concurrency: number): Promise<string[]> {
   const tokens: string[] = new Array<string>(users.length);
   let next = 0;
   let done = 0;
+  let retried = 0;
   const t = performance.now();
+  const attempt = (u: number): Promise<Response> =>
+    fetch(`${baseUrl}/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: `user${u}@example.com`, password: LOADTEST_PASSWORD }),
+    });
   const worker = async (): Promise<void> => {
     while (next < users.length) {
       const i = next++;
       const u = users[i] as number;
-      const res = await fetch(`${baseUrl}/sessions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: `user${u}@example.com`, password: LOADTEST_PASSWORD }),
-      });
+      let res = await attempt(u);
+      // 503 (E_CONTENTION on Firestore: a log-in is a transaction, and the emulator's locks are
+      // coarse) comes with Retry-After, which asks the client to do exactly this. Log-ins are
+      // set-up, not measured.
+      for (let n = 1; res.status === 503 && n < LOGIN_ATTEMPTS; n++) {
+        await res.arrayBuffer();
+        retried++;
+        const after = Number(res.headers.get('retry-after') ?? '1');
+        await new Promise((r) => setTimeout(r, (Number.isFinite(after) && after > 0 ? after : 1) * 1000 * (0.5 + Math.random())));
+        res = await attempt(u);
+      }
       const body = (await res.json()) as { token?: string; userId?: number };
       if (res.status !== 201 || typeof body.token !== 'string' || body.userId !== u) throw new Error(`login of user ${u} failed: ${res.status} ${JSON.stringify(body)}`);
       tokens[i] = body.token;
@@ -114,9 +144,9 @@ export async function login(o: LoadTestOptions, baseUrl: string, users: number[]
       if (o.bar && process.stderr.isTTY && done % 25 === 0) process.stderr.write(`\rlogging in ${fmtInt(users.length)} sessions: ${fmtInt(done)}`);
     }
   };
-  await Promise.all(Array.from({ length: 8 }, () => worker()));
+  await Promise.all(Array.from({ length: concurrency }, () => worker()));
   if (o.bar && process.stderr.isTTY) process.stderr.write('\n');
-  o.log(`logged in ${fmtInt(users.length)} sessions in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  o.log(`logged in ${fmtInt(users.length)} sessions in ${((performance.now() - t) / 1000).toFixed(1)} s${retried > 0 ? ` (${fmtInt(retried)} retries after 503)` : ''}`);
   return tokens;
 }
 

@@ -69,12 +69,14 @@ export function perOpTable(r: SimulationResult): string {
   return mdTable(['operation', 'requests', 'hit rate', 'DB fetches', 'rows/request (cache)', 'rows/request (no cache)'], rows);
 }
 
-export function costTable(readsPerDayWith: number, readsPerDayWithout: number, o: CostOptions): string {
+/** `unit`: what a read is ("DB reads", "billed document reads"), for the first column. */
+export function costTable(readsPerDayWith: number, readsPerDayWithout: number, o: CostOptions, unit = 'DB reads'): string {
   const w = cost(readsPerDayWith, o);
   const wo = cost(readsPerDayWithout, o);
   const row = (name: string, c: Cost): string[] => [name, fmtInt(c.readsPerDay), fmtInt(c.readsPerMonth), fmtInt(c.billedReadsPerMonth), fmtUsd(c.usdPerMonth), fmtUsd(c.usdPerYear)];
   return mdTable(
-    ['', 'DB reads/day', 'reads/month', 'billed reads/month', 'USD/month', 'USD/year'],
+    // "past the free quota", not "billed": on Firestore every read is billed, the free ones included.
+    ['', `${unit}/day`, 'reads/month', 'reads/month past the free quota', 'USD/month', 'USD/year'],
     [row('without cache', wo), row('with cache', w), ['saved', fmtInt(wo.readsPerDay - w.readsPerDay), '', '', fmtUsd(wo.usdPerMonth - w.usdPerMonth), fmtUsd(wo.usdPerYear - w.usdPerYear)]],
   );
 }
