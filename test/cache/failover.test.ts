@@ -1,10 +1,12 @@
 /**
  * Failover under load, on a real cluster (3 masters, 3 replicas) and a real Sentinel set: a
  * master is killed while concurrent getOrSet calls run; its replica is promoted. Every call
- * settles within commandTimeoutMs + 100 ms with the right value (a hit, a miss or a
+ * settles within commandTimeoutMs + 100 ms (plus whatever the event loop was late by: a busy
+ * machine delays every timer) with the right value (a hit, a miss or a
  * fall-through to the fetcher, never a hang and never a wrong value), and afterwards hits resume.
  */
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { createCache, type Cache, type CacheOptions } from '../../src/cache/index.ts';
 import { startRedisCluster, startRedisSentinel } from '../helpers/redis-topology.ts';
@@ -14,6 +16,8 @@ const COMMAND_TIMEOUT_MS = 300;
 const KEYS = 60;
 
 interface LoadReport {
+  /** The worst event-loop delay seen while the load ran, in ms: no timer fires sooner than the loop lets it. */
+  loopLagMs: number;
   calls: number;
   slowest: { ms: number; key: string } | undefined;
   wrong: string[];
@@ -22,7 +26,9 @@ interface LoadReport {
 
 /** Concurrent getOrSet over KEYS keys until stop() resolves; every value must be the database's. */
 function runLoad(caches: Cache[], until: Promise<unknown>): Promise<LoadReport> {
-  const report: LoadReport = { calls: 0, slowest: undefined, wrong: [], statuses: new Map() };
+  const report: LoadReport = { loopLagMs: 0, calls: 0, slowest: undefined, wrong: [], statuses: new Map() };
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   let done = false;
   void until.finally(() => (done = true));
   const worker = async (c: Cache, w: number): Promise<void> => {
@@ -38,7 +44,11 @@ function runLoad(caches: Cache[], until: Promise<unknown>): Promise<LoadReport> 
       await new Promise((r) => setTimeout(r, 2));
     }
   };
-  return Promise.all(caches.flatMap((c) => Array.from({ length: 8 }, (_, w) => worker(c, w)))).then(() => report);
+  return Promise.all(caches.flatMap((c) => Array.from({ length: 8 }, (_, w) => worker(c, w)))).then(() => {
+    lag.disable();
+    report.loopLagMs = lag.max / 1e6;
+    return report;
+  });
 }
 
 async function caches(options: Pick<CacheOptions, 'cluster' | 'sentinel'>): Promise<Cache[]> {
@@ -69,7 +79,9 @@ function expectSettled(r: LoadReport): void {
   // The switch was felt: calls fell through to the fetcher while the master was away.
   expect(r.statuses.get('miss') ?? 0).toBeGreaterThan(0);
   expect(r.calls).toBeGreaterThan(100);
-  expect(r.slowest?.ms ?? 0, `slowest call ${JSON.stringify(r.slowest)}`).toBeLessThan(COMMAND_TIMEOUT_MS + 100);
+  // The deadline is a timer: on a machine busy with the rest of the suite it fires as late as the
+  // event loop lets it, and that delay (measured while the load ran) is not the library's.
+  expect(r.slowest?.ms ?? 0, `slowest call ${JSON.stringify(r.slowest)}, worst event-loop delay ${r.loopLagMs.toFixed(0)} ms`).toBeLessThan(COMMAND_TIMEOUT_MS + 100 + r.loopLagMs);
 }
 
 const topologies = topologiesUnderTest();
