@@ -70,6 +70,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   deps.metrics.bind({
     cacheStats: () => deps.cacheAccess.cache.getStats(),
     redisState: () => deps.redisStatus().state,
+    redisNodes: () => deps.redisStatus().nodes,
     reconnectAttempts: () => deps.redisStatus().totalReconnectAttempts,
     dbReads: () => deps.data.readStats(),
     firestoreBill: () => deps.data.billed?.(),

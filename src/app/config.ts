@@ -15,12 +15,15 @@ export interface AppConfig {
   logLevel: string;
   /** Trust X-Forwarded-* from a proxy in front (per-IP rate limits need the client's IP). */
   trustProxy: boolean;
-  /** Unset only outside production. */
-  redisUrl: string | undefined;
+  /**
+   * Which Redis, from REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (exactly one of them in
+   * production; none in development: the in-process memory cache). Holds passwords: never log it.
+   */
+  redis: RedisTarget | undefined;
   redisConnectTimeoutMs: number;
   redisCommandTimeoutMs: number;
   redisReconnectMaxAttempts: number;
-  /** Extra CA bundle for rediss:// (PEM file); certificate verification is always on. */
+  /** Extra CA bundle for rediss:// and REDIS_SENTINEL_TLS (PEM file); certificate verification is always on. */
   redisTlsCaFile: string | undefined;
   cachePrefix: string;
   cacheEnabled: boolean;
@@ -73,6 +76,46 @@ export interface AppConfig {
   adminToken: string | undefined;
 }
 
+/** One Redis (`REDIS_URL`). */
+export interface SingleRedisTarget {
+  kind: 'single';
+  url: string;
+}
+
+/** Redis Cluster (`REDIS_CLUSTER_NODES`): some nodes; the others are discovered. */
+export interface ClusterRedisTarget {
+  kind: 'cluster';
+  /** `host:port` of each root node, credentials and scheme stripped. */
+  rootNodes: readonly HostPort[];
+  /** From the URLs; they apply to every node, the discovered ones included. */
+  username: string | undefined;
+  password: string | undefined;
+  /** `rediss://`. */
+  tls: boolean;
+}
+
+/** A master found through Redis Sentinel (`REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`). */
+export interface SentinelRedisTarget {
+  kind: 'sentinel';
+  /** The name in `sentinel monitor <name> …`. */
+  masterName: string;
+  sentinels: readonly HostPort[];
+  /** The data nodes' ACL user and password (`REDIS_USERNAME`, `REDIS_PASSWORD`). */
+  username: string | undefined;
+  password: string | undefined;
+  /** The sentinels' own password (`REDIS_SENTINEL_PASSWORD`). */
+  sentinelPassword: string | undefined;
+  /** TLS to the sentinels and the data nodes (`REDIS_SENTINEL_TLS`). */
+  tls: boolean;
+}
+
+export type RedisTarget = SingleRedisTarget | ClusterRedisTarget | SentinelRedisTarget;
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
 /** Shortest accepted operator credential: guessing must be hopeless, not just slow. */
 export const MIN_TOKEN_LENGTH = 32;
 
@@ -123,21 +166,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (nodeEnvRaw === 'production' || nodeEnvRaw === 'development' || nodeEnvRaw === 'test') nodeEnv = nodeEnvRaw;
   else problems.push(`NODE_ENV must be production, development or test, got ${JSON.stringify(nodeEnvRaw)}`);
 
-  const redisUrl = env['REDIS_URL'] === '' ? undefined : env['REDIS_URL'];
-  if (redisUrl === undefined && nodeEnv === 'production') {
+  const redis = redisTarget(env, bool, problems);
+  const redisNamed = [env['REDIS_URL'], env['REDIS_CLUSTER_NODES'], env['REDIS_SENTINELS']].some((v) => v !== undefined && v !== '');
+  if (!redisNamed && nodeEnv === 'production') {
     problems.push(
-      'REDIS_URL is required when NODE_ENV=production: the cache is mandatory in production, because the database is not sized to take the load without it',
+      'REDIS_URL is required when NODE_ENV=production (or REDIS_CLUSTER_NODES for Redis Cluster, or REDIS_SENTINELS with REDIS_SENTINEL_MASTER for Sentinel): the cache is mandatory in production, because the database is not sized to take the load without it',
     );
-  }
-  if (redisUrl !== undefined) {
-    let ok = false;
-    try {
-      ok = /^rediss?:$/.test(new URL(redisUrl).protocol);
-    } catch {
-      ok = false;
-    }
-    // The value is never echoed: it may hold a password.
-    if (!ok) problems.push('REDIS_URL must be a redis:// or rediss:// URL');
   }
   const databaseUrl = env['DATABASE_URL'] === '' ? undefined : env['DATABASE_URL'];
   let databaseKind: AppConfig['databaseKind'] = databaseUrl === undefined ? 'pglite' : 'postgres';
@@ -169,7 +203,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     port: int('PORT', 3000, 0, 65535),
     logLevel: str('LOG_LEVEL', 'info'),
     trustProxy: bool('TRUST_PROXY', false),
-    redisUrl,
+    redis,
     redisConnectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 5000, 100),
     redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 500, 10),
     redisReconnectMaxAttempts: int('REDIS_RECONNECT_MAX_ATTEMPTS', 20, 1),
@@ -208,6 +242,130 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (config.redisTlsCaFile !== undefined && !existsSync(config.redisTlsCaFile)) problems.push(`REDIS_TLS_CA_FILE does not exist: ${config.redisTlsCaFile}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const REDIS_URL_RE = /^rediss?:$/;
+
+/** `host:port` or `[v6]:port`, port 1–65535; undefined when malformed. */
+function parseHostPort(raw: string): HostPort | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());
+  if (m === null) return undefined;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS are three ways to name Redis: at most one
+ * may be set. The Sentinel-only variables are refused without REDIS_SENTINELS rather than
+ * ignored (a password that silently does nothing is worse than an error). Values that may hold a
+ * password are never echoed.
+ */
+function redisTarget(env: Env, bool: (name: string, fallback: boolean) => boolean, problems: string[]): RedisTarget | undefined {
+  const blank = (v: string | undefined): string | undefined => (v === '' ? undefined : v);
+  const url = blank(env['REDIS_URL']);
+  const clusterNodes = blank(env['REDIS_CLUSTER_NODES']);
+  const sentinels = blank(env['REDIS_SENTINELS']);
+  const sentinelVars = {
+    REDIS_SENTINEL_MASTER: blank(env['REDIS_SENTINEL_MASTER']),
+    REDIS_USERNAME: blank(env['REDIS_USERNAME']),
+    REDIS_PASSWORD: blank(env['REDIS_PASSWORD']),
+    REDIS_SENTINEL_PASSWORD: blank(env['REDIS_SENTINEL_PASSWORD']),
+    REDIS_SENTINEL_TLS: blank(env['REDIS_SENTINEL_TLS']),
+  };
+  const given = [url === undefined ? [] : ['REDIS_URL'], clusterNodes === undefined ? [] : ['REDIS_CLUSTER_NODES'], sentinels === undefined ? [] : ['REDIS_SENTINELS']].flat();
+  if (given.length > 1) {
+    problems.push(`${given.join(' and ')} are alternatives: set one of REDIS_URL (one Redis), REDIS_CLUSTER_NODES (Redis Cluster) or REDIS_SENTINELS (Sentinel)`);
+    return undefined;
+  }
+  const sentinelOnly = Object.entries(sentinelVars).flatMap(([name, v]) => (v === undefined ? [] : [name]));
+  if (sentinels === undefined && sentinelOnly.length > 0) {
+    problems.push(`${sentinelOnly.join(', ')} ${sentinelOnly.length > 1 ? 'apply' : 'applies'} to Sentinel only (REDIS_SENTINELS); with REDIS_URL or REDIS_CLUSTER_NODES put credentials in the URL (rediss:// for TLS)`);
+  }
+
+  if (url !== undefined) {
+    let ok = false;
+    try {
+      ok = REDIS_URL_RE.test(new URL(url).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+    return { kind: 'single', url };
+  }
+
+  if (clusterNodes !== undefined) {
+    const parsed = clusterNodes.split(',').map((raw, i) => {
+      try {
+        const u = new URL(raw.trim());
+        if (!REDIS_URL_RE.test(u.protocol) || u.hostname === '') throw new Error('scheme');
+        // Redis Cluster has database 0 only.
+        if (u.pathname !== '' && u.pathname !== '/' && u.pathname !== '/0') throw new Error('db');
+        return u;
+      } catch (err) {
+        const why = err instanceof Error && err.message === 'db' ? 'with no database number (a cluster has database 0 only)' : 'redis://[user:password@]host:port or rediss://…';
+        problems.push(`REDIS_CLUSTER_NODES entry ${i + 1} must be ${why}`);
+        return undefined;
+      }
+    });
+    const urls = parsed.filter((u): u is URL => u !== undefined);
+    if (urls.length !== parsed.length) return undefined;
+    // node-redis gives every node the same options: one scheme and one set of credentials.
+    const schemes = new Set(urls.map((u) => u.protocol));
+    const credentials = new Set(urls.filter((u) => u.username !== '' || u.password !== '').map((u) => `${u.username}:${u.password}`));
+    if (schemes.size > 1) problems.push('REDIS_CLUSTER_NODES must all be redis:// or all rediss://');
+    if (credentials.size > 1) problems.push('REDIS_CLUSTER_NODES URLs that carry credentials must all carry the same (they apply to every node)');
+    const withCredentials = urls.find((u) => u.username !== '' || u.password !== '');
+    return {
+      kind: 'cluster',
+      rootNodes: urls.map((u) => ({ host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port === '' ? 6379 : Number(u.port) })),
+      username: withCredentials === undefined || withCredentials.username === '' ? undefined : decodeURIComponent(withCredentials.username),
+      password: withCredentials === undefined || withCredentials.password === '' ? undefined : decodeURIComponent(withCredentials.password),
+      tls: urls[0]?.protocol === 'rediss:',
+    };
+  }
+
+  if (sentinels !== undefined) {
+    const nodes = sentinels.split(',').map((raw, i) => {
+      const hp = parseHostPort(raw);
+      if (hp === undefined) problems.push(`REDIS_SENTINELS entry ${i + 1} must be host:port (port 1-65535), got ${JSON.stringify(raw.trim())}`);
+      return hp;
+    });
+    const masterName = sentinelVars.REDIS_SENTINEL_MASTER;
+    if (masterName === undefined) problems.push('REDIS_SENTINEL_MASTER is required with REDIS_SENTINELS: the master name, as in `sentinel monitor <name> …`');
+    else if (/\s/.test(masterName)) problems.push('REDIS_SENTINEL_MASTER must be a name without whitespace');
+    return {
+      kind: 'sentinel',
+      masterName: masterName ?? '',
+      sentinels: nodes.filter((n): n is HostPort => n !== undefined),
+      username: sentinelVars.REDIS_USERNAME,
+      password: sentinelVars.REDIS_PASSWORD,
+      sentinelPassword: sentinelVars.REDIS_SENTINEL_PASSWORD,
+      tls: bool('REDIS_SENTINEL_TLS', false),
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Where the server's Redis is, safe to print: REDIS_URL with its password masked, the cluster's
+ * root nodes, or `sentinel://<sentinels>/<master name>`. Never a password.
+ */
+export function describeRedisTarget(target: RedisTarget | undefined): string | undefined {
+  if (target === undefined) return undefined;
+  switch (target.kind) {
+    case 'single':
+      return maskUrl(target.url);
+    case 'cluster':
+      return target.rootNodes.map((n) => `${target.tls ? 'rediss' : 'redis'}://${hostPort(n)}`).join(',');
+    case 'sentinel':
+      return `sentinel://${target.sentinels.map(hostPort).join(',')}/${target.masterName}`;
+  }
+}
+
+/** `host:port`, IPv6 hosts in brackets. */
+export function hostPort(n: HostPort): string {
+  return `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`;
 }
 
 /** A URL safe to print: the password (and any user name) replaced. */

@@ -3,17 +3,22 @@ import type { AppConfig } from './config.ts';
 import type { AppData } from './data.ts';
 import type { CacheAccess } from './http/cache-access.ts';
 import type { AppMetrics } from './http/metrics.ts';
+import type { RedisConnectionState, RedisNodeStatus, RedisTopologyKind } from './redis/index.ts';
 
 export interface RedisStatus {
   /** `redis` when a Redis client backs the cache; `memory` on the development in-memory store. */
   mode: 'redis' | 'memory';
-  state: 'ready' | 'reconnecting' | 'unresponsive' | 'closed' | 'memory';
+  /** `single` (REDIS_URL), `cluster` (REDIS_CLUSTER_NODES), `sentinel` (REDIS_SENTINELS); `memory` without Redis. */
+  topology: RedisTopologyKind | 'memory';
+  state: RedisConnectionState | 'memory';
   healthy: boolean;
   reconnectAttempts: number;
   /** Failed reconnect attempts over the connection's life (the metric). */
   totalReconnectAttempts: number;
-  /** Masked: never holds the password. */
+  /** Where Redis is (a URL, the cluster's root nodes, `sentinel://…/<name>`), masked: never a password. */
   url: string | undefined;
+  /** Every node known and its state (addresses only); empty on the memory store. */
+  nodes: RedisNodeStatus[];
 }
 
 export interface Lifecycle {

@@ -1,8 +1,8 @@
 /**
  * The process: configuration, logger, start-up order, signals and exit codes.
  *
- * Start-up order: config → Redis (policy in redis.ts) → database + migrations (+ demo seed; on
- * Firestore a probe read instead of migrations) →
+ * Start-up order: config → Redis (policy in redis/: one Redis, Cluster or Sentinel) →
+ * database + migrations (+ demo seed; on Firestore a probe read instead of migrations) →
  * HTTP listening (liveness answers) → cache warming → ready.
  * Exit codes: 0 after a clean shutdown; 1 for bad configuration, Redis unavailable in
  * production (at boot, or after the reconnect window), a shutdown past SHUTDOWN_TIMEOUT_MS,
@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createCache, type Cache } from '../cache/index.ts';
 import { buildApp, type App } from './app.ts';
-import { ConfigError, loadConfig, loadDotEnv, maskUrl, type AppConfig } from './config.ts';
+import { ConfigError, describeRedisTarget, loadConfig, loadDotEnv, maskUrl, type AppConfig } from './config.ts';
 import { createDatabase, SeedError, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { seedDatabase } from './db/seed.ts';
@@ -27,7 +27,7 @@ import type { AppDeps, Lifecycle, RedisStatus } from './deps.ts';
 import { CacheAccess } from './http/cache-access.ts';
 import { loggerOptions } from './http/logging.ts';
 import { AppMetrics } from './http/metrics.ts';
-import { connectRedis, RedisBootError, type RedisConnection } from './redis.ts';
+import { connectRedis, RedisBootError, type RedisConnection } from './redis/index.ts';
 import { warmCache } from './warm.ts';
 
 /**
@@ -64,24 +64,25 @@ function fail(logger: Logger, message: string, obj: object = {}): never {
 
 /** What production does when the reconnect window runs out; graceful once the HTTP server exists. */
 interface RedisLostHandler {
-  run(attempts: number): void;
+  run(attempts: number, detail: string): void;
 }
 
 async function openRedis(config: AppConfig, logger: Logger, onLost: RedisLostHandler): Promise<RedisConnection | undefined> {
-  const url = config.redisUrl;
-  if (url === undefined) {
-    logger.warn('REDIS_URL is not set: caching in process memory (development only)');
+  const target = config.redis;
+  if (target === undefined) {
+    logger.warn('REDIS_URL is not set (nor REDIS_CLUSTER_NODES or REDIS_SENTINELS): caching in process memory (development only)');
     return undefined;
   }
+  const where = { redis: describeRedisTarget(target), topology: target.kind };
   const hooks = {
-    onGiveUp: (attempts: number) => {
-      if (config.nodeEnv === 'production') onLost.run(attempts);
+    onGiveUp: (attempts: number, detail: string) => {
+      if (config.nodeEnv === 'production') onLost.run(attempts, detail);
     },
   };
   if (config.nodeEnv === 'production') {
     try {
-      const conn = await connectRedis(config, url, logger, hooks);
-      logger.info({ redis: maskUrl(url) }, 'Redis connected (mandatory in production)');
+      const conn = await connectRedis(config, target, logger, hooks);
+      logger.info({ ...where, nodes: conn.nodes() }, 'Redis connected (mandatory in production)');
       return conn;
     } catch (err) {
       const kind = err instanceof RedisBootError ? err.kind : 'other';
@@ -90,8 +91,8 @@ async function openRedis(config: AppConfig, logger: Logger, onLost: RedisLostHan
   }
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      const conn = await connectRedis(config, url, logger, hooks, Number.POSITIVE_INFINITY);
-      logger.info({ redis: maskUrl(url) }, 'Redis connected');
+      const conn = await connectRedis(config, target, logger, hooks, Number.POSITIVE_INFINITY);
+      logger.info(where, 'Redis connected');
       return conn;
     } catch (err) {
       logger.info({ attempt, reason: err instanceof Error ? err.message : String(err) }, 'Redis connection attempt failed');
@@ -182,14 +183,14 @@ async function main(): Promise<void> {
   const logger = pino(loggerOptions(config.logLevel));
   process.on('uncaughtException', (err) => fail(logger, 'uncaught exception', { err }));
   process.on('unhandledRejection', (err) => fail(logger, 'unhandled rejection', { err }));
-  logger.info({ nodeEnv: config.nodeEnv, redis: maskUrl(config.redisUrl) ?? 'none', database: maskUrl(config.databaseUrl) ?? `pglite:${config.pgliteDataDir}`, databaseKind: config.databaseKind }, 'starting');
+  logger.info({ nodeEnv: config.nodeEnv, redis: describeRedisTarget(config.redis) ?? 'none', redisTopology: config.redis?.kind ?? 'memory', database: maskUrl(config.databaseUrl) ?? `pglite:${config.pgliteDataDir}`, databaseKind: config.databaseKind }, 'starting');
 
   const metrics = new AppMetrics();
   const lifecycle: Lifecycle = { startedAtMs: Date.now(), warmed: !config.cacheWarm, shuttingDown: false };
 
-  const redisLostMessage = (attempts: number): string => `Redis lost: ${attempts} reconnect attempts failed; exiting so the process manager restarts this instance`;
+  const redisLostMessage = (attempts: number, detail: string): string => `Redis lost: ${attempts} reconnect attempts failed (${detail}); exiting so the process manager restarts this instance`;
   // Before the HTTP server exists there is nothing to drain: exit at once.
-  const onRedisLost: RedisLostHandler = { run: (attempts) => fail(logger, redisLostMessage(attempts), { attempts }) };
+  const onRedisLost: RedisLostHandler = { run: (attempts, detail) => fail(logger, redisLostMessage(attempts, detail), { attempts }) };
   let redis = await openRedis(config, logger, onRedisLost);
   const cacheLogger = logger.child({ component: 'cache' });
   const onCacheError = { notify: (): void => {} };
@@ -212,18 +213,18 @@ async function main(): Promise<void> {
 
   // Development with REDIS_URL set but unreachable: run on memory, keep trying in the background.
   let retryTimer: NodeJS.Timeout | undefined;
-  if (redis === undefined && config.redisUrl !== undefined) {
-    logger.warn({ redis: maskUrl(config.redisUrl) }, 'running without Redis (development only)');
-    const url = config.redisUrl;
+  if (redis === undefined && config.redis !== undefined) {
+    const target = config.redis;
+    logger.warn({ redis: describeRedisTarget(target) }, 'running without Redis (development only)');
     const retry = (): void => {
       retryTimer = setTimeout(() => {
-        connectRedis(config, url, logger, {}, Number.POSITIVE_INFINITY).then(
+        connectRedis(config, target, logger, {}, Number.POSITIVE_INFINITY).then(
           (conn) => {
             if (lifecycle.shuttingDown) return void conn.close();
             redis = conn;
             const old = access.replaceCache(makeCache(conn), () => conn.healthy);
             void old.close();
-            logger.info({ redis: maskUrl(url) }, 'Redis is reachable again: cache moved to Redis');
+            logger.info({ redis: describeRedisTarget(target) }, 'Redis is reachable again: cache moved to Redis');
           },
           () => retry(),
         );
@@ -237,8 +238,9 @@ async function main(): Promise<void> {
 
   const redisStatus = (): RedisStatus => {
     const conn = redis;
-    if (conn === undefined) return { mode: 'memory', state: 'memory', healthy: true, reconnectAttempts: 0, totalReconnectAttempts: 0, url: maskUrl(config.redisUrl) };
-    return { mode: 'redis', state: conn.state, healthy: conn.healthy, reconnectAttempts: conn.reconnectAttempts, totalReconnectAttempts: conn.totalReconnectAttempts, url: maskUrl(config.redisUrl) };
+    const url = describeRedisTarget(config.redis);
+    if (conn === undefined) return { mode: 'memory', topology: 'memory', state: 'memory', healthy: true, reconnectAttempts: 0, totalReconnectAttempts: 0, url, nodes: [] };
+    return { mode: 'redis', topology: conn.topology, state: conn.state, healthy: conn.healthy, reconnectAttempts: conn.reconnectAttempts, totalReconnectAttempts: conn.totalReconnectAttempts, url, nodes: conn.nodes() };
   };
   const deps: AppDeps = { config, data, cacheAccess: access, metrics, redisStatus, lifecycle };
   const app: App = await buildApp(deps, { logger });
@@ -269,8 +271,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', (s) => void shutdown(s));
   process.on('SIGINT', (s) => void shutdown(s));
-  onRedisLost.run = (attempts) => {
-    logger.fatal({ attempts }, redisLostMessage(attempts));
+  onRedisLost.run = (attempts, detail) => {
+    logger.fatal({ attempts }, redisLostMessage(attempts, detail));
     void shutdown('redis-lost', 1);
   };
 

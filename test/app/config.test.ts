@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/app/config.ts';
+import { ConfigError, describeRedisTarget, loadConfig } from '../../src/app/config.ts';
 
 const problemsOf = (env: Record<string, string>): string[] => {
   try {
@@ -52,5 +52,103 @@ describe('loadConfig: which database', () => {
     }
     expect(problemsOf({ DATABASE_URL: 'mysql://u:s3cret@db/app' })).toEqual([expect.stringContaining('or firestore://<project-id>')]);
     expect(problemsOf({ DATABASE_URL: 'firestore://demo-rcl-1', FIRESTORE_EMULATOR_HOST: 'not a host' })).toEqual([expect.stringContaining('FIRESTORE_EMULATOR_HOST must be host:port')]);
+  });
+});
+
+describe('loadConfig: which Redis (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS)', () => {
+  const prod = { NODE_ENV: 'production' };
+
+  it('reads REDIS_URL as one Redis', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redis).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379' });
+    expect(loadConfig({}).redis).toBeUndefined();
+  });
+
+  it('reads a cluster from REDIS_CLUSTER_NODES: credentials and scheme from the URLs, for every node', () => {
+    const c = loadConfig({ ...prod, REDIS_CLUSTER_NODES: 'rediss://app:s3cr%40t@10.0.0.1:7000, rediss://10.0.0.2:7001,rediss://app:s3cr%40t@[::1]:7002' }).redis;
+    expect(c).toEqual({
+      kind: 'cluster',
+      rootNodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      username: 'app',
+      password: 's3cr@t',
+      tls: true,
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis://h:7000' }).redis).toMatchObject({ tls: false, username: undefined, password: undefined });
+  });
+
+  it('refuses bad cluster node lists without echoing a password', () => {
+    const cases: Array<[string, string]> = [
+      ['redis://:pw-one@h:1,redis://:pw-two@h:2', 'must all carry the same'],
+      ['redis://h:1,rediss://h:2', 'must all be redis:// or all rediss://'],
+      ['redis://:pw-secret@h:1/3', 'entry 1 must be with no database number'],
+      ['redis://h:1,http://:pw-secret@h:2', 'REDIS_CLUSTER_NODES entry 2 must be redis://'],
+    ];
+    for (const [value, message] of cases) {
+      const problems = problemsOf({ REDIS_CLUSTER_NODES: value });
+      expect(problems, value).toEqual([expect.stringContaining(message)]);
+      expect(problems.join('\n')).not.toMatch(/pw-one|pw-two|pw-secret/);
+    }
+  });
+
+  it('reads Sentinel: sentinels, master name, the two passwords and TLS', () => {
+    const s = loadConfig({
+      ...prod,
+      REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2:26380,[::1]:26381',
+      REDIS_SENTINEL_MASTER: 'mymaster',
+      REDIS_PASSWORD: 'data-pass',
+      REDIS_USERNAME: 'app',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-pass',
+      REDIS_SENTINEL_TLS: 'true',
+    }).redis;
+    expect(s).toEqual({
+      kind: 'sentinel',
+      masterName: 'mymaster',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      username: 'app',
+      password: 'data-pass',
+      sentinelPassword: 'sentinel-pass',
+      tls: true,
+    });
+  });
+
+  it('refuses bad Sentinel settings, one message each', () => {
+    expect(problemsOf({ REDIS_SENTINELS: '10.0.0.1:26379' })).toEqual([expect.stringContaining('REDIS_SENTINEL_MASTER is required with REDIS_SENTINELS')]);
+    expect(problemsOf({ REDIS_SENTINELS: '10.0.0.1,h:70000', REDIS_SENTINEL_MASTER: 'm' })).toEqual([
+      expect.stringContaining('REDIS_SENTINELS entry 1 must be host:port'),
+      expect.stringContaining('REDIS_SENTINELS entry 2 must be host:port'),
+    ]);
+    expect(problemsOf({ REDIS_SENTINELS: 'h:1', REDIS_SENTINEL_MASTER: 'm', REDIS_SENTINEL_TLS: 'maybe' })).toEqual([expect.stringContaining('REDIS_SENTINEL_TLS must be true or false')]);
+  });
+
+  it('takes one of the three: several is one clear error, and Sentinel-only variables need REDIS_SENTINELS', () => {
+    expect(problemsOf({ ...prod, REDIS_URL: 'redis://h:1', REDIS_CLUSTER_NODES: 'redis://h:2' })).toEqual([expect.stringContaining('REDIS_URL and REDIS_CLUSTER_NODES are alternatives')]);
+    expect(problemsOf({ REDIS_URL: 'redis://h:1', REDIS_CLUSTER_NODES: 'redis://h:2', REDIS_SENTINELS: 'h:3', REDIS_SENTINEL_MASTER: 'm' })).toEqual([
+      expect.stringContaining('REDIS_URL and REDIS_CLUSTER_NODES and REDIS_SENTINELS are alternatives'),
+    ]);
+    const problems = problemsOf({ REDIS_URL: 'redis://h:1', REDIS_PASSWORD: 'pw-never-echoed', REDIS_SENTINEL_MASTER: 'm' });
+    expect(problems).toEqual([expect.stringContaining('REDIS_SENTINEL_MASTER, REDIS_PASSWORD apply to Sentinel only')]);
+    expect(problems.join('\n')).not.toContain('pw-never-echoed');
+  });
+
+  it('in production, requires one of them and names all three', () => {
+    const problems = problemsOf(prod);
+    expect(problems).toEqual([expect.stringContaining('REDIS_URL is required when NODE_ENV=production')]);
+    expect(problems[0]).toContain('REDIS_CLUSTER_NODES');
+    expect(problems[0]).toContain('REDIS_SENTINELS with REDIS_SENTINEL_MASTER');
+    expect(loadConfig({ ...prod, REDIS_CLUSTER_NODES: 'redis://h:1' }).redis?.kind).toBe('cluster');
+    expect(loadConfig({ ...prod, REDIS_SENTINELS: 'h:1', REDIS_SENTINEL_MASTER: 'm' }).redis?.kind).toBe('sentinel');
+  });
+
+  it('describes each target for logs and /health without a password', () => {
+    expect(describeRedisTarget(loadConfig({ REDIS_URL: 'redis://:pw-x@h:1' }).redis)).toBe('redis://:****@h:1');
+    expect(describeRedisTarget(loadConfig({ REDIS_CLUSTER_NODES: 'rediss://:pw-x@h:1,rediss://[::1]:2' }).redis)).toBe('rediss://h:1,rediss://[::1]:2');
+    expect(describeRedisTarget(loadConfig({ REDIS_SENTINELS: 'h:1,g:2', REDIS_SENTINEL_MASTER: 'main', REDIS_PASSWORD: 'pw-x' }).redis)).toBe('sentinel://h:1,g:2/main');
   });
 });

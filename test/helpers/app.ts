@@ -367,7 +367,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     data,
     cacheAccess,
     metrics,
-    redisStatus: () => ({ mode: 'redis', state: client.isReady ? 'ready' : 'reconnecting', healthy: client.isReady, reconnectAttempts: 0, totalReconnectAttempts: 0, url: redisServer.url }),
+    redisStatus: () => ({ mode: 'redis', topology: 'single', state: client.isReady ? 'ready' : 'reconnecting', healthy: client.isReady, reconnectAttempts: 0, totalReconnectAttempts: 0, url: redisServer.url, nodes: [] }),
     lifecycle: { startedAtMs: Date.now(), warmed: true, shuttingDown: false },
   };
   const app = await buildApp(deps, opts.logger === undefined ? {} : { logger: opts.logger });

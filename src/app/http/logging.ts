@@ -8,7 +8,7 @@
  */
 import { pino, type LoggerOptions } from 'pino';
 
-const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'redisUrl', '*.redisUrl', 'databaseUrl', '*.databaseUrl', 'opsToken', '*.opsToken', 'adminToken', '*.adminToken'];
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'sentinelPassword', '*.sentinelPassword', 'redisUrl', '*.redisUrl', 'databaseUrl', '*.databaseUrl', 'opsToken', '*.opsToken', 'adminToken', '*.adminToken'];
 
 /** `url` with its query string (and fragment) replaced by `?[redacted]`. */
 export function redactUrl(url: string): string {

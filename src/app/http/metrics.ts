@@ -9,6 +9,8 @@ import type { CacheStats } from '../../cache/index.ts';
 export interface MetricsSources {
   cacheStats(): Promise<CacheStats>;
   redisState(): string;
+  /** Each Redis node and its state (`ready` counts as up). */
+  redisNodes(): ReadonlyArray<{ address: string; role: string; state: string }>;
   reconnectAttempts(): number;
   dbReads(): Record<string, number>;
   /** Firestore's bill per domain; undefined on SQL (no firestore_* series then). */
@@ -87,6 +89,20 @@ export class AppMetrics {
         if (src === undefined) return;
         this.reset();
         this.set({ state: src.redisState() }, 1);
+      },
+    });
+    // One series per node the server knows (masters, replicas, sentinels), so an alert can name
+    // the node; nodes that left the topology disappear at the next scrape.
+    new Gauge({
+      name: 'redis_node_up',
+      help: 'Redis node answering (1) or not (0), by node address and role; replicas and sentinels as the cluster or the sentinels see them',
+      labelNames: ['node', 'role'],
+      registers: [this.registry],
+      collect() {
+        const src = self();
+        if (src === undefined) return;
+        this.reset();
+        for (const n of src.redisNodes()) this.set({ node: n.address, role: n.role }, n.state === 'ready' ? 1 : 0);
       },
     });
     new Counter({
