@@ -23,6 +23,8 @@ export interface AppConfig {
   redisConnectTimeoutMs: number;
   redisCommandTimeoutMs: number;
   redisReconnectMaxAttempts: number;
+  /** Replicas that must have an invalidation before it counts as done (the cache's invalidationReplicas); 0: no wait. */
+  redisInvalidationReplicas: number;
   /** Extra CA bundle for rediss:// and REDIS_SENTINEL_TLS (PEM file); certificate verification is always on. */
   redisTlsCaFile: string | undefined;
   cachePrefix: string;
@@ -207,6 +209,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisConnectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 5000, 100),
     redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 500, 10),
     redisReconnectMaxAttempts: int('REDIS_RECONNECT_MAX_ATTEMPTS', 20, 1),
+    redisInvalidationReplicas: int('REDIS_INVALIDATION_REPLICAS', 0, 0, 16),
     redisTlsCaFile: env['REDIS_TLS_CA_FILE'] === '' ? undefined : env['REDIS_TLS_CA_FILE'],
     cachePrefix: str('CACHE_PREFIX', ''),
     cacheEnabled: bool('CACHE_ENABLED', true),

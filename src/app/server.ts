@@ -199,6 +199,10 @@ async function main(): Promise<void> {
       ...(conn === undefined ? {} : { redis: conn.client }),
       prefix: config.cachePrefix,
       commandTimeoutMs: config.redisCommandTimeoutMs,
+      // A deleted value must not come back with a failover: unconfirmed invalidations reject and
+      // stay in the outbox (http/cache-access.ts) until a replica has them.
+      invalidationReplicas: config.redisInvalidationReplicas,
+      invalidationReplicaTimeoutMs: Math.max(1, Math.min(100, Math.floor(config.redisCommandTimeoutMs / 2))),
       logger: cacheLogger,
       onError: () => onCacheError.notify(),
     });
