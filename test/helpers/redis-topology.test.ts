@@ -34,11 +34,13 @@ describe('startRedisCluster', () => {
       expect(cluster.nodes).toHaveLength(6);
       const masters = await cluster.masters();
       expect(masters).toHaveLength(3);
+      // Live roles only: on a machine busy with the rest of the suite a node can miss the node
+      // timeout right after the cluster forms and fail over once (CI did), swapping the roles
+      // the nodes started with.
       for (const m of masters) {
-        expect(m.initialRole).toBe('master');
         expect(await m.role()).toBe('master');
         const r = await cluster.replicaOf(m);
-        expect(r?.initialRole).toBe('replica');
+        expect(r).toBeDefined();
         expect(await r?.role()).toBe('replica');
       }
 
