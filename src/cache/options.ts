@@ -33,8 +33,8 @@ export interface CacheOptions {
   /** Keys per SCAN step and per UNLINK batch in `invalidatePattern`. Default 500. */
   scanBatchSize?: number;
   /**
-   * Replicas that must have an invalidation (`del`, `invalidatePattern`, `invalidateTags`) before
-   * it resolves: Redis replicates asynchronously, so without this a `DEL` the master acknowledged
+   * Replicas that must have an invalidation (`del`, `invalidatePattern`, `invalidateTags`), and a
+   * getOrSet's lease-checked write, before it resolves: Redis replicates asynchronously, so without this a `DEL` the master acknowledged
    * can be lost in a failover and the old value served again until its TTL (DESIGN.md). The cache
    * sends invalidations on a connection of their own and `WAIT`s; too few acknowledgements within
    * `invalidationReplicaTimeoutMs` reject with ReplicationTimeoutError (counted in

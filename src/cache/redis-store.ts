@@ -255,8 +255,13 @@ export class RedisStore implements CacheStore {
     });
   }
 
+  /**
+   * With `replicas`, a lease-checked write that went through also waits for them (on the
+   * invalidation connection): a write lost in a failover would leave the replica with the lease
+   * the write consumed, and the key blocked for other callers until that lease expires.
+   */
   commit(key: string, token: string | undefined, entry: EntryWrite): Promise<boolean> {
-    return this.run('WRITE', async (c) => {
+    const write = async (c: RedisConnection): Promise<boolean> => {
       const tags = new Map(entry.tags.map((t) => [t, entry.ttlMs]));
       let tp: string;
       if (token === undefined || c.tagsInScripts) {
@@ -269,6 +274,12 @@ export class RedisStore implements CacheStore {
       }
       const reply = await c.evalScript(WRITE, [key, c.leaseKey(key)], [token ?? '', tp, randomToken(), ...this.#writeArgs(entry)]);
       return Number(reply) === 1;
+    };
+    if (token === undefined || this.#replicas === 0) return this.run('WRITE', write);
+    return this.#runOn(this.#invalidator, 'WRITE', async (c) => {
+      const written = await write(c);
+      if (written) await this.#replicated(c, 'WRITE', [key]);
+      return written;
     });
   }
 

@@ -97,20 +97,36 @@ describe('invalidationReplicas on one Redis', () => {
     const cache = createCache({ redis: master.url, prefix, invalidationReplicas: 1, invalidationReplicaTimeoutMs: 400, commandTimeoutMs: 1000 });
     try {
       await cache.ready();
-      // Connected and in sync (a replica still loading its first copy acknowledges nothing).
-      await expect.poll(async () => /slave0:.*state=online/.test(String(await onNode(master.url, ['INFO', 'replication']))), { timeout: 10_000 }).toBe(true);
+      // Connected, in sync and acknowledging (a replica still loading its first copy, or just
+      // online, acknowledges nothing yet): a write and a WAIT on one connection say so.
+      await expect.poll(async () => {
+        const c = createClient({ url: master.url });
+        c.on('error', () => {});
+        await c.connect();
+        try {
+          await c.set(`${prefix}probe`, '1', { expiration: { type: 'EX', value: 5 } });
+          return await c.sendCommand<number>(['WAIT', '1', '200']);
+        } finally {
+          c.destroy();
+        }
+      }, { timeout: 15_000, interval: 200 }).toBe(1);
       await cache.set('k:1', 1, 60);
       await cache.set('k:2', 2, { ttl: 60, tags: ['t'] });
       expect(await cache.del('k:1')).toBe(1);
       await cache.invalidateTags(['t']);
       expect(await cache.invalidatePattern('k:*')).toBe(1);
+      // The lease-checked write waits too, and goes through.
+      expect(await cache.getOrSetWithMeta('k:4', () => 4, 60)).toEqual({ value: 4, status: 'miss' });
+      expect(await cache.get('k:4')).toBe(4);
       expect((await cache.getStats()).replicationTimeouts).toBe(0);
       await replica.stop();
       await expect.poll(async () => String(await onNode(master.url, ['INFO', 'replication'])).includes('connected_slaves:0'), { timeout: 10_000 }).toBe(true);
       await cache.set('k:3', 3, 60);
       await expect(cache.del('k:3', { throwOnError: true })).rejects.toMatchObject({ code: 'E_REPLICATION_TIMEOUT' });
       await expect(cache.invalidateTags(['t'])).rejects.toMatchObject({ code: 'E_REPLICATION_TIMEOUT' });
-      expect((await cache.getStats()).replicationTimeouts).toBe(2);
+      // A getOrSet whose write no replica confirms still answers with its value; the time-out is counted.
+      expect(await cache.getOrSet('k:5', () => 5, 60)).toBe(5);
+      expect((await cache.getStats()).replicationTimeouts).toBe(3);
       expect(() => createCache({ redis: master.url, invalidationReplicas: -1 })).toThrow(/invalidationReplicas/);
       expect(() => createCache({ redis: master.url, invalidationReplicas: 1, invalidationReplicaTimeoutMs: 500 })).toThrow(/below commandTimeoutMs/);
     } finally {
