@@ -56,7 +56,7 @@ describe('startRedisCluster', () => {
 
       const t1 = Date.now();
       await cluster.killMaster(victim.port);
-      const promoted = await cluster.waitForFailover(victim.port);
+      const promoted = await cluster.waitForFailover(victim.port, 30_000);
       const failoverMs = Date.now() - t1;
       expect(promoted.port).toBe(heir?.port);
       expect(await promoted.role()).toBe('master');
@@ -73,7 +73,7 @@ describe('startRedisCluster', () => {
         const anyMaster = client.masters[0];
         if (anyMaster !== undefined) await client._slots.rediscover(await client.nodeClient(anyMaster));
       };
-      expect(await eventually(() => client.get('k0'), 10_000, rediscover)).toBe('v0');
+      expect(await eventually(() => client.get('k0'), 20_000, rediscover)).toBe('v0');
       await client.set('k0', 'after-failover');
       const recoverMs = Date.now() - t2;
       expect(await client.get('k0')).toBe('after-failover');
@@ -82,7 +82,13 @@ describe('startRedisCluster', () => {
       // The old master, restarted (same folder, so same nodes.conf), rejoins as the replica of its successor.
       await victim.server.restart();
       await cluster.waitForHealthy(20_000);
-      expect((await cluster.replicaOf(promoted))?.port).toBe(victim.port);
+      // The restarted node rejoins as the promoted node's replica a moment after the cluster is ok again.
+      const follower = await eventually(async () => {
+        const r = await cluster.replicaOf(promoted);
+        if (r?.port !== victim.port) throw new Error(`replica of ${promoted.port} is ${r?.port ?? 'none'} so far`);
+        return r;
+      }, 20_000);
+      expect(follower.port).toBe(victim.port);
       expect(await victim.role()).toBe('replica');
       console.info(`cluster: started in ${startMs} ms; failover in ${failoverMs} ms; client writing again ${recoverMs} ms later`);
     } finally {
@@ -110,15 +116,15 @@ describe('startRedisSentinel', () => {
       const t1 = Date.now();
       const killed = await topo.killMaster();
       expect(killed.port).toBe(topo.master.port);
-      const promoted = await topo.waitForFailover();
+      const promoted = await topo.waitForFailover(undefined, 30_000);
       const failoverMs = Date.now() - t1;
       expect(promoted.port).toBe(topo.replica.port);
       expect(parseInfo(await askNode<string>(promoted.port, ['INFO', 'replication'], { password: PASSWORD })).get('role')).toBe('master');
       expect((await topo.currentMaster()).port).toBe(topo.replica.port);
 
       const t2 = Date.now();
-      expect(await eventually(() => client.get('a'), 10_000)).toBe('before');
-      await eventually(() => client.set('a', 'after'), 10_000);
+      expect(await eventually(() => client.get('a'), 20_000)).toBe('before');
+      await eventually(() => client.set('a', 'after'), 20_000);
       const recoverMs = Date.now() - t2;
       expect(await client.get('a')).toBe('after');
       expect(await askNode(promoted.port, ['GET', 'a'], { password: PASSWORD })).toBe('after');
