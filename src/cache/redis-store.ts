@@ -192,12 +192,11 @@ export class RedisStore implements CacheStore {
   }
 
   /**
-   * What a script receives for tags. One Redis: the tag prefix, and the script reads and creates
-   * versions itself, atomically with the entry. A cluster: the versions, read (and created where
-   * missing, and kept alive at least `ms`) first in their own slots, all at once.
+   * What a script receives for tags on a cluster: the versions, read (and created where missing,
+   * and kept alive at least `ms`) first in their own slots, all at once. On one Redis the script
+   * gets the tag prefix and reads and creates versions itself, atomically with the entry.
    */
   async #tagArg(c: RedisConnection, tags: ReadonlyMap<string, number>): Promise<string> {
-    if (c.tagsInScripts) return this.#tagPrefix;
     const nonce = randomToken();
     const names = Array.from(tags.keys());
     const got = await Promise.all(names.map((name, i) => c.evalScript(TAG_VERSION, [this.#tagPrefix + name], [`${nonce}.${i + 1}`, String(tags.get(name))])));
@@ -217,8 +216,8 @@ export class RedisStore implements CacheStore {
     if (entries.length === 0) return Promise.resolve();
     return this.run('WRITE', async (c) => {
       const tags = new Map<string, number>();
-      for (const e of entries) for (const t of e.tags) tags.set(t, Math.max(tags.get(t) ?? 0, e.ttlMs));
-      const tp = await this.#tagArg(c, tags);
+      if (!c.tagsInScripts) for (const e of entries) for (const t of e.tags) tags.set(t, Math.max(tags.get(t) ?? 0, e.ttlMs));
+      const tp = c.tagsInScripts ? this.#tagPrefix : await this.#tagArg(c, tags);
       const groups = c.kind === 'cluster' ? Array.from(groupBySlot(entries.map((e) => e.key)).values(), (idx) => idx.map((i) => entries[i] as EntryWrite)) : [entries];
       await Promise.all(
         groups.map((group) => {
@@ -236,7 +235,8 @@ export class RedisStore implements CacheStore {
 
   acquire(key: string, req: AcquireRequest): Promise<AcquireResult> {
     return this.run('ACQUIRE', async (c) => {
-      const tp = await this.#tagArg(c, new Map(req.tags.map((t) => [t, req.leaseTtlMs])));
+      // One Redis: the script reads the tags itself, so the miss path allocates nothing for them.
+      const tp = c.tagsInScripts ? this.#tagPrefix : await this.#tagArg(c, new Map(req.tags.map((t) => [t, req.leaseTtlMs])));
       const reply = await c.evalScript(ACQUIRE, [key, c.leaseKey(key)], [
         String(req.nowMs),
         req.token,
@@ -262,15 +262,16 @@ export class RedisStore implements CacheStore {
    */
   commit(key: string, token: string | undefined, entry: EntryWrite): Promise<boolean> {
     const write = async (c: RedisConnection): Promise<boolean> => {
-      const tags = new Map(entry.tags.map((t) => [t, entry.ttlMs]));
       let tp: string;
-      if (token === undefined || c.tagsInScripts) {
-        tp = await this.#tagArg(c, tags);
+      if (c.tagsInScripts) {
+        tp = this.#tagPrefix;
+      } else if (token === undefined) {
+        tp = await this.#tagArg(c, new Map(entry.tags.map((t) => [t, entry.ttlMs])));
       } else {
         // The lease recorded the versions; the tags only need to outlive the entry, which
         // their own slots see to while the write goes out (both in one round trip).
         tp = TRUST_RECORDED;
-        void this.#tagArg(c, tags).catch(noop);
+        void this.#tagArg(c, new Map(entry.tags.map((t) => [t, entry.ttlMs]))).catch(noop);
       }
       const reply = await c.evalScript(WRITE, [key, c.leaseKey(key)], [token ?? '', tp, randomToken(), ...this.#writeArgs(entry)]);
       return Number(reply) === 1;

@@ -16,7 +16,7 @@ import { createCluster } from 'redis';
 import { reconnectDelayMs, type NodeRedisClient } from '../../cache/index.ts';
 import { describeRedisTarget, hostPort, type AppConfig, type ClusterRedisTarget } from '../config.ts';
 import { classifyBootFailure, isPermanent, probeAll, RedisBootError } from './boot-errors.ts';
-import { closeClient, destroyClient, ErrorLog, every, ReconnectWindow, sleep, stateWatcher, tlsSocket, withDeadline, type PolicyLogger, type RedisConnection, type RedisNodeStatus, type RedisPolicyHooks } from './policy.ts';
+import { connectionHandle, destroyClient, ErrorLog, every, ReconnectWindow, sleep, stateWatcher, tlsSocket, withDeadline, type PolicyLogger, type RedisConnection, type RedisNodeStatus, type RedisPolicyHooks } from './policy.ts';
 
 /** One line of CLUSTER NODES: `<id> <ip:port@bus[,host]> <flags> <master> … <link-state> <slots…>`. */
 interface ClusterViewNode {
@@ -201,29 +201,19 @@ export async function connectCluster(config: AppConfig, target: ClusterRedisTarg
     evaluate();
   });
 
-  return {
+  return connectionHandle({
     topology: 'cluster',
     client,
-    get reconnectAttempts() {
-      return window.attempts;
-    },
-    get totalReconnectAttempts() {
-      return window.totalAttempts;
-    },
-    get healthy() {
-      return usable() && everyMasterAnswers();
-    },
-    get state() {
-      return state();
-    },
-    nodes,
-    async close() {
+    window,
+    healthy: () => usable() && everyMasterAnswers(),
+    state,
+    nodes: nodes,
+    stop: () => {
       phase = 'closed';
       stopMonitor();
-      window.close();
-      await closeClient(client, commandMs);
     },
-  };
+    closeTimeoutMs: commandMs,
+  });
 }
 
 /** `host:port` of a node-redis `{ host, port }`, for logs. */

@@ -263,3 +263,41 @@ export function destroyClient(client: Closable): void {
     // Already closed: nothing left to release.
   }
 }
+
+/**
+ * The RedisConnection a topology's connect returns: the window's counters, and close() that stops
+ * the topology's own timers (`stop`) before closing the client under the deadline.
+ */
+export function connectionHandle(o: {
+  topology: RedisTopologyKind;
+  client: AnyRedisClient;
+  window: ReconnectWindow;
+  healthy: () => boolean;
+  state: () => RedisConnectionState;
+  nodes: () => RedisNodeStatus[];
+  stop: () => void;
+  closeTimeoutMs: number;
+}): RedisConnection {
+  return {
+    topology: o.topology,
+    client: o.client,
+    get reconnectAttempts() {
+      return o.window.attempts;
+    },
+    get totalReconnectAttempts() {
+      return o.window.totalAttempts;
+    },
+    get healthy() {
+      return o.healthy();
+    },
+    get state() {
+      return o.state();
+    },
+    nodes: o.nodes,
+    async close() {
+      o.stop();
+      o.window.close();
+      await closeClient(o.client, o.closeTimeoutMs);
+    },
+  };
+}

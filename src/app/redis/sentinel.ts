@@ -18,7 +18,7 @@ import { createClient, createSentinel } from 'redis';
 import { reconnectDelayMs } from '../../cache/index.ts';
 import { describeRedisTarget, hostPort, type AppConfig, type HostPort, type SentinelRedisTarget } from '../config.ts';
 import { classifyBootFailure, isPermanent, probeAll, probeTcp, RedisBootError } from './boot-errors.ts';
-import { closeClient, destroyClient, ErrorLog, every, ReconnectWindow, sleep, stateWatcher, tlsSocket, withDeadline, type PolicyLogger, type RedisConnection, type RedisNodeStatus, type RedisPolicyHooks } from './policy.ts';
+import { connectionHandle, destroyClient, ErrorLog, every, ReconnectWindow, sleep, stateWatcher, tlsSocket, withDeadline, type PolicyLogger, type RedisConnection, type RedisNodeStatus, type RedisPolicyHooks } from './policy.ts';
 
 /** How often the sentinels' view of replicas and sentinels is read (and after each topology change). */
 const VIEW_EVERY_TICKS = 5;
@@ -254,27 +254,17 @@ export async function connectSentinel(config: AppConfig, target: SentinelRedisTa
   });
   void readView(commandMs);
 
-  return {
+  return connectionHandle({
     topology: 'sentinel',
     client,
-    get reconnectAttempts() {
-      return window.attempts;
-    },
-    get totalReconnectAttempts() {
-      return window.totalAttempts;
-    },
-    get healthy() {
-      return usable() && pingOk;
-    },
-    get state() {
-      return state();
-    },
-    nodes,
-    async close() {
+    window,
+    healthy: () => usable() && pingOk,
+    state,
+    nodes: nodes,
+    stop: () => {
       phase = 'closed';
       stopMonitor();
-      window.close();
-      await closeClient(client, commandMs);
     },
-  };
+    closeTimeoutMs: commandMs,
+  });
 }

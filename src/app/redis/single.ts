@@ -5,7 +5,7 @@ import { createClient } from 'redis';
 import { reconnectDelayMs, type NodeRedisClient } from '../../cache/index.ts';
 import { maskUrl, type AppConfig, type SingleRedisTarget } from '../config.ts';
 import { classifyBootFailure, isPermanent, probeTcp } from './boot-errors.ts';
-import { closeClient, destroyClient, ErrorLog, every, ReconnectWindow, tlsSocket, windowCapMs, withDeadline, type PolicyLogger, type RedisConnection, type RedisPolicyHooks } from './policy.ts';
+import { connectionHandle, destroyClient, ErrorLog, every, ReconnectWindow, tlsSocket, windowCapMs, withDeadline, type PolicyLogger, type RedisConnection, type RedisPolicyHooks } from './policy.ts';
 
 export async function connectSingle(config: AppConfig, target: SingleRedisTarget, logger: PolicyLogger, hooks: RedisPolicyHooks, maxReconnectAttempts: number): Promise<RedisConnection> {
   const { url } = target;
@@ -100,27 +100,17 @@ export async function connectSingle(config: AppConfig, target: SingleRedisTarget
     return pingOk ? 'ready' : 'unresponsive';
   };
   const nodeState = { ready: 'ready', reconnecting: 'reconnecting', unresponsive: 'unresponsive', degraded: 'unresponsive', closed: 'down' } as const;
-  return {
+  return connectionHandle({
     topology: 'single',
     client,
-    get reconnectAttempts() {
-      return window.attempts;
-    },
-    get totalReconnectAttempts() {
-      return window.totalAttempts;
-    },
-    get healthy() {
-      return client.isReady && pingOk;
-    },
-    get state() {
-      return state();
-    },
+    window,
+    healthy: () => client.isReady && pingOk,
+    state,
     nodes: () => [{ address: `${node.host.includes(':') ? `[${node.host}]` : node.host}:${node.port}`, role: 'master', state: nodeState[state()], observedVia: 'client' }],
-    async close() {
+    stop: () => {
       phase = 'closed';
       stopMonitor();
-      window.close();
-      await closeClient(client, config.redisCommandTimeoutMs);
     },
-  };
+    closeTimeoutMs: config.redisCommandTimeoutMs,
+  });
 }
