@@ -8,6 +8,11 @@
  * round trips × RTT plus Redis time). The lease machinery must add no round trip to a hit and at
  * most one to a miss.
  *
+ * Then misses under load: 64 in flight on distinct cold keys against plain cache-aside on the
+ * same client (target ≥ 0.7), and the distributed stampede: 4 instances × 250 callers on one
+ * cold key with a 50 ms fetcher, one fetch, the last caller answered within 1.2 × the fetch
+ * (median of 10 runs).
+ *
  * Uses REDIS_URL when set, otherwise starts a throwaway redis-server on a free port.
  * Writes bench/results/<date>-bench.md.
  */
@@ -17,12 +22,16 @@ import { createCache } from '../src/cache/index.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
 import { drive, IN_FLIGHT, KEYS, median, pairedRounds, profile, sequentialUs } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
+import { missLoad, stampede } from './miss-load.ts';
 
 // 60 pairs of 200 ms rather than 15 of 800 ms (the same 24 s): on this shared VM single rounds
 // swing ±15 %, and shorter pairs sit closer in time while more of them tighten the median. Ten
 // runs of each on the same code: 0.856–0.906 against 0.821–0.928.
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60);
+const MISS_ROUNDS = Number(process.env.BENCH_MISS_ROUNDS ?? 30);
+const STAMPEDE_RUNS = 10;
+const STAMPEDE_FETCH_MS = 50;
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -126,9 +135,14 @@ async function main(): Promise<void> {
   const ratios = base.map((b, i) => (lib[i] ?? 0) / b);
   const ratio = median(ratios);
   const costs = await roundTrips(raw, url, prefix);
+  const misses = await missLoad(raw, url, prefix, MISS_ROUNDS, ROUND_MS);
+  const runs = await stampede(url, prefix, STAMPEDE_RUNS, STAMPEDE_FETCH_MS);
+  const lastMedian = median(runs.map((r) => r.lastMs));
+  const fetchStartMedian = median(runs.map((r) => r.fetchStartMs));
   const cost = (path: string): CostRow => costs.find((c) => c.path.startsWith(path)) ?? { path, commandsPerOp: NaN, usPerOp: NaN };
   const extraMiss = cost('getOrSet, miss').commandsPerOp - cost('plain cache-aside, miss').commandsPerOp;
   const extraHit = cost('getOrSet, hit').commandsPerOp - cost('plain cache-aside, hit').commandsPerOp;
+  const missLatency = cost('getOrSet, miss').usPerOp / cost('plain cache-aside, miss').usPerOp;
 
   const table = [
     '| path | median ops/s | rounds (ops/s) |',
@@ -146,10 +160,31 @@ async function main(): Promise<void> {
     '|---|---:|---:|',
     ...costs.map((c) => `| ${c.path} | ${c.commandsPerOp.toFixed(2)} | ${c.usPerOp.toFixed(0)} |`),
     '',
-    `**Extra round trips vs plain cache-aside: hit ${extraHit.toFixed(2)} (target 0), miss ${extraMiss.toFixed(2)} (target ≤ 1)**. A getOrSet miss is GET, then the ACQUIRE script (takes the lease), the fetch, then the WRITE script (writes only while the lease holds).`,
+    `**Extra round trips vs plain cache-aside: hit ${extraHit.toFixed(2)} (target 0), miss ${extraMiss.toFixed(2)} (target ≤ 1)**. A getOrSet miss is \`GET\`, then \`SET <lease> NX PX\` (takes the lease), the fetch, then \`EVAL\` of the short WRITE_LEASED script (writes only while the lease holds, drops it, announces it); getOrSet answers once the value is fetched, the write already on the wire ahead of any later call. **Miss latency / plain cache-aside: ${missLatency.toFixed(2)}** (target ≤ 1.5).`,
+    '',
+    '## Misses under load (64 in flight, every key cold)',
+    '',
+    `Paired rounds of ${ROUND_MS} ms: plain cache-aside (\`GET\`, then \`SET … EX\` with the value) on the raw node-redis client against \`getOrSet\` (leases on), each call on a key never used before. A miss sends three commands (\`GET\`, \`SET NX\`, \`EVAL\`) against cache-aside's two, and the \`EVAL\` is a Lua script: the lease check costs Redis CPU that a plain \`SET\` does not.`,
+    '',
+    '| path | median ops/s |',
+    '|---|---:|',
+    `| plain cache-aside (GET + SET) | ${median(misses.base).toFixed(0)} |`,
+    `| \`getOrSet\` miss | ${median(misses.lib).toFixed(0)} |`,
+    '',
+    `**Ratio (getOrSet / cache-aside), median of ${MISS_ROUNDS} paired rounds: ${misses.ratio.toFixed(3)}** (target ≥ 0.7; per round: ${misses.ratios.map((x) => x.toFixed(3)).join(', ')})`,
+    '',
+    '## The distributed stampede (4 instances × 250 callers, one cold key)',
+    '',
+    `Four caches with their own connections, 250 concurrent \`getOrSet\` each on one cold key, fetcher ${STAMPEDE_FETCH_MS} ms; ${STAMPEDE_RUNS} runs on fresh keys. Waiters on the three instances without the lease learn the write from Redis (\`SPUBLISH\` on the lease's channel, lease-watch.ts), polling only as the fallback.`,
+    '',
+    '| run | fetches | fetch started (ms) | last caller answered (ms) |',
+    '|---:|---:|---:|---:|',
+    ...runs.map((r, i) => `| ${i + 1} | ${r.fetches} | ${r.fetchStartMs.toFixed(1)} | ${r.lastMs.toFixed(1)} |`),
+    '',
+    `**Median last caller: ${lastMedian.toFixed(1)} ms = ${(lastMedian / STAMPEDE_FETCH_MS).toFixed(2)} × the fetch** (target ≤ 1.2; median fetch start ${fetchStartMedian.toFixed(1)} ms: the time 1,000 calls take to read and lease). Fetches per run: ${runs.map((r) => r.fetches).join(', ')}.`,
   ].join('\n');
   const report = [
-    '# getOrSet warm-hit benchmark',
+    '# getOrSet benchmark: warm hits, misses, the stampede',
     '',
     machineHeader('npm run bench'),
     `- Setup: ${KEYS} warm keys (~600-byte profiles), ${IN_FLIGHT} calls in flight, ${ROUNDS} alternating rounds of ${ROUND_MS} ms, redis-server ${server === undefined ? 'at REDIS_URL' : 'started by the bench on loopback'}`,

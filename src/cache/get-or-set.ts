@@ -5,6 +5,7 @@ import { CacheError, FactoryTimeoutError, FetchFailedError } from './errors.ts';
 import { jitteredTtlMs } from './jitter.ts';
 import type { ResolvedCacheOptions } from './options.ts';
 import type { StatsRecorder } from './stats.ts';
+import type { LeaseWatch } from './lease-watch.ts';
 import type { CacheStore } from './store.ts';
 
 /** Where a getOrSet value came from: the cache, the fetcher, or the cache past its TTL (within grace). */
@@ -72,14 +73,40 @@ const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 50;
 
 /**
+ * A resolution as the resolver runs it: `outcome` for the caller that started it, as soon as
+ * the value is known; `final` for callers of this process that joined it, once the value's write
+ * settled (whether it landed decides whether they may take it: see resolve).
+ */
+interface Settled {
+  outcome: Outcome;
+  final: Promise<Outcome>;
+}
+
+/** A resolution of this process, shared by the callers that join it. */
+interface InFlight {
+  /** The outcome once the value's write settled (set as soon as the resolution starts). */
+  final: Promise<Outcome> | undefined;
+  /** The starting caller has its answer: only the write is in flight. */
+  answered: boolean;
+}
+
+const outcomeOf = (s: Settled): Outcome => s.outcome;
+const ignore = (): void => {};
+
+const settledNow = (outcome: Outcome): Settled => ({ outcome, final: Promise.resolve(outcome) });
+
+/**
  * The miss path of getOrSet: leases, waiting for another instance's fetch, fetching under
  * timeouts, fail-safe, and early refresh. The hit path (one read) stays in the facade.
  */
 export class Resolver {
   readonly #host: ResolverHost;
-  readonly #inflight = new Map<string, Promise<Outcome>>();
+  readonly #inflight = new Map<string, InFlight>();
   readonly #refreshing = new Set<string>();
   readonly #background = new Set<Promise<unknown>>();
+  /** Writes issued and not yet settled, and who waits for them to drain (a counter: one per miss). */
+  #pendingWrites = 0;
+  #onWritesDrained: (() => void)[] = [];
 
   constructor(host: ResolverHost) {
     this.#host = host;
@@ -87,7 +114,10 @@ export class Resolver {
 
   /** Resolves once every background refresh and write started so far has settled. */
   async idle(): Promise<void> {
-    while (this.#background.size > 0) await Promise.allSettled(Array.from(this.#background));
+    while (this.#background.size > 0 || this.#pendingWrites > 0) {
+      await Promise.allSettled(Array.from(this.#background));
+      await this.writesSettled();
+    }
   }
 
   #track(p: Promise<unknown>): void {
@@ -118,21 +148,51 @@ export class Resolver {
     for (;;) {
       const pending = this.#inflight.get(plan.full);
       if (pending === undefined) break;
-      if (stale !== null) return { value: stale.value, status: 'stale', seq: stale.seq };
+      // A refresh is running: a caller with a stale value answers with it. Once the value is
+      // known and only its write is in flight, everyone waits for the write (a round trip).
+      if (stale !== null && !pending.answered) return { value: stale.value, status: 'stale', seq: stale.seq };
       this.#host.stats.coalesced++;
-      const out = await pending;
+      const out = await (pending.final as Promise<Outcome>);
       if (out.seq > readSeq) return out;
     }
-    const run = this.#settle(plan, stale, storeDown);
-    const shared: Promise<Outcome> = run.finally(() => {
+    const entry: InFlight = { answered: false, final: undefined };
+    const done = (): void => {
       // Removed before joiners see the outcome, so one that must retry does not find it again.
-      if (this.#inflight.get(plan.full) === shared) this.#inflight.delete(plan.full);
-    });
-    this.#inflight.set(plan.full, shared);
-    return shared;
+      if (this.#inflight.get(plan.full) === entry) this.#inflight.delete(plan.full);
+    };
+    const run = this.#settle(plan, stale, storeDown);
+    entry.final = run.then(
+      (s) => {
+        entry.answered = true;
+        s.final.then(done, done);
+        return s.final;
+      },
+      (err: unknown) => {
+        done();
+        throw err;
+      },
+    );
+    entry.final.catch(ignore); // the starting caller gets the error through `run`
+    this.#inflight.set(plan.full, entry);
+    // The caller that started it answers once the value is known, without waiting for the write:
+    // the write is already queued on the connection, ahead of any later call from this process.
+    return run.then(outcomeOf);
   }
 
-  async #settle(plan: GetOrSetPlan<unknown>, staleFromRead: Found | null, storeDown: boolean): Promise<Outcome> {
+  /** Resolves once every write the resolver has issued so far has settled (getStats counts them). */
+  writesSettled(): Promise<void> {
+    if (this.#pendingWrites === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#onWritesDrained.push(resolve));
+  }
+
+  readonly #writeSettled = (): void => {
+    if (--this.#pendingWrites > 0) return;
+    const waiting = this.#onWritesDrained;
+    this.#onWritesDrained = [];
+    for (const w of waiting) w();
+  };
+
+  async #settle(plan: GetOrSetPlan<unknown>, staleFromRead: Found | null, storeDown: boolean): Promise<Settled> {
     const h = this.#host;
     // Redis just failed: fetch, and write nothing (an unleased write could be a stale set).
     if (storeDown) return this.#fetch(plan, undefined, null, false);
@@ -143,35 +203,73 @@ export class Resolver {
     // ManualClock (simulator) a waiter gives up only when simulated time passes; the pauses
     // between polls are real (host.sleep).
     const startedMs = o.clock.now();
-    let delay = FIRST_POLL_MS;
-    let waited = false;
-    for (;;) {
-      const seq = h.nextSeq();
-      let r;
+    // The read found nothing and the call has no tags: the lease alone is what is missing, and a
+    // plain SET NX takes it (no script, no second read of the entry the GET just missed). A
+    // stale value or tags need the ACQUIRE script: it returns the entry atomically with the lease
+    // and records the tags' versions.
+    let held = false;
+    if (staleFromRead === null && plan.tags.length === 0) {
       try {
-        r = await h.store.acquire(plan.full, { nowMs: o.clock.now(), token, leaseTtlMs: o.leaseTtlMs, mode: 'take', tags: plan.tags });
+        if (await h.store.tryLease(plan.full, token, o.leaseTtlMs, startedMs)) return this.#fetch(plan, token, null, true);
       } catch (err) {
         h.fail('getOrSet', plan.key, err);
         return this.#fetch(plan, undefined, null, false);
       }
-      const now = o.clock.now();
-      // Only what this call returned counts: the read's stale value may have been invalidated since.
-      const f = this.found(plan.key, plan.full, r.entry, now, seq);
-      if (f !== null && f.fresh) return { value: f.value, status: f.failSafe ? 'stale' : waited ? 'miss' : 'hit', seq };
-      if (r.lease === 'acquired') return this.#fetch(plan, token, f, true);
-      // Someone else is fetching. With a stale value, answer at once; otherwise wait for theirs.
-      if (f !== null) return { value: f.value, status: 'stale', seq };
-      const waitedMs = now - startedMs;
-      if (waitedMs >= o.lockWaitMs) {
-        h.stats.lockTimeouts++;
-        return this.#fetch(plan, undefined, null, false);
-      }
-      if (!waited) h.stats.leaseWaits++;
-      waited = true;
-      // Exponential backoff with ±20 % jitter, so waiters on many instances do not poll in step.
-      await h.sleep(Math.max(1, Math.min(delay, o.lockWaitMs - waitedMs) * (0.8 + 0.4 * Math.random())));
-      delay = Math.min(delay * 2, MAX_POLL_MS);
+      held = true;
     }
+    let delay = FIRST_POLL_MS;
+    let waited = false;
+    let watch: LeaseWatch | undefined;
+    try {
+      for (;;) {
+        if (held) {
+          // Someone else is fetching: wait for their write, heard from Redis (lease-watch.ts), or
+          // at the next poll.
+          const waitedMs = o.clock.now() - startedMs;
+          if (waitedMs >= o.lockWaitMs) {
+            h.stats.lockTimeouts++;
+            return await this.#fetch(plan, undefined, null, false);
+          }
+          if (!waited) h.stats.leaseWaits++;
+          waited = true;
+          if (watch === undefined) {
+            watch = h.store.watchLease(plan.full);
+            // Armed now: a write from here on is heard, so look once more (it may have landed
+            // before the subscription) and then wait for the announcement.
+            if (await watch.armed) delay = MAX_POLL_MS;
+            else await this.#pause(watch, delay, o.lockWaitMs - waitedMs);
+          } else {
+            await this.#pause(watch, delay, o.lockWaitMs - waitedMs);
+          }
+          delay = Math.min(delay * 2, MAX_POLL_MS);
+        }
+        const seq = h.nextSeq();
+        let r;
+        try {
+          r = await h.store.acquire(plan.full, { nowMs: o.clock.now(), token, leaseTtlMs: o.leaseTtlMs, mode: 'take', tags: plan.tags });
+        } catch (err) {
+          h.fail('getOrSet', plan.key, err);
+          return await this.#fetch(plan, undefined, null, false);
+        }
+        const now = o.clock.now();
+        // Only what this call returned counts: the read's stale value may have been invalidated since.
+        const f = this.found(plan.key, plan.full, r.entry, now, seq);
+        if (f !== null && f.fresh) return settledNow({ value: f.value, status: f.failSafe ? 'stale' : waited ? 'miss' : 'hit', seq });
+        if (r.lease === 'acquired') return await this.#fetch(plan, token, f, true);
+        // Someone else is fetching. With a stale value, answer at once; otherwise wait for theirs.
+        if (f !== null) return settledNow({ value: f.value, status: 'stale', seq });
+        held = true;
+      }
+    } finally {
+      watch?.close();
+    }
+  }
+
+  /** Sleeps `delayMs` (±20 % jitter, so waiters on many instances do not poll in step), or until the lease is announced dropped. */
+  async #pause(watch: LeaseWatch, delayMs: number, leftMs: number): Promise<void> {
+    const ms = Math.max(1, Math.min(delayMs, leftMs) * (0.8 + 0.4 * Math.random()));
+    const announced = await Promise.race([this.#host.sleep(ms).then(() => false), watch.released.then(() => true)]);
+    if (announced) this.#host.stats.leaseWakeups++;
   }
 
   /**
@@ -179,19 +277,36 @@ export class Resolver {
    * `write` false it is not written at all. `stale` is the fallback for soft time-out and
    * fail-safe.
    */
-  async #fetch(plan: GetOrSetPlan<unknown>, token: string | undefined, stale: Found | null, write: boolean): Promise<Outcome> {
+  async #fetch(plan: GetOrSetPlan<unknown>, token: string | undefined, stale: Found | null, write: boolean): Promise<Settled> {
     const h = this.#host;
     const fetchSeq = h.nextSeq();
     const startedMs = h.options.clock.now();
     h.stats.fetches++;
     let abandoned = false;
-    const work = (async (): Promise<Outcome> => {
+    const work = (async (): Promise<Settled> => {
       const value = await plan.fetcher();
-      const commitSeq = write ? await this.#commit(plan, token, value, startedMs, () => abandoned) : null;
-      return { value, status: 'miss', seq: Math.max(fetchSeq, commitSeq ?? 0) };
+      const outcome: Outcome = { value, status: 'miss', seq: fetchSeq };
+      if (!write) return settledNow(outcome);
+      // Issued now, awaited by nobody on the caller's path: joiners wait for it (a write that
+      // landed makes the value current as of the write, see resolve).
+      const committed = this.#commit(plan, token, value, startedMs, () => abandoned);
+      this.#trackWrite(committed);
+      const final = committed.then((commitSeq): Outcome => ({ value, status: 'miss', seq: Math.max(fetchSeq, commitSeq ?? 0) }));
+      // Answering first is safe only when later calls of this process cannot overtake the write.
+      if (token !== undefined && plan.tags.length === 0 && h.store.ordersUntaggedWrites) return { outcome, final };
+      const after = await final;
+      return settledNow(after);
     })();
     const soft = stale !== null ? plan.softTimeoutMs : undefined;
     const hard = plan.hardTimeoutMs;
+    if (soft === undefined && hard === undefined) {
+      // No time-outs: the common miss, without race()'s wrapper objects.
+      try {
+        return await work;
+      } catch (err) {
+        return settledNow(await this.#onFailure(plan, token, stale, err));
+      }
+    }
     const r = await race(work, soft, hard);
     if (r.kind === 'value') return r.value;
     if (r.kind === 'soft' && stale !== null) {
@@ -199,57 +314,69 @@ export class Resolver {
       const hardLeft = hard === undefined ? undefined : Math.max(0, hard - (soft ?? 0));
       this.#track(
         race(work, undefined, hardLeft).then(async (late) => {
-          if (late.kind === 'value') return;
+          if (late.kind === 'value') return late.value.final;
           if (late.kind === 'hard') abandoned = true;
           const err = late.kind === 'hard' ? new FactoryTimeoutError(plan.key, hard ?? 0) : late.kind === 'error' ? late.error : undefined;
           await this.#onFailure(plan, token, stale, err).catch(() => undefined);
+          return undefined;
         }),
       );
-      return { value: stale.value, status: 'stale', seq: stale.seq };
+      return settledNow({ value: stale.value, status: 'stale', seq: stale.seq });
     }
     if (r.kind === 'hard') {
       abandoned = true;
       work.catch(() => undefined);
-      return this.#onFailure(plan, token, stale, new FactoryTimeoutError(plan.key, hard ?? 0));
+      return settledNow(await this.#onFailure(plan, token, stale, new FactoryTimeoutError(plan.key, hard ?? 0)));
     }
-    return this.#onFailure(plan, token, stale, r.kind === 'error' ? r.error : undefined);
+    return settledNow(await this.#onFailure(plan, token, stale, r.kind === 'error' ? r.error : undefined));
   }
 
-  /** Writes a fetched value; resolves the seq of the write if it landed, null if not. */
-  async #commit(plan: GetOrSetPlan<unknown>, token: string | undefined, value: unknown, startedMs: number, abandoned: () => boolean): Promise<number | null> {
+  #trackWrite(p: Promise<unknown>): void {
+    this.#pendingWrites++;
+    p.then(this.#writeSettled, this.#writeSettled);
+  }
+
+  /**
+   * Writes a fetched value; resolves the seq of the write if it landed, null if not. Encoding
+   * happens before it returns, so an input error (E_SERIALIZE, E_VALUE_TOO_LARGE, …) throws to
+   * the caller rather than disappearing into the write.
+   */
+  #commit(plan: GetOrSetPlan<unknown>, token: string | undefined, value: unknown, startedMs: number, abandoned: () => boolean): Promise<number | null> {
     const h = this.#host;
     const o = h.options;
     if (value === null && plan.negativeTtlSeconds === false) {
-      if (token !== undefined) await this.#release(plan, token);
-      return null;
+      return token === undefined ? Promise.resolve(null) : this.#release(plan, token).then(() => null);
     }
     const encoded = h.encode(plan.key, value);
     const now = o.clock.now();
     const ttlSeconds = value === null && plan.negativeTtlSeconds !== false ? Math.min(plan.negativeTtlSeconds, plan.ttlSeconds) : plan.ttlSeconds;
     const ttlMs = jitteredTtlMs(ttlSeconds, plan.jitter, o.random);
-    if (abandoned() || h.isClosed()) return null;
+    if (abandoned() || h.isClosed()) return Promise.resolve(null);
     const seq = h.nextSeq();
-    try {
-      const entry = {
-        key: plan.full,
-        value: encoded,
-        freshUntilMs: now + ttlMs,
-        graceUntilMs: now + ttlMs + plan.graceMs,
-        fetchMs: Math.max(0, now - startedMs),
-        ttlMs: ttlMs + plan.graceMs,
-        tags: plan.tags,
-      };
-      if (await h.store.commit(plan.full, token, entry)) {
-        h.stats.sets++;
-        return seq;
-      }
-      // The lease was revoked (del, pattern, tags, set) or taken over: this value may be stale.
-      h.stats.staleWritesPrevented++;
-      return null;
-    } catch (err) {
-      h.fail('set', plan.key, err);
-      return null;
-    }
+    const entry = {
+      key: plan.full,
+      value: encoded,
+      freshUntilMs: now + ttlMs,
+      graceUntilMs: now + ttlMs + plan.graceMs,
+      fetchMs: Math.max(0, now - startedMs),
+      ttlMs: ttlMs + plan.graceMs,
+      tags: plan.tags,
+    };
+    return h.store.commit(plan.full, token, entry).then(
+      (written) => {
+        if (written) {
+          h.stats.sets++;
+          return seq;
+        }
+        // The lease was revoked (del, pattern, tags, set) or taken over: this value may be stale.
+        h.stats.staleWritesPrevented++;
+        return null;
+      },
+      (err: unknown) => {
+        h.fail('set', plan.key, err);
+        return null;
+      },
+    );
   }
 
   /** Fail-safe: the stale value if there is one and it is still valid; else the error. */
@@ -305,7 +432,7 @@ export class Resolver {
         if (r.lease !== 'acquired') return;
       }
       h.stats.earlyRefreshes++;
-      await this.#fetch(plan, token, null, true);
+      await (await this.#fetch(plan, token, null, true)).final;
     };
     this.#track(
       run()

@@ -3,6 +3,7 @@ import type { Clock } from './clock.ts';
 import { plainEntry, randomToken, type EntryWrite, type StoredEntry, type TagRef } from './entry.ts';
 import { RedisCommandError, type CacheError } from './errors.ts';
 import { globToRegExp } from './glob.ts';
+import type { LeaseWatch } from './lease-watch.ts';
 import type { AcquireRequest, AcquireResult, CacheStore, EntryRead, PatternDeletion } from './store.ts';
 import { tagKeyPrefix } from './tags.ts';
 
@@ -59,9 +60,11 @@ function slotSize(slot: Slot, key: string): number {
  */
 export class MemoryStore implements CacheStore {
   readonly kind = 'memory' as const;
+  readonly ordersUntaggedWrites = true;
   readonly #lru: LRUCache<string, Slot>;
   readonly #clock: Clock;
   readonly #tagPrefix: string;
+  readonly #leaseWatchers = new Map<string, Set<() => void>>();
 
   constructor(options: MemoryStoreOptions) {
     this.#clock = options.clock;
@@ -159,6 +162,7 @@ export class MemoryStore implements CacheStore {
       tags: refs,
     };
     this.#lru.set(e.key, { kind: 'hash', entry, lease: undefined, expiresAtMs: this.#clock.now() + e.ttlMs });
+    this.#announce(e.key);
   }
 
   async write(entries: readonly EntryWrite[]): Promise<void> {
@@ -191,6 +195,46 @@ export class MemoryStore implements CacheStore {
     return { entry, lease: 'acquired' };
   }
 
+  /** Mirrors `SET <lease> … NX PX`: takes the lease unless one is held, whatever the entry. */
+  async tryLease(key: string, token: string, leaseTtlMs: number, nowMs: number): Promise<boolean> {
+    let slot = this.#live(key);
+    if (slot?.kind === 'string') {
+      this.#lru.delete(key);
+      slot = undefined;
+    }
+    if (slot?.lease !== undefined && slot.lease.untilMs > nowMs) return false;
+    const minExpiry = this.#clock.now() + leaseTtlMs;
+    const expiresAtMs = slot?.entry !== undefined ? Math.max(slot.expiresAtMs, minExpiry) : minExpiry;
+    this.#lru.set(key, { kind: 'hash', entry: slot?.entry, lease: { token, untilMs: nowMs + leaseTtlMs, tags: [] }, expiresAtMs });
+    return true;
+  }
+
+  /** In-process: the store announces each lease it drops to the waiters on that key. */
+  watchLease(key: string): LeaseWatch {
+    let listeners = this.#leaseWatchers.get(key);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.#leaseWatchers.set(key, listeners);
+    }
+    const set = listeners;
+    let fire: () => void = () => {};
+    const released = new Promise<void>((resolve) => (fire = resolve));
+    set.add(fire);
+    return {
+      armed: Promise.resolve(true),
+      released,
+      close: () => {
+        set.delete(fire);
+        if (set.size === 0 && this.#leaseWatchers.get(key) === set) this.#leaseWatchers.delete(key);
+      },
+    };
+  }
+
+  #announce(key: string): void {
+    const set = this.#leaseWatchers.get(key);
+    if (set !== undefined) for (const fire of set) fire();
+  }
+
   /** Mirrors the WRITE script with one entry. */
   async commit(key: string, token: string | undefined, e: EntryWrite): Promise<boolean> {
     if (token === undefined) {
@@ -202,6 +246,7 @@ export class MemoryStore implements CacheStore {
     if (!this.#valid(slot.lease.tags)) {
       this.#lru.set(key, { ...slot, lease: undefined });
       this.#dropIfEmpty(key);
+      this.#announce(key);
       return false;
     }
     this.#extend(slot.lease.tags, e.ttlMs);
@@ -216,6 +261,7 @@ export class MemoryStore implements CacheStore {
     if (token !== undefined && slot.lease?.token !== token) return false;
     if (entry.freshUntilMs !== expectFreshUntilMs || !this.#valid(entry.tags)) return false;
     this.#lru.set(key, { ...slot, entry: { ...entry, freshUntilMs: retryAtMs, failSafe: true }, lease: undefined });
+    this.#announce(key);
     return true;
   }
 
@@ -224,6 +270,7 @@ export class MemoryStore implements CacheStore {
     if (slot?.lease?.token !== token) return;
     this.#lru.set(key, { ...slot, lease: undefined });
     this.#dropIfEmpty(key);
+    this.#announce(key);
   }
 
   /** Redis removes a hash whose last field is deleted. */
@@ -260,6 +307,7 @@ export class MemoryStore implements CacheStore {
     const s = this.#live(key);
     this.#lru.delete(key);
     if (s === undefined) return 0;
+    if (s.kind === 'hash' && s.lease !== undefined) this.#announce(key);
     if (s.kind === 'hash') return s.entry === undefined ? 0 : 1;
     return key.startsWith(this.#tagPrefix) ? 0 : 1;
   }

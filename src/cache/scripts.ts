@@ -6,9 +6,13 @@ import { createHash } from 'node:crypto';
  * check and the write. Times and TTLs arrive as decimal strings and are passed to Redis as such
  * (a Lua number handed to redis.call may be formatted in exponent notation).
  *
- * An entry is a string under its key; its lease, while one is taken, a hash under
- * `<key>\0lease` (fields `l` token, `lx` expiry in clock ms, `lt` the tag versions it was taken
- * under), with its own expiry, in the entry's slot on a cluster (topology/slots.ts).
+ * An entry is a string under its key; its lease, while one is taken, a string under
+ * `<key>\0lease`: `token|lx|lt` (the holder's token, the expiry in clock ms, the tag versions it
+ * was taken under), with its own expiry, in the entry's slot on a cluster (topology/slots.ts).
+ * A string rather than a hash so that an untagged miss takes it with a plain `SET … NX PX`, no
+ * script (an earlier version's hash lease is still honoured by ACQUIRE). The scripts that drop a
+ * lease announce it on the shard channel named after the lease key (`SPUBLISH`), which is how a
+ * waiter on another instance learns at once that the value is written (lease-watch.ts).
  *
  * Each script's first write is one that adds memory (SET, HSET), never a DEL: Redis refuses a
  * script for maxmemory only at its first write, so a script that began with a DEL would write
@@ -44,6 +48,9 @@ export function luaScript(source: string): LuaScript {
  *   creating a fresh version for a tag that has none, and making each live at least ms more.
  * - init(tp): reads versions given in place of the prefix (cluster); then current(tp, name)
  *   answers from them, extend does nothing, and snapshot only assembles them.
+ * - leaseOf(lk): token, expiry and tag refs of the lease, or nil when there is none (an earlier
+ *   version's hash lease is read too).
+ * - announce(lk): tells waiters the lease is gone (`SPUBLISH`; a Redis without it just has them poll).
  */
 const LIB = `
 local known, trust = nil, false
@@ -53,6 +60,19 @@ local function init(tp)
   local given = string.sub(tp, 2)
   if given == '*' then trust = true return end
   for name, ver in string.gmatch(given, ';([^;=]+)=([^;]*)') do known[name] = ver end
+end
+local function leaseOf(lk)
+  local s = redis.pcall('GET', lk)
+  if not s then return nil end
+  if type(s) == 'table' then
+    local f = redis.call('HMGET', lk, 'l', 'lx', 'lt')
+    return f[1], tonumber(f[2]), f[3] or ''
+  end
+  local t, x, lt = string.match(s, '^([^|]*)|([^|]*)|(.*)$')
+  return t, tonumber(x), lt
+end
+local function announce(lk)
+  redis.pcall('SPUBLISH', lk, '1')
 end
 local function current(tp, name)
   if known then return known[name] or false end
@@ -140,16 +160,11 @@ if v then
   elseif now < tonumber(x) then state = 'fresh'
   else state = 'stale' end
 end
-if redis.call('TYPE', lk)['ok'] == 'hash' then
-  local f = redis.call('HMGET', lk, 'l', 'lx', 'lt')
-  if f[1] and tonumber(f[2]) and tonumber(f[2]) > now and valid(f[3], tp) then return {state, v or '', 'held'} end
-end
+local holder, expiry, lt = leaseOf(lk)
+if holder and expiry and expiry > now and valid(lt, tp) then return {state, v or '', 'held'} end
 if state == 'fresh' and ARGV[5] ~= 'early' then return {state, v, 'free'} end
 local snap = snapshot(ARGV[7], tp, ARGV[8], ARGV[3])
-local lty = redis.call('TYPE', lk)['ok']
-if lty ~= 'none' and lty ~= 'hash' then redis.call('DEL', lk) end
-redis.call('HSET', lk, 'l', ARGV[2], 'lx', ARGV[4], 'lt', snap)
-redis.call('PEXPIRE', lk, ARGV[3])
+redis.call('SET', lk, ARGV[2] .. '|' .. ARGV[4] .. '|' .. snap, 'PX', ARGV[3])
 if not v and ty ~= 'none' then redis.call('DEL', key) end
 return {state, v or '', 'acquired'}`);
 
@@ -174,14 +189,14 @@ for i = 1, n do
   local ttl = ARGV[b + 4]
   local refs
   if token ~= '' then
-    if redis.call('TYPE', lk)['ok'] ~= 'hash' then return 0 end
-    local f = redis.call('HMGET', lk, 'l', 'lt')
-    if f[1] ~= token then return 0 end
-    if not valid(f[2], tp) then
+    local holder, expiry, lt = leaseOf(lk)
+    if holder ~= token then return 0 end
+    if not valid(lt, tp) then
       redis.call('DEL', lk)
+      announce(lk)
       return 0
     end
-    refs = f[2] or ''
+    refs = lt or ''
     extend(refs, tp, ttl)
   else
     refs = snapshot(ARGV[b + 5], tp, nonce .. i .. '.', ttl)
@@ -194,7 +209,7 @@ for i = 1, n do
   else
     redis.call('SET', key, head .. '|' .. value, 'PX', ttl)
   end
-  redis.call('DEL', lk)
+  if redis.call('DEL', lk) == 1 then announce(lk) end
 end
 return 1`);
 
@@ -208,20 +223,37 @@ export const FAIL_SAFE = luaScript(`${LIB}
 local key, lk, tp = KEYS[1], KEYS[2], ARGV[4]
 init(tp)
 if redis.call('TYPE', key)['ok'] ~= 'string' then return 0 end
-if ARGV[1] ~= '' and (redis.call('TYPE', lk)['ok'] ~= 'hash' or redis.call('HGET', lk, 'l') ~= ARGV[1]) then return 0 end
+if ARGV[1] ~= '' and leaseOf(lk) ~= ARGV[1] then return 0 end
 local v = redis.call('GET', key)
 local x, g, d, fl, refs, at, json = parse(v)
 if not x or x ~= ARGV[2] or not valid(refs, tp) then return 0 end
 redis.call('SET', key, header(json, ARGV[3], g, d, '1', refs) .. string.sub(v, at), 'KEEPTTL')
-redis.call('DEL', lk)
+if redis.call('DEL', lk) == 1 then announce(lk) end
 return 1`);
 
 /** KEYS[1] a lease, ARGV[1] token. Drops the lease if the token holds it. */
 export const RELEASE = luaScript(`
-if redis.call('TYPE', KEYS[1])['ok'] == 'hash' and redis.call('HGET', KEYS[1], 'l') == ARGV[1] then
+local s = redis.pcall('GET', KEYS[1])
+if type(s) == 'string' and string.sub(s, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then
   redis.call('DEL', KEYS[1])
+  redis.pcall('SPUBLISH', KEYS[1], '1')
 end
 return 1`);
+
+/**
+ * The lease-checked write of an untagged entry, the miss path's last step: as WRITE with a
+ * token, without the tag machinery. KEYS[1] entry, KEYS[2] its lease; ARGV: token, the stored
+ * text (entry.ts `storedText`), ttlMs. Returns 1 if written, 0 if the token no longer holds the
+ * lease. A lease that records tag versions belongs to a tagged call, which writes with WRITE.
+ */
+export const WRITE_LEASED = luaScript(`
+local s = redis.pcall('GET', KEYS[2])
+if type(s) ~= 'string' or string.sub(s, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('DEL', KEYS[2])
+redis.pcall('SPUBLISH', KEYS[2], '1')
+return 1`);
+
 
 /**
  * Cluster only. KEYS[1] a tag version key, ARGV[1] the version to create when it has none,

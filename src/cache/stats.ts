@@ -21,6 +21,8 @@ export interface CacheStats extends NamespaceStats {
   stale: number;
   /** getOrSet misses that waited for another caller's lease (any instance) instead of fetching. */
   leaseWaits: number;
+  /** Lease waits ended by Redis announcing the holder's write or release (lease-watch.ts), rather than by a poll. */
+  leaseWakeups: number;
   /** Waits that reached lockWaitMs, after which the caller fetched without writing. */
   lockTimeouts: number;
   /** Fetched values not written because their lease was revoked by an invalidation or taken over. */
@@ -64,6 +66,7 @@ export class StatsRecorder {
   coalesced = 0;
   stale = 0;
   leaseWaits = 0;
+  leaseWakeups = 0;
   lockTimeouts = 0;
   staleWritesPrevented = 0;
   failSafe = 0;
@@ -131,6 +134,7 @@ export class StatsRecorder {
       coalesced: this.coalesced,
       stale: this.stale,
       leaseWaits: this.leaseWaits,
+      leaseWakeups: this.leaseWakeups,
       lockTimeouts: this.lockTimeouts,
       staleWritesPrevented: this.staleWritesPrevented,
       failSafe: this.failSafe,
@@ -144,7 +148,7 @@ export class StatsRecorder {
 
   reset(): void {
     this.hits = this.misses = this.errors = this.sets = this.deletes = this.decodeErrors = this.fetches = this.coalesced = 0;
-    this.stale = this.leaseWaits = this.lockTimeouts = this.staleWritesPrevented = this.failSafe = this.earlyRefreshes = this.replicationTimeouts = 0;
+    this.stale = this.leaseWaits = this.leaseWakeups = this.lockTimeouts = this.staleWritesPrevented = this.failSafe = this.earlyRefreshes = this.replicationTimeouts = 0;
     this.#byNamespace.clear();
     this.#known.length = 0;
   }

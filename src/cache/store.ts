@@ -1,5 +1,6 @@
 import type { EntryWrite, StoredEntry } from './entry.ts';
 import type { CacheError } from './errors.ts';
+import type { LeaseWatch } from './lease-watch.ts';
 
 /**
  * What the facade needs from a backing store. Values are already-encoded strings, keys arrive
@@ -75,6 +76,14 @@ export interface PatternDeletion {
 export interface CacheStore {
   readonly kind: 'redis' | 'memory';
   /**
+   * A lease-checked write of an untagged entry (`commit` with a token, no tags) is applied before
+   * any call made after it: getOrSet may then answer before the write lands (read-your-writes
+   * holds within the process). False when writes go out on another connection (Redis with
+   * invalidationReplicas); the tagged write's script is long and may meet NOSCRIPT, so it is
+   * always awaited.
+   */
+  readonly ordersUntaggedWrites: boolean;
+  /**
    * The entry under key, or null when absent, lease-only, or written under a tag version that
    * has moved. Freshness and grace are the caller's to judge. `tags`: tag names the caller
    * expects the entry to carry, so their versions travel in the same round trip.
@@ -94,6 +103,14 @@ export interface CacheStore {
   setRaw(key: string, value: string, ttlMs: number): Promise<void>;
   /** Reads the entry and, depending on mode and on who holds the lease, takes it. One atomic step. */
   acquire(key: string, req: AcquireRequest): Promise<AcquireResult>;
+  /**
+   * Takes the lease if nobody holds it, without reading the entry: for a miss whose read found no
+   * entry, on a call without tags (the lease records no tag versions). On Redis a plain
+   * `SET … NX PX`; calls made together go out as one command. Resolves whether it was taken.
+   */
+  tryLease(key: string, token: string, leaseTtlMs: number, nowMs: number): Promise<boolean>;
+  /** Watches the lease on key until closed: `released` resolves when it is dropped (lease-watch.ts). */
+  watchLease(key: string): LeaseWatch;
   /**
    * Writes the entry only if `token` still holds the lease and the tag versions the lease was
    * taken under are current (then the entry records those versions). Without a token, writes

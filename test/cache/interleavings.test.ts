@@ -31,12 +31,15 @@ function fifo(inner: CacheStore, s: Scheduler): CacheStore {
     });
   return {
     kind: inner.kind,
+    ordersUntaggedWrites: inner.ordersUntaggedWrites,
     readEntry: (k, t) => call(() => inner.readEntry(k, t)),
     read: (r) => call(() => inner.readEntry(r.fullKey, r.tags)).then((e) => r.onEntry(e), (err: CacheError) => r.onError(err)),
     readEntries: (k) => call(() => inner.readEntries(k)),
     write: (e) => call(() => inner.write(e)),
     setRaw: (k, v, t) => call(() => inner.setRaw(k, v, t)),
     acquire: (k, r) => call(() => inner.acquire(k, r)),
+    tryLease: (k, t, ms, now) => call(() => inner.tryLease(k, t, ms, now)),
+    watchLease: (k) => inner.watchLease(k),
     commit: (k, t, e) => call(() => inner.commit(k, t, e)),
     failSafe: (k, t, x, r) => call(() => inner.failSafe(k, t, x, r)),
     release: (k, t) => call(() => inner.release(k, t)),

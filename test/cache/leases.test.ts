@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cache, CacheOptions } from '../../src/cache/index.ts';
-import { createCache } from '../../src/cache/index.ts';
+import { Cache as CacheClass, createCache } from '../../src/cache/index.ts';
 import { startRedisWithClient, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
 import { deferred } from './get-or-set-contract.ts';
 import { describeEachTopology, SUITE_COMMAND_TIMEOUT_MS, type RunningTopology } from '../helpers/topologies.ts';
@@ -80,6 +80,7 @@ async function staleSetRace(leases: boolean): Promise<{ cached: unknown; readerG
   await writer.del('wallet:1:balance'); // …then invalidates
   writerDone.resolve();
   const got = await readerGot;
+  await reader.idle(); // getOrSet answers before its write lands: let it land (or be refused)
   const cached = await writer.get('wallet:1:balance');
   await closeAll([reader, writer]);
   return { cached, readerGot: got };
@@ -126,6 +127,39 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
     await closeAll(list);
   });
 
+  it('a waiter learns of the write from Redis: with its polls slowed to 10 s it still answers as soon as the holder writes', async () => {
+    const [holder] = await caches(1);
+    if (holder === undefined) throw new Error('no cache');
+    // The waiter's pauses between polls last 10 s: only the lease's announcement can end a wait early.
+    const waiter = new CacheClass({ commandTimeoutMs: SUITE_COMMAND_TIMEOUT_MS, ...target(), prefix: holder.options.prefix }, { sleep: () => new Promise((r) => setTimeout(r, 10_000)) });
+    await waiter.ready();
+    // The announcement channel opens with the store; wait until a watch arms (a cluster opens a shard's pub/sub connection on first use).
+    await expect.poll(async () => {
+      const w = waiter.store.watchLease(`${holder.options.prefix}probe`);
+      const armed = await w.armed;
+      w.close();
+      return armed;
+    }, { timeout: 10_000, interval: 50 }).toBe(true);
+    const gate = deferred<string>();
+    const started = deferred();
+    const leading = holder.getOrSet('leaderboard:weekly', async () => {
+      started.resolve();
+      return gate.promise;
+    }, 60);
+    await started.promise;
+    const t0 = performance.now();
+    const waiting = waiter.getOrSetWithMeta('leaderboard:weekly', () => 'fetched by the waiter', 60);
+    setTimeout(() => gate.resolve('from the holder'), 100);
+    expect(await leading).toBe('from the holder');
+    expect(await waiting).toEqual({ value: 'from the holder', status: 'miss' });
+    const s = await waiter.getStats();
+    expect(s.leaseWaits).toBe(1);
+    expect(s.leaseWakeups).toBe(1); // woken by the announcement, not by a poll
+    expect(s.fetches).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(5_000); // far below the 10 s poll
+    await closeAll([holder, waiter]);
+  });
+
   it('a lease is a key of its own beside its entry; invalidatePattern and DEL revoke it, entry or not', async () => {
     const [c] = await caches(1);
     if (c === undefined) throw new Error('no cache');
@@ -139,10 +173,10 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
       }, 60);
       await started.promise;
       const full = c.options.prefix + 'chat:1:messages:0';
-      // No entry yet, only the lease: a hash under `<key>\0lease` (in the key's slot on a cluster).
+      // No entry yet, only the lease: `token|expiry|tag versions` under `<key>\0lease` (in the key's slot on a cluster).
       const t = topology();
       expect(await t.raw.exists(full)).toBe(0);
-      expect(await t.raw.hExists(t.leaseKey(full), 'l')).toBe(true);
+      expect(await t.raw.get(t.leaseKey(full))).toMatch(/^[\w-]+\|\d+\|$/);
       // Neither counts the lease as a deleted entry.
       expect(await revoke()).toBe(0);
       expect(await t.raw.exists(t.leaseKey(full))).toBe(0);
@@ -207,16 +241,18 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
 });
 
 describe('what each path costs in commands (one Redis, MONITOR)', () => {
-  it('a warm hit is one GET; a miss is GET + 2 scripts (plain cache-aside: GET + SET), at most one extra round trip', async () => {
+  it('a warm hit is one GET; a miss is GET, SET NX (the lease) and one script (plain cache-aside: GET + SET), at most one extra round trip', async () => {
     const [c] = await caches(1);
     if (c === undefined) throw new Error('no cache');
     await c.getOrSet('warm-up', () => 1, 60); // loads the scripts (a first EVALSHA meets NOSCRIPT)
+    await c.idle(); // its write goes out after getOrSet answers
     const miss = await commandsDuring(() => c.getOrSet('user:1:profile', () => ({ id: 1 }), 60));
-    expect(miss).toEqual(['GET', 'EVALSHA', 'EVALSHA']);
+    expect(miss).toEqual(['GET', 'SET', 'EVAL']); // the write is EVAL of a short script: it must never meet NOSCRIPT (redis-store.ts)
     const hit = await commandsDuring(() => c.getOrSet('user:1:profile', () => ({ id: 1 }), 60));
     expect(hit).toEqual(['GET']);
     // Tags announced by the caller travel in the same round trip as the GET.
     await c.getOrSet('guild:1', () => ({ id: 1 }), { ttl: 60, tags: ['guild:1'] });
+    await c.idle();
     const tagged = await commandsDuring(() => c.getOrSet('guild:1', () => ({ id: 1 }), { ttl: 60, tags: ['guild:1'] }));
     expect(tagged.sort()).toEqual(['GET', 'MGET']);
     await closeAll([c]);

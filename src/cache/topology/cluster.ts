@@ -1,6 +1,7 @@
 import { RedisUnavailableError } from '../errors.ts';
 import type { LuaScript } from '../scripts.ts';
-import { evalWith, pollReady, type MasterHandle, type NodeRedisClient, type NodeRedisCluster, type RedisConnection, type RedisNodeState } from './connection.ts';
+import type { PubSubChannel } from '../lease-watch.ts';
+import { clientPubSub, evalWith, pollReady, type MasterHandle, type NodeRedisClient, type NodeRedisCluster, type RedisConnection, type RedisNodeState } from './connection.ts';
 import { closeClient } from './primary.ts';
 import { assertClusterKey, clusterLeaseKey, groupBySlot, keySlot } from './slots.ts';
 
@@ -88,6 +89,10 @@ export class ClusterConnection implements RedisConnection {
     return out;
   }
 
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return (await this.client.sendCommand(key, false, ['SET', key, value, 'NX', 'PX', String(ttlMs)])) !== null;
+  }
+
   hget(key: string, field: string): Promise<string | null> {
     return this.client.sendCommand(key, true, ['HGET', key, field]);
   }
@@ -100,8 +105,8 @@ export class ClusterConnection implements RedisConnection {
     return this.client.sendCommand(key, true, ['PTTL', key]);
   }
 
-  evalScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return evalWith((a) => this.client.sendCommand(keys[0], false, a), script, keys, args);
+  evalScript(script: LuaScript, keys: readonly string[], args: readonly string[], inline?: boolean): Promise<unknown> {
+    return evalWith((a) => this.client.sendCommand(keys[0], false, a), script, keys, args, inline);
   }
 
   /** One MULTI per slot: an entry and its lease (same slot) always go together. */
@@ -140,6 +145,10 @@ export class ClusterConnection implements RedisConnection {
 
   duplicate(): ClusterConnection {
     return new ClusterConnection(this.client.duplicate(), true);
+  }
+
+  openPubSub(): PubSubChannel {
+    return clientPubSub(this.client, () => this.isReady);
   }
 
   async connect(): Promise<void> {

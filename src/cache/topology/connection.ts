@@ -1,4 +1,5 @@
 import type { createClient, createCluster, createSentinel } from 'redis';
+import type { PubSubChannel } from '../lease-watch.ts';
 import type { LuaScript } from '../scripts.ts';
 
 /** A node-redis v5 client as `createClient()` returns it. */
@@ -54,9 +55,16 @@ export interface RedisConnection {
   mget(keys: readonly string[]): Promise<(string | null)[]>;
   hget(key: string, field: string): Promise<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** `SET key value NX PX ttlMs`: resolves whether it was set. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   pttl(key: string): Promise<number>;
-  /** EVALSHA, falling back to EVAL on NOSCRIPT. Every key in `keys` must share a slot. */
-  evalScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /**
+   * EVALSHA, falling back to EVAL on NOSCRIPT. Every key in `keys` must share a slot. `inline`:
+   * EVAL with the source every time, never NOSCRIPT, so the script runs in the order it was
+   * sent (a NOSCRIPT retry would run after commands sent meanwhile); for short scripts that an
+   * answer does not wait for.
+   */
+  evalScript(script: LuaScript, keys: readonly string[], args: readonly string[], inline?: boolean): Promise<unknown>;
   /**
    * UNLINK of entries and of internal keys (leases, tag versions) in one MULTI per slot, so
    * an entry and its lease go together. Resolves how many entries existed.
@@ -75,6 +83,12 @@ export interface RedisConnection {
    * when the client cannot be duplicated (node-redis's sentinel client).
    */
   duplicate(): RedisConnection | undefined;
+  /**
+   * Sharded pub/sub for lease announcements (lease-watch.ts): a connection of its own on one
+   * Redis (a subscribed connection takes no other command), the client's own pub/sub
+   * connections on a cluster or through Sentinel.
+   */
+  openPubSub(): PubSubChannel | undefined;
   /** Connects a connection from duplicate(). */
   connect(): Promise<void>;
   /** The masters, for SCAN and DBSIZE. */
@@ -101,8 +115,13 @@ export function isNoScript(err: unknown): boolean {
 }
 
 /** EVALSHA through `send`, and EVAL once when the node has not seen the script (restart, flush, new node). */
-export async function evalWith(send: (args: string[]) => Promise<unknown>, script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+export function evalWith(send: (args: string[]) => Promise<unknown>, script: LuaScript, keys: readonly string[], args: readonly string[], inline = false): Promise<unknown> {
   const tail = [String(keys.length), ...keys, ...args];
+  if (inline) return send(['EVAL', script.source, ...tail]);
+  return evalShaThenEval(send, script, tail);
+}
+
+async function evalShaThenEval(send: (args: string[]) => Promise<unknown>, script: LuaScript, tail: string[]): Promise<unknown> {
   try {
     return await send(['EVALSHA', script.sha1, ...tail]);
   } catch (err) {
@@ -136,4 +155,33 @@ export function pollReady(ready: () => boolean, timeoutMs: number, what: string,
       }
     }, 10);
   });
+}
+
+/** Sharded pub/sub through a client that keeps its own pub/sub connections (cluster, sentinel). */
+export function clientPubSub(
+  client: {
+    sSubscribe(channel: string, listener: () => void): Promise<unknown>;
+    sUnsubscribe(channel: string, listener: () => void): Promise<unknown>;
+  },
+  isReady: () => boolean,
+): PubSubChannel {
+  const mine = new Map<string, () => void>();
+  return {
+    get isReady() {
+      return isReady();
+    },
+    async subscribe(channel, listener) {
+      mine.set(channel, listener);
+      await client.sSubscribe(channel, listener);
+    },
+    async unsubscribe(channel, listener) {
+      mine.delete(channel);
+      await client.sUnsubscribe(channel, listener);
+    },
+    async close() {
+      // The client may be the caller's: only what the cache subscribed goes.
+      await Promise.allSettled(Array.from(mine, ([channel, listener]) => client.sUnsubscribe(channel, listener)));
+      mine.clear();
+    },
+  };
 }

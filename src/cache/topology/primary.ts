@@ -1,6 +1,9 @@
+import type { PubSubChannel } from '../lease-watch.ts';
 import type { LuaScript } from '../scripts.ts';
 import { evalWith, type AnyRedisClient, type MasterHandle, type RedisConnection, type RedisNodeState, type TopologyKind } from './connection.ts';
 import { plainLeaseKey } from './slots.ts';
+
+const isSet = (reply: unknown): boolean => reply !== null;
 
 /**
  * The commands of a topology with one master holding every key (one Redis, or a master found
@@ -38,12 +41,16 @@ export abstract class PrimaryConnection implements RedisConnection {
     await this.send(['SET', key, value, 'PX', String(ttlMs)], false);
   }
 
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.send(['SET', key, value, 'NX', 'PX', String(ttlMs)], false).then(isSet);
+  }
+
   pttl(key: string): Promise<number> {
     return this.send(['PTTL', key], true);
   }
 
-  evalScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return evalWith((a) => this.send(a, false), script, keys, args);
+  evalScript(script: LuaScript, keys: readonly string[], args: readonly string[], inline?: boolean): Promise<unknown> {
+    return evalWith((a) => this.send(a, false), script, keys, args, inline);
   }
 
   async unlinkEntries(entries: readonly string[], internal: readonly string[]): Promise<number> {
@@ -66,6 +73,7 @@ export abstract class PrimaryConnection implements RedisConnection {
   }
 
   abstract duplicate(): RedisConnection | undefined;
+  abstract openPubSub(): PubSubChannel | undefined;
   abstract connect(): Promise<void>;
 
   masters(): MasterHandle[] {

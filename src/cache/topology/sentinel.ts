@@ -1,5 +1,6 @@
 import { RedisUnavailableError } from '../errors.ts';
-import { pollReady, type NodeRedisSentinel, type RedisNodeState } from './connection.ts';
+import type { PubSubChannel } from '../lease-watch.ts';
+import { clientPubSub, pollReady, type NodeRedisSentinel, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
 
 /**
@@ -85,6 +86,10 @@ export class SentinelConnection extends PrimaryConnection {
   /** node-redis's sentinel client has no duplicate(): WAIT shares the connection (DESIGN.md). */
   duplicate(): undefined {
     return undefined;
+  }
+
+  openPubSub(): PubSubChannel {
+    return clientPubSub(this.client, () => this.isReady);
   }
 
   async connect(): Promise<void> {

@@ -1,4 +1,5 @@
 import { RedisUnavailableError } from '../errors.ts';
+import type { PubSubChannel } from '../lease-watch.ts';
 import { addressOf, type NodeRedisClient, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
 
@@ -81,6 +82,25 @@ export class SingleConnection extends PrimaryConnection {
 
   duplicate(): SingleConnection {
     return new SingleConnection(this.client.duplicate(), true);
+  }
+
+  /** A duplicate of the client, connected in the background; watches are unarmed until it is ready. */
+  openPubSub(): PubSubChannel {
+    const sub = this.client.duplicate();
+    sub.on('error', () => {});
+    sub.connect().catch(() => undefined);
+    return {
+      get isReady() {
+        return sub.isReady;
+      },
+      async subscribe(channel, listener) {
+        await sub.sSubscribe(channel, listener);
+      },
+      async unsubscribe(channel, listener) {
+        await sub.sUnsubscribe(channel, listener);
+      },
+      close: () => closeClient(sub),
+    };
   }
 
   async connect(): Promise<void> {

@@ -1,0 +1,98 @@
+/**
+ * The miss-path measurements of `npm run bench`: misses at 64 in flight on distinct cold keys
+ * against hand-rolled cache-aside on the same client, and the distributed stampede (4 instances
+ * × 250 callers on one cold key) with the time until the last caller has its answer.
+ */
+import type { createClient } from 'redis';
+import { createCache } from '../src/cache/index.ts';
+import { median, pairedRounds, profile } from './hit-load.ts';
+
+type RedisClient = ReturnType<typeof createClient>;
+
+export interface MissLoad {
+  base: number[];
+  lib: number[];
+  ratio: number;
+  ratios: number[];
+}
+
+/**
+ * Paired rounds of misses, 64 in flight, every call on a key never used before: plain
+ * cache-aside (`GET`, then `SET … EX`) on the raw client against `getOrSet` with leases on.
+ */
+export async function missLoad(raw: RedisClient, url: string, prefix: string, rounds: number, roundMs: number): Promise<MissLoad> {
+  const cache = createCache({ redis: url, prefix: `${prefix}ml:` });
+  await cache.ready();
+  await cache.getOrSet('warm-up', () => 1, 60);
+  let nRaw = 0;
+  let nLib = 0;
+  const ttl = { expiration: { type: 'EX', value: 60 } } as const;
+  const baseline = async (): Promise<unknown> => {
+    const i = nRaw++;
+    const key = `${prefix}mr:user:${i}:profile`;
+    const s = await raw.get(key);
+    if (s !== null) return JSON.parse(s) as unknown;
+    const v = profile(i);
+    await raw.set(key, JSON.stringify(v), ttl);
+    return v;
+  };
+  const lib = (): Promise<unknown> => {
+    const i = nLib++;
+    return cache.getOrSet(`user:${i}:profile`, () => profile(i), 60);
+  };
+  const { base, lib: libRates } = await pairedRounds(baseline, lib, rounds, roundMs);
+  await cache.idle();
+  const stats = await cache.getStats();
+  if (stats.errors > 0 || stats.hits > 1 || stats.leaseWaits > 0) throw new Error(`miss bench invalid: ${stats.errors} errors, ${stats.hits} hits, ${stats.leaseWaits} lease waits`);
+  await cache.invalidatePattern('*');
+  await cache.close();
+  const ratios = base.map((b, i) => (libRates[i] ?? 0) / b);
+  return { base, lib: libRates, ratio: median(ratios), ratios };
+}
+
+export interface StampedeRun {
+  fetches: number;
+  /** ms from the first call to the fetcher starting. */
+  fetchStartMs: number;
+  /** ms from the first call until the last of the 1,000 callers had its value. */
+  lastMs: number;
+}
+
+/**
+ * Four caches (four instances: each its own connections) × 250 concurrent getOrSet on one cold
+ * key whose fetcher takes `fetchMs`, `runs` times on fresh keys.
+ */
+export async function stampede(url: string, prefix: string, runs: number, fetchMs: number): Promise<StampedeRun[]> {
+  const caches = Array.from({ length: 4 }, () => createCache({ redis: url, prefix: `${prefix}st:` }));
+  for (const c of caches) await c.ready();
+  // Opens each instance's announcement channel (lease-watch.ts), as any earlier wait would.
+  await Promise.all(caches.map((c) => c.getOrSet('warm-up', () => 1, 60)));
+  const out: StampedeRun[] = [];
+  for (let run = -1; run < runs; run++) {
+    const key = `leaderboard:${run}`;
+    let fetches = 0;
+    let fetchStartMs = 0;
+    const t0 = performance.now();
+    const fetcher = async (): Promise<number[]> => {
+      fetches++;
+      fetchStartMs = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, fetchMs));
+      return [1, 2, 3];
+    };
+    let lastMs = 0;
+    await Promise.all(
+      caches.flatMap((c) =>
+        Array.from({ length: 250 }, async () => {
+          await c.getOrSet(key, fetcher, 60);
+          lastMs = Math.max(lastMs, performance.now() - t0);
+        }),
+      ),
+    );
+    if (run >= 0) out.push({ fetches, fetchStartMs, lastMs }); // run -1 warms the JIT
+  }
+  for (const c of caches) {
+    await c.invalidatePattern('*');
+    await c.close();
+  }
+  return out;
+}
