@@ -1,13 +1,11 @@
 import { RedisUnavailableError } from '../errors.ts';
 import type { LuaScript } from '../scripts.ts';
-import { evalWith, pollReady, type MasterHandle, type NodeRedisClient, type NodeRedisCluster, type RedisConnection, type RedisNodeState } from './connection.ts';
+import { hasSlotsInternals, type RedisClusterLike } from './clients.ts';
+import { evalWith, pollReady, type MasterHandle, type RedisConnection, type RedisNodeState } from './connection.ts';
 import { closeClient } from './primary.ts';
 import { assertClusterKey, clusterLeaseKey, groupBySlot, keySlot } from './slots.ts';
 
-/** The part of node-redis's cluster internals the connection uses to follow a failover. */
-interface SlotsInternals {
-  _slots: { rediscover(startWith: NodeRedisClient): Promise<void> };
-}
+type NodeClient = Awaited<ReturnType<RedisClusterLike['nodeClient']>>;
 
 /** How often the slot map is re-read while a node is down: a promoted replica is found within this. */
 const REDISCOVER_EVERY_MS = 250;
@@ -25,13 +23,13 @@ const REDISCOVER_EVERY_MS = 250;
  */
 export class ClusterConnection implements RedisConnection {
   readonly kind = 'cluster' as const;
-  readonly client: NodeRedisCluster;
+  readonly client: RedisClusterLike;
   readonly tagsInScripts = false;
   readonly #owned: boolean;
   #watch: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(client: NodeRedisCluster, owned: boolean) {
+  constructor(client: RedisClusterLike, owned: boolean) {
     this.client = client;
     this.#owned = owned;
     const follow = (): void => this.#followFailover();
@@ -39,8 +37,13 @@ export class ClusterConnection implements RedisConnection {
     client.on('node-error', follow);
   }
 
+  /**
+   * node-redis 6 lists the masters before its cluster is ready and fails commands until then
+   * (ClientOfflineError), so its own `isReady` counts where it has one (5 has none).
+   */
   get isReady(): boolean {
-    return this.client.isOpen && this.client.masters.length > 0;
+    const c = this.client;
+    return c.isOpen && c.isReady !== false && c.masters.length > 0;
   }
 
   get isOpen(): boolean {
@@ -67,7 +70,8 @@ export class ClusterConnection implements RedisConnection {
         this.#watch = undefined;
         return;
       }
-      if (healthy !== undefined) (this.client as unknown as SlotsInternals)._slots.rediscover(healthy).catch(() => undefined);
+      // Every cluster client the cache accepts has the slot map (clients.ts, unsupportedClient).
+      if (healthy !== undefined && hasSlotsInternals(this.client)) this.client._slots.rediscover(healthy).catch(() => undefined);
     }, REDISCOVER_EVERY_MS);
     this.#watch.unref();
   }
@@ -148,7 +152,7 @@ export class ClusterConnection implements RedisConnection {
 
   masters(): MasterHandle[] {
     return this.client.masters.map((m) => {
-      const node = (): Promise<NodeRedisClient> => this.client.nodeClient(m);
+      const node = async (): Promise<NodeClient> => this.client.nodeClient(m);
       return {
         address: m.address,
         scan: async (cursor, match, count) => {

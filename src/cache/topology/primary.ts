@@ -1,5 +1,6 @@
 import type { LuaScript } from '../scripts.ts';
-import { evalWith, type AnyRedisClient, type MasterHandle, type RedisConnection, type RedisNodeState, type TopologyKind } from './connection.ts';
+import type { RedisClientOfAnyVersion } from './clients.ts';
+import { evalWith, type MasterHandle, type RedisConnection, type RedisNodeState, type TopologyKind } from './connection.ts';
 import { plainLeaseKey } from './slots.ts';
 
 /**
@@ -9,7 +10,7 @@ import { plainLeaseKey } from './slots.ts';
  */
 export abstract class PrimaryConnection implements RedisConnection {
   abstract readonly kind: TopologyKind;
-  abstract readonly client: AnyRedisClient;
+  abstract readonly client: RedisClientOfAnyVersion;
   abstract readonly isReady: boolean;
   abstract readonly isOpen: boolean;
   readonly tagsInScripts = true;

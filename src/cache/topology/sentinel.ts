@@ -1,5 +1,6 @@
 import { RedisUnavailableError } from '../errors.ts';
-import { pollReady, type NodeRedisSentinel, type RedisNodeState } from './connection.ts';
+import type { RedisSentinelLike } from './clients.ts';
+import { pollReady, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
 
 /**
@@ -10,13 +11,13 @@ import { closeClient, PrimaryConnection } from './primary.ts';
  */
 export class SentinelConnection extends PrimaryConnection {
   readonly kind = 'sentinel' as const;
-  readonly client: NodeRedisSentinel;
+  readonly client: RedisSentinelLike;
   readonly #owned: boolean;
   readonly #readyListeners = new Set<() => void>();
   #wasReady: boolean;
   #poll: NodeJS.Timeout | undefined;
 
-  constructor(client: NodeRedisSentinel, owned: boolean) {
+  constructor(client: RedisSentinelLike, owned: boolean) {
     super();
     this.client = client;
     this.#owned = owned;

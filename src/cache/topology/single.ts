@@ -1,15 +1,16 @@
 import { RedisUnavailableError } from '../errors.ts';
-import { addressOf, type NodeRedisClient, type RedisNodeState } from './connection.ts';
+import type { RedisClientLike } from './clients.ts';
+import { addressOf, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
 
 /** One Redis, through a node-redis client. */
 export class SingleConnection extends PrimaryConnection {
   readonly kind = 'single' as const;
-  readonly client: NodeRedisClient;
+  readonly client: RedisClientLike;
   readonly #owned: boolean;
   #everReady: boolean;
 
-  constructor(client: NodeRedisClient, owned: boolean) {
+  constructor(client: RedisClientLike, owned: boolean) {
     super();
     this.client = client;
     this.#owned = owned;
