@@ -1,6 +1,6 @@
 import { RedisUnavailableError } from '../errors.ts';
 import type { LuaScript } from '../scripts.ts';
-import { hasSlotsInternals, type RedisClusterLike } from './clients.ts';
+import { CACHE_COMMAND_OPTIONS, hasSlotsInternals, type RedisClusterLike } from './clients.ts';
 import { evalWith, pollReady, type MasterHandle, type RedisConnection, type RedisNodeState } from './connection.ts';
 import { closeClient } from './primary.ts';
 import { assertClusterKey, clusterLeaseKey, groupBySlot, keySlot } from './slots.ts';
@@ -77,7 +77,7 @@ export class ClusterConnection implements RedisConnection {
   }
 
   get(key: string): Promise<string | null> {
-    return this.client.sendCommand<string | null>(key, true, ['GET', key]);
+    return this.client.sendCommand<string | null>(key, true, ['GET', key], CACHE_COMMAND_OPTIONS);
   }
 
   async mget(keys: readonly string[]): Promise<(string | null)[]> {
@@ -85,7 +85,7 @@ export class ClusterConnection implements RedisConnection {
     await Promise.all(
       Array.from(groupBySlot(keys).values(), async (idx) => {
         const slotKeys = idx.map((i) => keys[i] as string);
-        const got = await this.client.sendCommand<(string | null)[]>(slotKeys[0], true, ['MGET', ...slotKeys]);
+        const got = await this.client.sendCommand<(string | null)[]>(slotKeys[0], true, ['MGET', ...slotKeys], CACHE_COMMAND_OPTIONS);
         idx.forEach((i, j) => (out[i] = got[j] ?? null));
       }),
     );
@@ -93,19 +93,19 @@ export class ClusterConnection implements RedisConnection {
   }
 
   hget(key: string, field: string): Promise<string | null> {
-    return this.client.sendCommand(key, true, ['HGET', key, field]);
+    return this.client.sendCommand(key, true, ['HGET', key, field], CACHE_COMMAND_OPTIONS);
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.client.sendCommand(key, false, ['SET', key, value, 'PX', String(ttlMs)]);
+    await this.client.sendCommand(key, false, ['SET', key, value, 'PX', String(ttlMs)], CACHE_COMMAND_OPTIONS);
   }
 
   pttl(key: string): Promise<number> {
-    return this.client.sendCommand(key, true, ['PTTL', key]);
+    return this.client.sendCommand(key, true, ['PTTL', key], CACHE_COMMAND_OPTIONS);
   }
 
   evalScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return evalWith((a) => this.client.sendCommand(keys[0], false, a), script, keys, args);
+    return evalWith((a) => this.client.sendCommand(keys[0], false, a, CACHE_COMMAND_OPTIONS), script, keys, args);
   }
 
   /** One MULTI per slot: an entry and its lease (same slot) always go together. */
@@ -128,7 +128,7 @@ export class ClusterConnection implements RedisConnection {
   }
 
   async setExisting(keys: readonly string[], values: readonly string[]): Promise<void> {
-    await Promise.all(keys.map((k, i) => this.client.sendCommand(k, false, ['SET', k, values[i] ?? '', 'XX', 'KEEPTTL'])));
+    await Promise.all(keys.map((k, i) => this.client.sendCommand(k, false, ['SET', k, values[i] ?? '', 'XX', 'KEEPTTL'], CACHE_COMMAND_OPTIONS)));
   }
 
   /** One WAIT per master that holds one of the keys, routed by one of its keys. */
@@ -138,7 +138,7 @@ export class ClusterConnection implements RedisConnection {
       const master = this.client.slots[keySlot(k)]?.master.address ?? k;
       if (!byMaster.has(master)) byMaster.set(master, k);
     }
-    const acks = await Promise.all(Array.from(byMaster.values(), (k) => this.client.sendCommand<number>(k, false, ['WAIT', String(replicas), String(timeoutMs)])));
+    const acks = await Promise.all(Array.from(byMaster.values(), (k) => this.client.sendCommand<number>(k, false, ['WAIT', String(replicas), String(timeoutMs)], CACHE_COMMAND_OPTIONS)));
     return acks.length === 0 ? replicas : Math.min(...acks);
   }
 
@@ -156,10 +156,10 @@ export class ClusterConnection implements RedisConnection {
       return {
         address: m.address,
         scan: async (cursor, match, count) => {
-          const [next, keys] = await (await node()).sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)]);
+          const [next, keys] = await (await node()).sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)], CACHE_COMMAND_OPTIONS);
           return { cursor: next, keys };
         },
-        dbSize: async () => (await node()).sendCommand<number>(['DBSIZE']),
+        dbSize: async () => (await node()).sendCommand<number>(['DBSIZE'], CACHE_COMMAND_OPTIONS),
       };
     });
   }

@@ -1,5 +1,5 @@
 import { RedisUnavailableError } from '../errors.ts';
-import type { RedisSentinelLike } from './clients.ts';
+import { CACHE_COMMAND_OPTIONS, type RedisSentinelLike } from './clients.ts';
 import { pollReady, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
 
@@ -58,11 +58,11 @@ export class SentinelConnection extends PrimaryConnection {
   }
 
   get(key: string): Promise<string | null> {
-    return this.client.sendCommand<string | null>(true, ['GET', key]);
+    return this.client.sendCommand<string | null>(true, ['GET', key], CACHE_COMMAND_OPTIONS);
   }
 
   protected send<T>(args: string[], readonly: boolean): Promise<T> {
-    return this.client.sendCommand<T>(readonly, args);
+    return this.client.sendCommand<T>(readonly, args, CACHE_COMMAND_OPTIONS);
   }
 
   protected transaction(commands: string[][]): Promise<unknown[]> {

@@ -1,5 +1,5 @@
 import { RedisUnavailableError } from '../errors.ts';
-import type { RedisClientLike } from './clients.ts';
+import { CACHE_COMMAND_OPTIONS, type RedisClientLike } from './clients.ts';
 import { addressOf, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
 
@@ -58,11 +58,11 @@ export class SingleConnection extends PrimaryConnection {
    * (bench/cache.bench.ts). The reply is the same: a string, or null.
    */
   get(key: string): Promise<string | null> {
-    return this.client.sendCommand<string | null>(['GET', key]);
+    return this.client.sendCommand<string | null>(['GET', key], CACHE_COMMAND_OPTIONS);
   }
 
   protected send<T>(args: string[]): Promise<T> {
-    return this.client.sendCommand<T>(args);
+    return this.client.sendCommand<T>(args, CACHE_COMMAND_OPTIONS);
   }
 
   protected transaction(commands: string[][]): Promise<unknown[]> {
