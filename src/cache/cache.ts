@@ -11,7 +11,8 @@ import { defaultSerializer } from './serializer.ts';
 import { ErrorReporter } from './reporter.ts';
 import { StatsRecorder, type CacheStats } from './stats.ts';
 import type { CacheStore, EntryRead, PatternDeletion } from './store.ts';
-import type { AnyRedisClient, RedisConnection, RedisNodeState, TopologyKind } from './topology/connection.ts';
+import type { RedisClientOfAnyVersion } from './topology/clients.ts';
+import type { RedisConnection, RedisNodeState, TopologyKind } from './topology/connection.ts';
 import { assertTags } from './tags.ts';
 import { assertTtlSeconds, ttlToMs } from './ttl.ts';
 import { shouldRefreshEarly } from './xfetch.ts';
@@ -88,8 +89,8 @@ class GetOrSetRead<T, R> implements EntryRead<R> {
 export class Cache {
   readonly options: ResolvedCacheOptions;
   readonly store: CacheStore;
-  /** The node-redis client (single, cluster or sentinel), when the cache runs on Redis. */
-  readonly redis: AnyRedisClient | undefined;
+  /** The node-redis client (single, cluster or sentinel), when the cache runs on Redis: the one passed in, or the node-redis 5 client the cache created. */
+  readonly redis: RedisClientOfAnyVersion | undefined;
   readonly #connection: RedisConnection | undefined;
   readonly #stats = new StatsRecorder();
   readonly #reporter: ErrorReporter;

@@ -9,7 +9,8 @@ import type { ErrorReporter } from './reporter.ts';
 import type { CacheStore } from './store.ts';
 import { tagKeyPrefix } from './tags.ts';
 import { ClusterConnection } from './topology/cluster.ts';
-import type { AnyRedisClient, NodeRedisClient, NodeRedisCluster, NodeRedisSentinel, RedisConnection } from './topology/connection.ts';
+import { isCluster, isSentinel, type RedisClientOfAnyVersion } from './topology/clients.ts';
+import type { AnyRedisClient, RedisConnection } from './topology/connection.ts';
 import { SentinelConnection } from './topology/sentinel.ts';
 import { SingleConnection } from './topology/single.ts';
 
@@ -19,16 +20,8 @@ export interface Backing {
   connection: RedisConnection | undefined;
 }
 
-function isCluster(c: AnyRedisClient): c is NodeRedisCluster {
-  return 'nodeClient' in c && 'masters' in c;
-}
-
-function isSentinel(c: AnyRedisClient): c is NodeRedisSentinel {
-  return 'getMasterNode' in c;
-}
-
-/** The topology of a client the caller passed (which stays theirs). */
-export function connectionOf(client: AnyRedisClient, owned: boolean): RedisConnection {
+/** The topology of a client the caller passed (which stays theirs), or one the cache created. */
+export function connectionOf(client: RedisClientOfAnyVersion, owned: boolean): RedisConnection {
   if (isCluster(client)) return new ClusterConnection(client, owned);
   if (isSentinel(client)) return new SentinelConnection(client, owned);
   return new SingleConnection(client, owned);
@@ -90,7 +83,7 @@ export function openStore(o: ResolvedCacheOptions, reporter: ErrorReporter, give
     return { store, connection: undefined };
   }
   // An 'error' event without a listener crashes the process; with one, it is a rate-limited log line.
-  const client = connection.client as NodeRedisClient;
+  const client = connection.client;
   client.on('error', (err: unknown) => reporter.report('connection', undefined, classify('connection', err)));
   if (connection.kind === 'cluster') client.on('node-error', (err: unknown) => reporter.report('connection', undefined, classify('connection', err)));
   const guard = new Guard({
@@ -105,7 +98,7 @@ export function openStore(o: ResolvedCacheOptions, reporter: ErrorReporter, give
   if (o.invalidationReplicas > 0) {
     invalidator = connection.duplicate();
     if (invalidator !== undefined) {
-      const dup = invalidator.client as NodeRedisClient;
+      const dup = invalidator.client;
       dup.on('error', (err: unknown) => reporter.report('connection', undefined, classify('connection', err)));
       invalidator.connect().catch((err: unknown) => reporter.report('connect', undefined, classify('connect', err)));
     }

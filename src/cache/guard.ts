@@ -156,9 +156,10 @@ export class Guard {
 
   /** @internal */
   onError(probe: boolean, err: unknown): void {
-    if (err instanceof ErrorReply) this.#answers++;
     // An error reply is an answer: the server is alive. A dropped connection is not.
-    if (probe) this.#probeDone(err instanceof ErrorReply);
+    const answered = isErrorReply(err);
+    if (answered) this.#answers++;
+    if (probe) this.#probeDone(answered);
   }
 
   /** @internal */
@@ -257,10 +258,26 @@ class PendingCall<T, C, R> implements Expirable {
   }
 }
 
+/**
+ * Whether node-redis rejected with an error reply from Redis (rather than a dropped connection
+ * or a client-side failure). A client passed in may come from another copy of node-redis (5 or
+ * 6), whose ErrorReply is another class than this package's, so `instanceof` alone misses it;
+ * each version names the class ErrorReply (SimpleError, BlobError and MultiErrorReply extend
+ * it), so the prototype chain is also checked by name.
+ */
+export function isErrorReply(err: unknown): err is Error {
+  if (err instanceof ErrorReply) return true;
+  if (!(err instanceof Error)) return false;
+  for (let p: object | null = Object.getPrototypeOf(err) as object | null; p !== null && p !== Error.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    if (Object.hasOwn(p, 'constructor') && (p as { constructor: { name?: unknown } }).constructor.name === 'ErrorReply') return true;
+  }
+  return false;
+}
+
 /** Maps whatever node-redis threw to one of the library's typed errors, keeping the cause. */
 export function classify(operation: string, err: unknown): CacheError {
   if (err instanceof CacheError) return err;
-  if (err instanceof ErrorReply) return new RedisCommandError(`Redis ${operation} failed: ${err.message}`, { cause: err });
+  if (isErrorReply(err)) return new RedisCommandError(`Redis ${operation} failed: ${err.message}`, { cause: err });
   const message = err instanceof Error ? err.message : String(err);
   return new RedisUnavailableError(`Redis ${operation} failed: ${message}`, { cause: err });
 }

@@ -9,6 +9,7 @@ export type { Clock } from './clock.ts';
 export { ManualClock, systemClock } from './clock.ts';
 export type { Serializer } from './serializer.ts';
 export type { NodeRedisClient } from './redis-store.ts';
+export type { RedisClientOfAnyVersion } from './topology/clients.ts';
 export { CacheKeys, keySegment, encodeSegment, namespaceOf } from './keys.ts';
 export { CacheTTL } from './ttl.ts';
 export { reconnectDelayMs, reconnectWindow, type ReconnectWindow } from './backoff.ts';

@@ -1,7 +1,7 @@
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import { InvalidOptionsError } from './errors.ts';
-import type { AnyRedisClient } from './topology/connection.ts';
+import type { RedisClientOfAnyVersion } from './topology/clients.ts';
 import { resolveTopology, type ClusterOptions, type SentinelOptions } from './topology/options.ts';
 import type { CacheErrorEvent, CacheLogger } from './reporter.ts';
 import type { Serializer } from './serializer.ts';
@@ -10,12 +10,13 @@ import { defaultSerializer } from './serializer.ts';
 /** Options of `createCache`. Every field is optional; defaults are listed on each. */
 export interface CacheOptions {
   /**
-   * A `redis://` / `rediss://` URL, or a node-redis v5 client: `createClient`, `createCluster` or
-   * `createSentinel`, connected or not. A client you pass stays yours: `close()` does not quit
+   * A `redis://` / `rediss://` URL, or a node-redis 5 or 6 client: `createClient`, `createCluster`
+   * (5.1.1 or later) or `createSentinel`, connected or not (README, "Supported node-redis
+   * versions"; node-redis 4 is refused). A client you pass stays yours: `close()` does not quit
    * it. Absent (and no `cluster` or `sentinel`): the bounded in-memory store (development and
    * tests).
    */
-  redis?: string | AnyRedisClient;
+  redis?: string | RedisClientOfAnyVersion;
   /** Redis Cluster: the cache creates a cluster client over these nodes. Instead of `redis`. */
   cluster?: ClusterOptions;
   /** Redis Sentinel: the cache asks these sentinels for the master. Instead of `redis`. */
@@ -137,7 +138,7 @@ export interface CacheOptions {
 }
 
 export interface ResolvedCacheOptions {
-  redis: string | AnyRedisClient | undefined;
+  redis: string | RedisClientOfAnyVersion | undefined;
   cluster: Required<ClusterOptions> | undefined;
   sentinel: SentinelOptions | undefined;
   prefix: string;

@@ -1,7 +1,6 @@
-import { ErrorReply } from 'redis';
 import { parseStored, randomToken, storedText, type EntryWrite, type StoredEntry } from './entry.ts';
 import { RedisCommandError, RedisNodeError, RedisUnavailableError, ReplicationTimeoutError, type CacheError } from './errors.ts';
-import { classify, type Guard } from './guard.ts';
+import { classify, isErrorReply, type Guard } from './guard.ts';
 import { globToRegExp } from './glob.ts';
 import { tagKeyPrefix } from './tags.ts';
 import { LeaseWatcher, type LeaseWatch } from './lease-watch.ts';
@@ -15,7 +14,7 @@ export type { NodeRedisClient } from './topology/connection.ts';
 
 function isWrongType(err: unknown): boolean {
   const reply = err instanceof RedisCommandError ? err.cause : err;
-  return reply instanceof ErrorReply && reply.message.startsWith('WRONGTYPE');
+  return isErrorReply(reply) && reply.message.startsWith('WRONGTYPE');
 }
 
 function noop(): void {}

@@ -1,27 +1,20 @@
 /**
  * A client the caller passes (createClient, createCluster, createSentinel), still connecting or
- * already connected, serves the cache and stays the caller's: close() leaves it open.
+ * already connected, serves the cache and stays the caller's: close() leaves it open. Clients of
+ * the other supported node-redis versions: client-versions.test.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { createClient, createCluster, createSentinel } from 'redis';
 import { expect, it } from 'vitest';
-import { createCache, type CacheOptions } from '../../src/cache/index.ts';
-import type { AnyRedisClient } from '../../src/cache/topology/connection.ts';
+import { createCache } from '../../src/cache/index.ts';
+import { OWN_VERSION, passedClientFor } from '../helpers/client-versions.ts';
 import { describeEachTopology } from '../helpers/topologies.ts';
-
-function clientFor(o: Pick<CacheOptions, 'redis' | 'cluster' | 'sentinel'>): AnyRedisClient {
-  if (o.cluster !== undefined) return createCluster({ rootNodes: o.cluster.rootNodes.map((url) => ({ url })) });
-  if (o.sentinel !== undefined) return createSentinel({ name: o.sentinel.name, sentinelRootNodes: [...o.sentinel.sentinelRootNodes] });
-  if (typeof o.redis !== 'string') throw new Error('the single topology is reached by URL');
-  return createClient({ url: o.redis });
-}
 
 describeEachTopology('a client the caller passes', (topology) => {
   for (const when of ['still connecting', 'connected'] as const) {
     it(`${when}: serves the cache, reports the topology, and stays open after close()`, async () => {
-      const client = clientFor(topology().cacheOptions);
+      const client = passedClientFor(OWN_VERSION, topology().cacheOptions);
       client.on('error', () => {});
-      const connecting = client.connect() as Promise<unknown>;
+      const connecting = client.connect();
       if (when === 'connected') await connecting;
       const cache = createCache({ redis: client, prefix: `pc${randomBytes(3).toString('hex')}:` });
       await cache.ready(10_000);

@@ -33,6 +33,7 @@ export interface RawRedis {
   get(key: string): Promise<string | null>;
   exists(key: string): Promise<number>;
   hExists(key: string, field: string): Promise<boolean>;
+  hSet(key: string, field: string, value: string): Promise<void>;
 }
 
 /**
@@ -58,6 +59,7 @@ interface RawClient {
   get(key: string): Promise<string | null>;
   exists(key: string): Promise<number>;
   hExists(key: string, field: string): Promise<number | boolean>;
+  hSet(key: string, field: string, value: string): Promise<unknown>;
   on(event: 'error', fn: (err: unknown) => void): unknown;
   connect(): Promise<unknown>;
   close(): Promise<unknown>;
@@ -71,6 +73,9 @@ function rawOf(c: RawClient): RawRedis {
     get: (key) => c.get(key),
     exists: (key) => c.exists(key),
     hExists: async (key, field) => Boolean(await c.hExists(key, field)),
+    hSet: async (key, field, value) => {
+      await c.hSet(key, field, value);
+    },
   };
 }
 
@@ -126,9 +131,10 @@ export async function startTopology(name: TopologyName): Promise<RunningTopology
 
 /**
  * `body` once per topology under test, inside `describe('<title> [<topology>]')`, with the
- * running topology behind `topology()` (started before the block's tests, stopped after).
+ * running topology behind `topology()` (started before the block's tests, stopped after) and its
+ * name (known while the tests are being defined).
  */
-export function describeEachTopology(title: string, body: (topology: () => RunningTopology) => void): void {
+export function describeEachTopology(title: string, body: (topology: () => RunningTopology, name: TopologyName) => void): void {
   for (const name of topologiesUnderTest()) {
     describe(`${title} [${name}]`, () => {
       let running: RunningTopology | undefined;
@@ -141,7 +147,7 @@ export function describeEachTopology(title: string, body: (topology: () => Runni
       body(() => {
         if (running === undefined) throw new Error(`${name} topology did not start`);
         return running;
-      });
+      }, name);
     });
   }
 }

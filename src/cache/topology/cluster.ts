@@ -1,14 +1,12 @@
 import { RedisUnavailableError } from '../errors.ts';
 import type { LuaScript } from '../scripts.ts';
 import type { PubSubChannel } from '../lease-watch.ts';
-import { clientPubSub, evalWith, pollReady, type MasterHandle, type NodeRedisClient, type NodeRedisCluster, type RedisConnection, type RedisNodeState } from './connection.ts';
+import { CACHE_COMMAND_OPTIONS, hasSlotsInternals, type RedisClusterLike } from './clients.ts';
+import { clientPubSub, evalWith, pollReady, type MasterHandle, type RedisConnection, type RedisNodeState } from './connection.ts';
 import { closeClient } from './primary.ts';
 import { assertClusterKey, clusterLeaseKey, groupBySlot, keySlot } from './slots.ts';
 
-/** The part of node-redis's cluster internals the connection uses to follow a failover. */
-interface SlotsInternals {
-  _slots: { rediscover(startWith: NodeRedisClient): Promise<void> };
-}
+type NodeClient = Awaited<ReturnType<RedisClusterLike['nodeClient']>>;
 
 /** How often the slot map is re-read while a node is down: a promoted replica is found within this. */
 const REDISCOVER_EVERY_MS = 250;
@@ -26,13 +24,13 @@ const REDISCOVER_EVERY_MS = 250;
  */
 export class ClusterConnection implements RedisConnection {
   readonly kind = 'cluster' as const;
-  readonly client: NodeRedisCluster;
+  readonly client: RedisClusterLike;
   readonly tagsInScripts = false;
   readonly #owned: boolean;
   #watch: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(client: NodeRedisCluster, owned: boolean) {
+  constructor(client: RedisClusterLike, owned: boolean) {
     this.client = client;
     this.#owned = owned;
     const follow = (): void => this.#followFailover();
@@ -40,8 +38,13 @@ export class ClusterConnection implements RedisConnection {
     client.on('node-error', follow);
   }
 
+  /**
+   * node-redis 6 lists the masters before its cluster is ready and fails commands until then
+   * (ClientOfflineError), so its own `isReady` counts where it has one (5 has none).
+   */
   get isReady(): boolean {
-    return this.client.isOpen && this.client.masters.length > 0;
+    const c = this.client;
+    return c.isOpen && c.isReady !== false && c.masters.length > 0;
   }
 
   get isOpen(): boolean {
@@ -68,13 +71,14 @@ export class ClusterConnection implements RedisConnection {
         this.#watch = undefined;
         return;
       }
-      if (healthy !== undefined) (this.client as unknown as SlotsInternals)._slots.rediscover(healthy).catch(() => undefined);
+      // Every cluster client the cache accepts has the slot map (clients.ts, unsupportedClient).
+      if (healthy !== undefined && hasSlotsInternals(this.client)) this.client._slots.rediscover(healthy).catch(() => undefined);
     }, REDISCOVER_EVERY_MS);
     this.#watch.unref();
   }
 
   get(key: string): Promise<string | null> {
-    return this.client.sendCommand<string | null>(key, true, ['GET', key]);
+    return this.client.sendCommand<string | null>(key, true, ['GET', key], CACHE_COMMAND_OPTIONS);
   }
 
   async mget(keys: readonly string[]): Promise<(string | null)[]> {
@@ -82,7 +86,7 @@ export class ClusterConnection implements RedisConnection {
     await Promise.all(
       Array.from(groupBySlot(keys).values(), async (idx) => {
         const slotKeys = idx.map((i) => keys[i] as string);
-        const got = await this.client.sendCommand<(string | null)[]>(slotKeys[0], true, ['MGET', ...slotKeys]);
+        const got = await this.client.sendCommand<(string | null)[]>(slotKeys[0], true, ['MGET', ...slotKeys], CACHE_COMMAND_OPTIONS);
         idx.forEach((i, j) => (out[i] = got[j] ?? null));
       }),
     );
@@ -90,23 +94,23 @@ export class ClusterConnection implements RedisConnection {
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return (await this.client.sendCommand(key, false, ['SET', key, value, 'NX', 'PX', String(ttlMs)])) !== null;
+    return (await this.client.sendCommand(key, false, ['SET', key, value, 'NX', 'PX', String(ttlMs)], CACHE_COMMAND_OPTIONS)) !== null;
   }
 
   hget(key: string, field: string): Promise<string | null> {
-    return this.client.sendCommand(key, true, ['HGET', key, field]);
+    return this.client.sendCommand(key, true, ['HGET', key, field], CACHE_COMMAND_OPTIONS);
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.client.sendCommand(key, false, ['SET', key, value, 'PX', String(ttlMs)]);
+    await this.client.sendCommand(key, false, ['SET', key, value, 'PX', String(ttlMs)], CACHE_COMMAND_OPTIONS);
   }
 
   pttl(key: string): Promise<number> {
-    return this.client.sendCommand(key, true, ['PTTL', key]);
+    return this.client.sendCommand(key, true, ['PTTL', key], CACHE_COMMAND_OPTIONS);
   }
 
   evalScript(script: LuaScript, keys: readonly string[], args: readonly string[], inline?: boolean): Promise<unknown> {
-    return evalWith((a) => this.client.sendCommand(keys[0], false, a), script, keys, args, inline);
+    return evalWith((a) => this.client.sendCommand(keys[0], false, a, CACHE_COMMAND_OPTIONS), script, keys, args, inline);
   }
 
   /** One MULTI per slot: an entry and its lease (same slot) always go together. */
@@ -129,7 +133,7 @@ export class ClusterConnection implements RedisConnection {
   }
 
   async setExisting(keys: readonly string[], values: readonly string[]): Promise<void> {
-    await Promise.all(keys.map((k, i) => this.client.sendCommand(k, false, ['SET', k, values[i] ?? '', 'XX', 'KEEPTTL'])));
+    await Promise.all(keys.map((k, i) => this.client.sendCommand(k, false, ['SET', k, values[i] ?? '', 'XX', 'KEEPTTL'], CACHE_COMMAND_OPTIONS)));
   }
 
   /** One WAIT per master that holds one of the keys, routed by one of its keys. */
@@ -139,7 +143,7 @@ export class ClusterConnection implements RedisConnection {
       const master = this.client.slots[keySlot(k)]?.master.address ?? k;
       if (!byMaster.has(master)) byMaster.set(master, k);
     }
-    const acks = await Promise.all(Array.from(byMaster.values(), (k) => this.client.sendCommand<number>(k, false, ['WAIT', String(replicas), String(timeoutMs)])));
+    const acks = await Promise.all(Array.from(byMaster.values(), (k) => this.client.sendCommand<number>(k, false, ['WAIT', String(replicas), String(timeoutMs)], CACHE_COMMAND_OPTIONS)));
     return acks.length === 0 ? replicas : Math.min(...acks);
   }
 
@@ -157,14 +161,14 @@ export class ClusterConnection implements RedisConnection {
 
   masters(): MasterHandle[] {
     return this.client.masters.map((m) => {
-      const node = (): Promise<NodeRedisClient> => this.client.nodeClient(m);
+      const node = async (): Promise<NodeClient> => this.client.nodeClient(m);
       return {
         address: m.address,
         scan: async (cursor, match, count) => {
-          const [next, keys] = await (await node()).sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)]);
+          const [next, keys] = await (await node()).sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)], CACHE_COMMAND_OPTIONS);
           return { cursor: next, keys };
         },
-        dbSize: async () => (await node()).sendCommand<number>(['DBSIZE']),
+        dbSize: async () => (await node()).sendCommand<number>(['DBSIZE'], CACHE_COMMAND_OPTIONS),
       };
     });
   }

@@ -1,14 +1,15 @@
 import type { createClient, createCluster, createSentinel } from 'redis';
 import type { PubSubChannel } from '../lease-watch.ts';
 import type { LuaScript } from '../scripts.ts';
+import type { RedisClientOfAnyVersion } from './clients.ts';
 
-/** A node-redis v5 client as `createClient()` returns it. */
+/** A node-redis v5 client as `createClient()` returns it (the version the cache creates its own clients with). */
 export type NodeRedisClient = ReturnType<typeof createClient>;
 /** A node-redis v5 cluster client as `createCluster()` returns it. */
 export type NodeRedisCluster = ReturnType<typeof createCluster>;
 /** A node-redis v5 sentinel client as `createSentinel()` returns it. */
 export type NodeRedisSentinel = ReturnType<typeof createSentinel>;
-/** Any client the cache accepts. */
+/** Any client the cache creates itself (node-redis 5). A client passed in may be of another version: RedisClientOfAnyVersion. */
 export type AnyRedisClient = NodeRedisClient | NodeRedisCluster | NodeRedisSentinel;
 
 export type TopologyKind = 'single' | 'sentinel' | 'cluster';
@@ -38,8 +39,8 @@ export interface MasterHandle {
  */
 export interface RedisConnection {
   readonly kind: TopologyKind;
-  /** The client commands go through (the caller's, or the one the cache created). */
-  readonly client: AnyRedisClient;
+  /** The client commands go through (the caller's, of node-redis 5 or 6, or the one the cache created). */
+  readonly client: RedisClientOfAnyVersion;
   /** Commands can be sent now. */
   readonly isReady: boolean;
   /** The client is open (connected, connecting or reconnecting). */

@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from '../errors.ts';
-import type { AnyRedisClient } from './connection.ts';
+import { unsupportedClient, type RedisClientOfAnyVersion } from './clients.ts';
 
 /** `createCache({ cluster })`: the cache creates a node-redis cluster client and owns it. */
 export interface ClusterOptions {
@@ -29,8 +29,8 @@ export interface SentinelOptions {
 const URL_RE = /^rediss?:\/\//;
 
 /** Validates the three ways of naming Redis: at most one of `redis`, `cluster`, `sentinel`. */
-export function resolveTopology(options: { redis?: string | AnyRedisClient; cluster?: ClusterOptions; sentinel?: SentinelOptions }): {
-  redis: string | AnyRedisClient | undefined;
+export function resolveTopology(options: { redis?: string | RedisClientOfAnyVersion; cluster?: ClusterOptions; sentinel?: SentinelOptions }): {
+  redis: string | RedisClientOfAnyVersion | undefined;
   cluster: Required<ClusterOptions> | undefined;
   sentinel: SentinelOptions | undefined;
 } {
@@ -39,6 +39,10 @@ export function resolveTopology(options: { redis?: string | AnyRedisClient; clus
   if (given > 1) throw new InvalidOptionsError('give one of redis, cluster and sentinel, not several');
   if (redis !== undefined && typeof redis !== 'string' && (typeof redis !== 'object' || redis === null)) {
     throw new InvalidOptionsError('redis must be a URL or a node-redis client');
+  }
+  if (typeof redis === 'object') {
+    const why = unsupportedClient(redis);
+    if (why !== undefined) throw new InvalidOptionsError(why);
   }
   if (typeof redis === 'string' && !URL_RE.test(redis)) throw new InvalidOptionsError('redis URL must start with redis:// or rediss://');
   if (cluster !== undefined) {

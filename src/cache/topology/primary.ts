@@ -1,6 +1,7 @@
 import type { PubSubChannel } from '../lease-watch.ts';
 import type { LuaScript } from '../scripts.ts';
-import { evalWith, type AnyRedisClient, type MasterHandle, type RedisConnection, type RedisNodeState, type TopologyKind } from './connection.ts';
+import type { RedisClientOfAnyVersion } from './clients.ts';
+import { evalWith, type MasterHandle, type RedisConnection, type RedisNodeState, type TopologyKind } from './connection.ts';
 import { plainLeaseKey } from './slots.ts';
 
 const isSet = (reply: unknown): boolean => reply !== null;
@@ -12,7 +13,7 @@ const isSet = (reply: unknown): boolean => reply !== null;
  */
 export abstract class PrimaryConnection implements RedisConnection {
   abstract readonly kind: TopologyKind;
-  abstract readonly client: AnyRedisClient;
+  abstract readonly client: RedisClientOfAnyVersion;
   abstract readonly isReady: boolean;
   abstract readonly isOpen: boolean;
   readonly tagsInScripts = true;

@@ -1,6 +1,7 @@
 import { RedisUnavailableError } from '../errors.ts';
 import type { PubSubChannel } from '../lease-watch.ts';
-import { clientPubSub, pollReady, type NodeRedisSentinel, type RedisNodeState } from './connection.ts';
+import { CACHE_COMMAND_OPTIONS, type RedisSentinelLike } from './clients.ts';
+import { clientPubSub, pollReady, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
 
 /**
@@ -11,13 +12,13 @@ import { closeClient, PrimaryConnection } from './primary.ts';
  */
 export class SentinelConnection extends PrimaryConnection {
   readonly kind = 'sentinel' as const;
-  readonly client: NodeRedisSentinel;
+  readonly client: RedisSentinelLike;
   readonly #owned: boolean;
   readonly #readyListeners = new Set<() => void>();
   #wasReady: boolean;
   #poll: NodeJS.Timeout | undefined;
 
-  constructor(client: NodeRedisSentinel, owned: boolean) {
+  constructor(client: RedisSentinelLike, owned: boolean) {
     super();
     this.client = client;
     this.#owned = owned;
@@ -58,11 +59,11 @@ export class SentinelConnection extends PrimaryConnection {
   }
 
   get(key: string): Promise<string | null> {
-    return this.client.sendCommand<string | null>(true, ['GET', key]);
+    return this.client.sendCommand<string | null>(true, ['GET', key], CACHE_COMMAND_OPTIONS);
   }
 
   protected send<T>(args: string[], readonly: boolean): Promise<T> {
-    return this.client.sendCommand<T>(readonly, args);
+    return this.client.sendCommand<T>(readonly, args, CACHE_COMMAND_OPTIONS);
   }
 
   protected transaction(commands: string[][]): Promise<unknown[]> {
@@ -88,8 +89,10 @@ export class SentinelConnection extends PrimaryConnection {
     return undefined;
   }
 
-  openPubSub(): PubSubChannel {
-    return clientPubSub(this.client, () => this.isReady);
+  openPubSub(): PubSubChannel | undefined {
+    const { sSubscribe, sUnsubscribe } = this.client;
+    if (sSubscribe === undefined || sUnsubscribe === undefined) return undefined;
+    return clientPubSub({ sSubscribe: sSubscribe.bind(this.client), sUnsubscribe: sUnsubscribe.bind(this.client) }, () => this.isReady);
   }
 
   async connect(): Promise<void> {

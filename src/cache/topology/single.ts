@@ -1,16 +1,17 @@
 import { RedisUnavailableError } from '../errors.ts';
 import type { PubSubChannel } from '../lease-watch.ts';
-import { addressOf, type NodeRedisClient, type RedisNodeState } from './connection.ts';
+import { CACHE_COMMAND_OPTIONS, type RedisClientLike } from './clients.ts';
+import { addressOf, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
 
 /** One Redis, through a node-redis client. */
 export class SingleConnection extends PrimaryConnection {
   readonly kind = 'single' as const;
-  readonly client: NodeRedisClient;
+  readonly client: RedisClientLike;
   readonly #owned: boolean;
   #everReady: boolean;
 
-  constructor(client: NodeRedisClient, owned: boolean) {
+  constructor(client: RedisClientLike, owned: boolean) {
     super();
     this.client = client;
     this.#owned = owned;
@@ -58,11 +59,11 @@ export class SingleConnection extends PrimaryConnection {
    * (bench/cache.bench.ts). The reply is the same: a string, or null.
    */
   get(key: string): Promise<string | null> {
-    return this.client.sendCommand<string | null>(['GET', key]);
+    return this.client.sendCommand<string | null>(['GET', key], CACHE_COMMAND_OPTIONS);
   }
 
   protected send<T>(args: string[]): Promise<T> {
-    return this.client.sendCommand<T>(args);
+    return this.client.sendCommand<T>(args, CACHE_COMMAND_OPTIONS);
   }
 
   protected transaction(commands: string[][]): Promise<unknown[]> {
