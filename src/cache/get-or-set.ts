@@ -209,11 +209,20 @@ export class Resolver {
     // and records the tags' versions.
     let held = false;
     if (staleFromRead === null && plan.tags.length === 0) {
+      const seq = h.nextSeq();
+      let t;
       try {
-        if (await h.store.tryLease(plan.full, token, o.leaseTtlMs, startedMs)) return this.#fetch(plan, token, null, true);
+        t = await h.store.tryLease(plan.full, token, o.leaseTtlMs, startedMs);
       } catch (err) {
         h.fail('getOrSet', plan.key, err);
         return this.#fetch(plan, undefined, null, false);
+      }
+      if (t.taken) {
+        const f = this.found(plan.key, plan.full, t.entry, o.clock.now(), seq);
+        if (f === null || !f.fresh) return this.#fetch(plan, token, f, true);
+        // A holder's write landed between this caller's read and its lease: that is the value.
+        this.#track(this.#release(plan, token));
+        return settledNow({ value: f.value, status: f.failSafe ? 'stale' : 'hit', seq });
       }
       held = true;
     }

@@ -4,7 +4,7 @@ import { plainEntry, randomToken, type EntryWrite, type StoredEntry, type TagRef
 import { RedisCommandError, type CacheError } from './errors.ts';
 import { globToRegExp } from './glob.ts';
 import type { LeaseWatch } from './lease-watch.ts';
-import type { AcquireRequest, AcquireResult, CacheStore, EntryRead, PatternDeletion } from './store.ts';
+import type { AcquireRequest, AcquireResult, CacheStore, EntryRead, LeaseTry, PatternDeletion } from './store.ts';
 import { tagKeyPrefix } from './tags.ts';
 
 export interface MemoryStoreOptions {
@@ -196,17 +196,17 @@ export class MemoryStore implements CacheStore {
   }
 
   /** Mirrors `SET <lease> … NX PX`: takes the lease unless one is held, whatever the entry. */
-  async tryLease(key: string, token: string, leaseTtlMs: number, nowMs: number): Promise<boolean> {
+  async tryLease(key: string, token: string, leaseTtlMs: number, nowMs: number): Promise<LeaseTry> {
     let slot = this.#live(key);
     if (slot?.kind === 'string') {
       this.#lru.delete(key);
       slot = undefined;
     }
-    if (slot?.lease !== undefined && slot.lease.untilMs > nowMs) return false;
+    if (slot?.lease !== undefined && slot.lease.untilMs > nowMs) return { taken: false, entry: null };
     const minExpiry = this.#clock.now() + leaseTtlMs;
     const expiresAtMs = slot?.entry !== undefined ? Math.max(slot.expiresAtMs, minExpiry) : minExpiry;
     this.#lru.set(key, { kind: 'hash', entry: slot?.entry, lease: { token, untilMs: nowMs + leaseTtlMs, tags: [] }, expiresAtMs });
-    return true;
+    return { taken: true, entry: slot?.entry !== undefined && this.#valid(slot.entry.tags) ? slot.entry : null };
   }
 
   /** In-process: the store announces each lease it drops to the waiters on that key. */

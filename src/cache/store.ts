@@ -57,6 +57,11 @@ export interface AcquireRequest {
   tags: readonly string[];
 }
 
+export interface LeaseTry {
+  taken: boolean;
+  entry: StoredEntry | null;
+}
+
 export interface AcquireResult {
   /**
    * The entry if it is valid (tags current) and within grace, fresh or stale; null otherwise.
@@ -104,11 +109,13 @@ export interface CacheStore {
   /** Reads the entry and, depending on mode and on who holds the lease, takes it. One atomic step. */
   acquire(key: string, req: AcquireRequest): Promise<AcquireResult>;
   /**
-   * Takes the lease if nobody holds it, without reading the entry: for a miss whose read found no
-   * entry, on a call without tags (the lease records no tag versions). On Redis a plain
-   * `SET … NX PX`; calls made together go out as one command. Resolves whether it was taken.
+   * Takes the lease if nobody holds it, for a miss whose read found no entry, on a call without
+   * tags (the lease records no tag versions): on Redis a plain `SET … NX PX` and a `GET` of the
+   * entry right behind it in the same round trip, no script. `entry` is what that GET found when
+   * the lease was taken (a holder's write that landed between the caller's read and its lease:
+   * the caller then has its value and drops the lease), null otherwise.
    */
-  tryLease(key: string, token: string, leaseTtlMs: number, nowMs: number): Promise<boolean>;
+  tryLease(key: string, token: string, leaseTtlMs: number, nowMs: number): Promise<LeaseTry>;
   /** Watches the lease on key until closed: `released` resolves when it is dropped (lease-watch.ts). */
   watchLease(key: string): LeaseWatch;
   /**

@@ -217,7 +217,8 @@ export function cacheContract(name: string, h: ContractHarness): void {
       const boom = new Error('db down');
       const fetcher = async (): Promise<number> => {
         runs++;
-        await new Promise((r) => setTimeout(r, 10));
+        // Long enough for the other 19 reads to come back and join, on a busy machine too.
+        await new Promise((r) => setTimeout(r, 100));
         throw boom;
       };
       const settled = await Promise.allSettled(Array.from({ length: 20 }, () => c.getOrSet('job:1', fetcher, 60)));
