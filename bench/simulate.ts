@@ -140,10 +140,13 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationResul
   let requests = 0;
 
   // Log-in writes each session through to the cache (sessions.service.ts), before the traffic,
-  // and nothing deletes it: while the run is shorter than the session TTL every lookup is a hit,
-  // so the replay skips them (half the cache calls); a longer run replays them.
+  // and nothing deletes it. `set` does not jitter and writes no fetch time (so no early refresh):
+  // a session written at 0 is fresh until exactly ttls.session, and every request is due before
+  // durationSeconds. So while the run is no longer than the session TTL (the default day is
+  // exactly that long) every lookup is a hit, and the replay skips them (half the cache calls);
+  // a longer run replays them.
   const sessionKey = (i: number): string => `session:sim-${world.sessionUsers[i]}`;
-  const replaySessions = durationSeconds >= ttls.session;
+  const replaySessions = durationSeconds > ttls.session;
   if (replaySessions) for (let i = 0; i < world.sessionUsers.length; i++) await cache.set(sessionKey(i), { userId: world.sessionUsers[i] }, ttls.session);
 
   const source =
