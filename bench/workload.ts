@@ -270,9 +270,23 @@ export function expectedGuildMembers(world: World, g: number): number {
 
 /** Rows of the session lookup and of each write, as the domain queries return them. */
 export const SESSION_ROWS = 1;
-const WRITE_ROWS: Record<WriteOp, number> = { profileEdit: 1, message: 1, transaction: 2, jobUpdate: 2 };
+export const WRITE_ROWS: Readonly<Record<WriteOp, number>> = { profileEdit: 1, message: 1, transaction: 2, jobUpdate: 2 };
 /** notifications: 3 rows + the unread count row. */
-const NOTIFICATION_ROWS = 4;
+export const NOTIFICATION_ROWS = 4;
+/** Routes that send no session (their requests carry session -1). */
+export const PUBLIC_OPS: ReadonlySet<OpName> = new Set<OpName>(['leaderboard']);
+/** Share of leaderboard requests for the global board (the rest: weekly). */
+export const GLOBAL_LEADERBOARD_SHARE = 0.7;
+
+/** Rows of page p of the open-jobs board: a page and the look-ahead row, fewer at the end. */
+export function jobPageRows(world: World, p: number): number {
+  return Math.max(0, Math.min(PAGE_SIZE.jobs + 1, world.openJobs - (p - 1) * PAGE_SIZE.jobs));
+}
+
+/** Rows of a chat's first page after `posted` messages beyond the seed's: a page and the look-ahead row. */
+export function chatPageRows(posted: number): number {
+  return Math.min(PAGE_SIZE.chatMessages + 1, MESSAGES_PER_CHAT + posted);
+}
 
 // One object literal per request, no spreads: a day of traffic is a million of them.
 function getRequest(i: number, atMs: number, op: OpName, session: number, path: string, reads: KeyRead[]): TraceRequest {
@@ -328,7 +342,6 @@ export function createWorkload(opts: WorkloadOptions): Workload {
     return OPS[OPS.length - 1] as OpName;
   };
   const read = (kind: CachedKind, key: string, rows: number, group?: string): KeyRead => ({ kind, key, group, rows });
-  const jobPageRows = (p: number): number => Math.max(0, Math.min(PAGE_SIZE.jobs + 1, world.openJobs - (p - 1) * PAGE_SIZE.jobs));
 
   return {
     world,
@@ -357,14 +370,14 @@ export function createWorkload(opts: WorkloadOptions): Workload {
         }
         case 'jobList': {
           const p = pages.sample();
-          return getRequest(seq, atMs, op, session, `/jobs?status=open&page=${p}`, [read('jobList', CacheKeys.jobList('open', p), jobPageRows(p), 'jobs:open:*')]);
+          return getRequest(seq, atMs, op, session, `/jobs?status=open&page=${p}`, [read('jobList', CacheKeys.jobList('open', p), jobPageRows(world, p), 'jobs:open:*')]);
         }
         case 'job': {
           const id = jobs.sample();
           return getRequest(seq, atMs, op, session, `/jobs/${id}`, [read('job', CacheKeys.job(id), 1)]);
         }
         case 'leaderboard': {
-          const type = rng() < 0.7 ? 'global' : 'weekly';
+          const type = rng() < GLOBAL_LEADERBOARD_SHARE ? 'global' : 'weekly';
           const limit = [10, 25, 50, 100][Math.floor(rng() * 4)] ?? 10;
           return getRequest(seq, atMs, op, -1, `/leaderboards/${type}?limit=${limit}`, [read('leaderboard', CacheKeys.leaderboard(type), LEADERBOARD_CACHED_ENTRIES)]);
         }
@@ -372,7 +385,7 @@ export function createWorkload(opts: WorkloadOptions): Workload {
           return getRequest(seq, atMs, op, session, `/wallets/${me}/balance`, [read('walletBalance', CacheKeys.walletBalance(me), 1)]);
         case 'chatPage': {
           const c = chatOf(me);
-          const rows = Math.min(PAGE_SIZE.chatMessages + 1, MESSAGES_PER_CHAT + (posted.get(c) ?? 0));
+          const rows = chatPageRows(posted.get(c) ?? 0);
           return getRequest(seq, atMs, op, session, `/chats/${c}/messages?page=1`, [read('chat', CacheKeys.chat(c), 1), read('chatMessages', CacheKeys.chatMessages(c, 1), rows, CacheKeys.chatMessagesPattern(c))]);
         }
         case 'notifications':
