@@ -40,7 +40,7 @@ import {
 } from './workload.ts';
 import { costTable, DAYS_PER_MONTH, DEFAULT_COST, fmtInt, fmtPct, pct, perOpTable, type CostOptions } from './simulate/report.ts';
 import { steadyStateModel } from './simulate/model.ts';
-import { steadyWindow, ttlRateTable, zipfTable, type SweepBase } from './simulate/tables.ts';
+import { maxTtl, steadyWindow, ttlRateTable, zipfTable, type SweepBase } from './simulate/tables.ts';
 
 export { cost, costTable, DAYS_PER_MONTH, DEFAULT_COST, fmtInt, fmtPct, fmtUsd, mdTable, perOpTable, type Cost, type CostOptions } from './simulate/report.ts';
 
@@ -314,7 +314,8 @@ const USAGE = `Usage: npm run simulate -- [options]
   --tables                also print steady-state hit rate by TTL × request rate and by Zipf
                           skew, from the analytical model (bench/simulate/model.ts; a second)
 
-The replay of 100,000 users at 1,000,000 requests/day takes about 10 s on 2 cores.`;
+At 100,000 users and 1,000,000 requests/day the whole run takes 9-17 s on 2 busy cores
+(README, "the simulator"); --tables adds about a second.`;
 
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(text.trim());
@@ -406,12 +407,15 @@ async function main(): Promise<void> {
   out(
     'Each cell: the steady-state model (bench/simulate/model.ts: each key hits λT/(1+λT) of its reads, T its TTL shortened by the invalidations it gets), ' +
       'not a replay; test/bench/simulate-model.test.ts checks it against replayed cells within 2 percentage points. ' +
-      `For this run's own traffic the model gives ${fmtPct(own.hitRate)}; the replay above measured ${fmtPct(r.steady.hitRate)} after ${fmtInt(r.steady.fromSeconds)} s.`,
+      `For this run's own traffic the model gives ${fmtPct(own.hitRate)}; the replay above measured ${fmtPct(r.steady.hitRate)} after ${fmtInt(r.steady.fromSeconds)} s` +
+      (r.steady.fromSeconds < maxTtl(ttls) ? `, before one longest TTL (${fmtInt(maxTtl(ttls))} s) had passed: not yet the steady state the model describes.` : '.'),
   );
   out();
   out(ttlTable);
   out();
   out(`## Steady-state hit rate by Zipf skew (${fmtInt(users)} users, ${fmtInt(rate * 86_400)} requests/day, default TTLs)`);
+  out();
+  out('Rows per request in steady state too, so a little below the whole run\'s above, whose first TTL starts from an empty cache.');
   out();
   out(skewTable);
   out();
