@@ -270,9 +270,23 @@ export function expectedGuildMembers(world: World, g: number): number {
 
 /** Rows of the session lookup and of each write, as the domain queries return them. */
 export const SESSION_ROWS = 1;
-const WRITE_ROWS: Record<WriteOp, number> = { profileEdit: 1, message: 1, transaction: 2, jobUpdate: 2 };
+export const WRITE_ROWS: Readonly<Record<WriteOp, number>> = { profileEdit: 1, message: 1, transaction: 2, jobUpdate: 2 };
 /** notifications: 3 rows + the unread count row. */
-const NOTIFICATION_ROWS = 4;
+export const NOTIFICATION_ROWS = 4;
+/** Routes that send no session (their requests carry session -1). */
+export const PUBLIC_OPS: ReadonlySet<OpName> = new Set<OpName>(['leaderboard']);
+/** Share of leaderboard requests for the global board (the rest: weekly). */
+export const GLOBAL_LEADERBOARD_SHARE = 0.7;
+
+/** Rows of page p of the open-jobs board: a page and the look-ahead row, fewer at the end. */
+export function jobPageRows(world: World, p: number): number {
+  return Math.max(0, Math.min(PAGE_SIZE.jobs + 1, world.openJobs - (p - 1) * PAGE_SIZE.jobs));
+}
+
+/** Rows of a chat's first page after `posted` messages beyond the seed's: a page and the look-ahead row. */
+export function chatPageRows(posted: number): number {
+  return Math.min(PAGE_SIZE.chatMessages + 1, MESSAGES_PER_CHAT + posted);
+}
 
 // One object literal per request, no spreads: a day of traffic is a million of them.
 function getRequest(i: number, atMs: number, op: OpName, session: number, path: string, reads: KeyRead[]): TraceRequest {
@@ -328,7 +342,6 @@ export function createWorkload(opts: WorkloadOptions): Workload {
     return OPS[OPS.length - 1] as OpName;
   };
   const read = (kind: CachedKind, key: string, rows: number, group?: string): KeyRead => ({ kind, key, group, rows });
-  const jobPageRows = (p: number): number => Math.max(0, Math.min(PAGE_SIZE.jobs + 1, world.openJobs - (p - 1) * PAGE_SIZE.jobs));
 
   return {
     world,
@@ -340,63 +353,62 @@ export function createWorkload(opts: WorkloadOptions): Workload {
       if (op === 'jobUpdate' && world.ownedJobs.length === 0) op = 'profileEdit';
       const me = world.sessionUsers[session] as number;
       const seq = i++;
-      const get = (path: string, reads: KeyRead[], who = session): TraceRequest => getRequest(seq, atMs, op, who, path, reads);
-      const write = (method: 'POST' | 'PATCH', path: string, body: Record<string, unknown>, invalidates: string[], patterns: string[], who = session): TraceRequest =>
-        writeRequest(seq, atMs, op as WriteOp, who, method, path, body, invalidates, patterns);
+      // No helper closures here: built per request (and wrapped by tsx's keepNames), they were a
+      // visible share of the simulator's time.
       switch (op) {
         case 'profile': {
           const id = users.sample();
-          return get(`/users/${id}`, [read('userProfile', CacheKeys.userProfile(id), 1)]);
+          return getRequest(seq, atMs, op, session, `/users/${id}`, [read('userProfile', CacheKeys.userProfile(id), 1)]);
         }
         case 'guild': {
           const id = guilds.sample();
-          return get(`/guilds/${id}`, [read('guild', CacheKeys.guild(id), 1)]);
+          return getRequest(seq, atMs, op, session, `/guilds/${id}`, [read('guild', CacheKeys.guild(id), 1)]);
         }
         case 'guildMembers': {
           const id = guildOf(me);
-          return get(`/guilds/${id}/members`, [read('guildMembers', CacheKeys.guildMembers(id), expectedGuildMembers(world, id))]);
+          return getRequest(seq, atMs, op, session, `/guilds/${id}/members`, [read('guildMembers', CacheKeys.guildMembers(id), expectedGuildMembers(world, id))]);
         }
         case 'jobList': {
           const p = pages.sample();
-          return get(`/jobs?status=open&page=${p}`, [read('jobList', CacheKeys.jobList('open', p), jobPageRows(p), 'jobs:open:*')]);
+          return getRequest(seq, atMs, op, session, `/jobs?status=open&page=${p}`, [read('jobList', CacheKeys.jobList('open', p), jobPageRows(world, p), 'jobs:open:*')]);
         }
         case 'job': {
           const id = jobs.sample();
-          return get(`/jobs/${id}`, [read('job', CacheKeys.job(id), 1)]);
+          return getRequest(seq, atMs, op, session, `/jobs/${id}`, [read('job', CacheKeys.job(id), 1)]);
         }
         case 'leaderboard': {
-          const type = rng() < 0.7 ? 'global' : 'weekly';
+          const type = rng() < GLOBAL_LEADERBOARD_SHARE ? 'global' : 'weekly';
           const limit = [10, 25, 50, 100][Math.floor(rng() * 4)] ?? 10;
-          return get(`/leaderboards/${type}?limit=${limit}`, [read('leaderboard', CacheKeys.leaderboard(type), LEADERBOARD_CACHED_ENTRIES)], -1);
+          return getRequest(seq, atMs, op, -1, `/leaderboards/${type}?limit=${limit}`, [read('leaderboard', CacheKeys.leaderboard(type), LEADERBOARD_CACHED_ENTRIES)]);
         }
         case 'walletBalance':
-          return get(`/wallets/${me}/balance`, [read('walletBalance', CacheKeys.walletBalance(me), 1)]);
+          return getRequest(seq, atMs, op, session, `/wallets/${me}/balance`, [read('walletBalance', CacheKeys.walletBalance(me), 1)]);
         case 'chatPage': {
           const c = chatOf(me);
-          const rows = Math.min(PAGE_SIZE.chatMessages + 1, MESSAGES_PER_CHAT + (posted.get(c) ?? 0));
-          return get(`/chats/${c}/messages?page=1`, [read('chat', CacheKeys.chat(c), 1), read('chatMessages', CacheKeys.chatMessages(c, 1), rows, CacheKeys.chatMessagesPattern(c))]);
+          const rows = chatPageRows(posted.get(c) ?? 0);
+          return getRequest(seq, atMs, op, session, `/chats/${c}/messages?page=1`, [read('chat', CacheKeys.chat(c), 1), read('chatMessages', CacheKeys.chatMessages(c, 1), rows, CacheKeys.chatMessagesPattern(c))]);
         }
         case 'notifications':
-          return get('/notifications', [read('notifications', CacheKeys.notifications(me), NOTIFICATION_ROWS)]);
+          return getRequest(seq, atMs, op, session, '/notifications', [read('notifications', CacheKeys.notifications(me), NOTIFICATION_ROWS)]);
         case 'profileEdit':
           // The bio only: a display-name change would also delete guild rosters and boards that
           // show the user, which depends on data the model does not hold.
-          return write('PATCH', `/users/${me}`, { bio: `Load test edit ${seq}` }, [CacheKeys.userProfile(me)], []);
+          return writeRequest(seq, atMs, op, session, 'PATCH', `/users/${me}`, { bio: `Load test edit ${seq}` }, [CacheKeys.userProfile(me)], []);
         case 'message': {
           const c = chatOf(me);
           posted.set(c, (posted.get(c) ?? 0) + 1);
-          return write('POST', `/chats/${c}/messages`, { body: `load test message ${seq}` }, [], [CacheKeys.chatMessagesPattern(c)]);
+          return writeRequest(seq, atMs, op, session, 'POST', `/chats/${c}/messages`, { body: `load test message ${seq}` }, [], [CacheKeys.chatMessagesPattern(c)]);
         }
         case 'transaction':
           // A debit: owners can no longer credit themselves (issue 16). Small amounts, so a pooled
           // user's seeded balance (at least ~500) lasts any realistic run without a 409.
-          return write('POST', `/wallets/${me}/transactions`, { type: 'debit', amount: 1 + Math.floor(rng() * 10) }, [CacheKeys.walletBalance(me)], []);
+          return writeRequest(seq, atMs, op, session, 'POST', `/wallets/${me}/transactions`, { type: 'debit', amount: 1 + Math.floor(rng() * 10) }, [CacheKeys.walletBalance(me)], []);
         case 'jobUpdate': {
           const owned = world.ownedJobs[Math.floor(rng() * world.ownedJobs.length)] as OwnedJob;
           // Title only: the status stays, so the job never becomes completed (which refuses edits
           // and would move the leaderboards), and no money moves (a reward change now moves the
           // escrow hold and could fail for want of funds). The owner's session sends it.
-          return write('PATCH', `/jobs/${owned.jobId}`, { title: `Load test job edit ${seq}` }, [CacheKeys.job(owned.jobId)], [`jobs:${owned.status}:*`], owned.session);
+          return writeRequest(seq, atMs, op, owned.session, 'PATCH', `/jobs/${owned.jobId}`, { title: `Load test job edit ${seq}` }, [CacheKeys.job(owned.jobId)], [`jobs:${owned.status}:*`]);
         }
       }
     },

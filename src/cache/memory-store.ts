@@ -50,6 +50,12 @@ function slotSize(slot: Slot, key: string): number {
   return chars * 2 + 64;
 }
 
+/** A random token drawn on first call, then the same one. */
+function lazyToken(): () => string {
+  let token: string | undefined;
+  return () => (token ??= randomToken());
+}
+
 /**
  * A bounded in-process store for development, tests and the simulator, with the Redis store's
  * semantics: each method does in one synchronous step what the Redis store does in one script,
@@ -111,8 +117,12 @@ export class MemoryStore implements CacheStore {
     }
   }
 
-  /** Current versions of the tags, creating a version for a tag that has none. */
-  #snapshot(names: readonly string[], nonce: string, ms: number): TagRef[] {
+  /**
+   * Current versions of the tags, creating a version for a tag that has none. `nonce` is called
+   * only then: most writes carry no tags, and a crypto draw per write was a third of the
+   * simulator's time (bench/simulate.ts).
+   */
+  #snapshot(names: readonly string[], nonce: () => string, ms: number): TagRef[] {
     const refs: TagRef[] = [];
     const until = this.#clock.now() + ms;
     names.forEach((name, i) => {
@@ -122,7 +132,7 @@ export class MemoryStore implements CacheStore {
         if (s.expiresAtMs < until) this.#lru.set(key, { ...s, expiresAtMs: until });
         refs.push([name, s.value]);
       } else {
-        const version = `${nonce}${i + 1}`;
+        const version = `${nonce()}${i + 1}`;
         this.#lru.set(key, { kind: 'string', value: version, expiresAtMs: until });
         refs.push([name, version]);
       }
@@ -166,8 +176,8 @@ export class MemoryStore implements CacheStore {
   }
 
   async write(entries: readonly EntryWrite[]): Promise<void> {
-    const nonce = randomToken();
-    entries.forEach((e, i) => this.#put(e, this.#snapshot(e.tags, `${nonce}${i + 1}.`, e.ttlMs)));
+    const nonce = lazyToken();
+    entries.forEach((e, i) => this.#put(e, this.#snapshot(e.tags, () => `${nonce()}${i + 1}.`, e.ttlMs)));
   }
 
   async setRaw(key: string, value: string, ttlMs: number): Promise<void> {
@@ -188,7 +198,7 @@ export class MemoryStore implements CacheStore {
     const lease = slot?.lease;
     if (lease !== undefined && lease.untilMs > now && this.#valid(lease.tags)) return { entry, lease: 'held' };
     if (fresh && req.mode !== 'early') return { entry, lease: 'free' };
-    const tags = this.#snapshot(req.tags, randomToken(), req.leaseTtlMs);
+    const tags = this.#snapshot(req.tags, lazyToken(), req.leaseTtlMs);
     const minExpiry = this.#clock.now() + req.leaseTtlMs;
     const expiresAtMs = entry !== null && slot !== undefined ? Math.max(slot.expiresAtMs, minExpiry) : minExpiry;
     this.#lru.set(key, { kind: 'hash', entry: entry ?? undefined, lease: { token: req.token, untilMs: now + req.leaseTtlMs, tags }, expiresAtMs });
@@ -238,7 +248,7 @@ export class MemoryStore implements CacheStore {
   /** Mirrors the WRITE script with one entry. */
   async commit(key: string, token: string | undefined, e: EntryWrite): Promise<boolean> {
     if (token === undefined) {
-      this.#put(e, this.#snapshot(e.tags, randomToken(), e.ttlMs));
+      this.#put(e, this.#snapshot(e.tags, lazyToken(), e.ttlMs));
       return true;
     }
     const slot = this.#hash(key);
