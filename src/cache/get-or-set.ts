@@ -316,7 +316,8 @@ export class Resolver {
         return settledNow(await this.#onFailure(plan, token, stale, err));
       }
     }
-    const r = await race(work, soft, hard);
+    // softTimeoutMs 0 with a stale value at hand: answer with it at once, whatever the fetch does.
+    const r: Race<Settled> = soft === 0 && stale !== null ? { kind: 'soft' } : await race(work, soft, hard);
     if (r.kind === 'value') return r.value;
     if (r.kind === 'soft' && stale !== null) {
       // Answer stale now; the refresh goes on and is written if it still holds the lease.
