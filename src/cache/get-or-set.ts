@@ -5,6 +5,7 @@ import { CacheError, FactoryTimeoutError, FetchFailedError } from './errors.ts';
 import { jitteredTtlMs } from './jitter.ts';
 import type { ResolvedCacheOptions } from './options.ts';
 import type { StatsRecorder } from './stats.ts';
+import { race, type Race } from './fetch-race.ts';
 import type { LeaseWatch } from './lease-watch.ts';
 import type { CacheStore } from './store.ts';
 
@@ -46,23 +47,6 @@ export interface Found {
   seq: number;
 }
 
-type Race<T> = { kind: 'value'; value: T } | { kind: 'error'; error: unknown } | { kind: 'soft' } | { kind: 'hard' };
-
-function race<T>(work: Promise<T>, softMs: number | undefined, hardMs: number | undefined): Promise<Race<T>> {
-  if (softMs === undefined && hardMs === undefined) {
-    return work.then((value) => ({ kind: 'value', value }), (error: unknown) => ({ kind: 'error', error }));
-  }
-  return new Promise((resolve) => {
-    const timers: NodeJS.Timeout[] = [];
-    const done = (r: Race<T>): void => {
-      for (const t of timers) clearTimeout(t);
-      resolve(r);
-    };
-    work.then((value) => done({ kind: 'value', value }), (error: unknown) => done({ kind: 'error', error }));
-    if (softMs !== undefined) timers.push(setTimeout(() => done({ kind: 'soft' }), softMs));
-    if (hardMs !== undefined) timers.push(setTimeout(() => done({ kind: 'hard' }), hardMs));
-  });
-}
 
 /** Errors in the caller's input: never hidden behind a stale value. */
 function isInputError(err: unknown): boolean {
