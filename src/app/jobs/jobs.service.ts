@@ -40,17 +40,20 @@ export async function getJob(deps: AppDeps, id: number): Promise<ReadResult<Job>
   return deps.cacheAccess.readFound(CacheKeys.job(id), 'Job', () => deps.data.jobs.find(id), CACHE_TTL.job);
 }
 
-/** After a write: the cached balances of every wallet it moved money in or out of. */
-async function invalidateWallets(deps: AppDeps, userIds: readonly number[]): Promise<void> {
-  await deps.cacheAccess.invalidate(...userIds.map((u) => CacheKeys.walletBalance(u)));
+/** The cached balances of every wallet a write moved money in or out of. */
+function walletKeys(userIds: readonly number[]): string[] {
+  return userIds.map((u) => CacheKeys.walletBalance(u));
 }
+
+// After a write, its keys and its listings' tags are invalidated concurrently (Promise.all), so
+// the write waits about one Redis round trip after its commit rather than one per call. Each
+// call puts its own failure in the outbox.
 
 export async function createJob(deps: AppDeps, ownerId: number, input: { title: string; description?: string; reward: number }): Promise<Job> {
   const title = jobTitle(input.title);
   const { job, moved } = await deps.data.jobs.create(ownerId, { title, description: input.description ?? '', reward: input.reward });
   // A new job is open: only the open listings moved. No job:{id} entry can exist yet.
-  await deps.cacheAccess.invalidateTags(CACHE_TAGS.jobList('open'));
-  if (moved.length > 0) await invalidateWallets(deps, moved);
+  await Promise.all([deps.cacheAccess.invalidateTags(CACHE_TAGS.jobList('open')), deps.cacheAccess.invalidate(...walletKeys(moved))]);
   return job;
 }
 
@@ -59,9 +62,10 @@ export async function updateJob(deps: AppDeps, actorId: number, id: number, patc
   const { before, job: after, moved } = await deps.data.jobs.update(actorId, id, patch);
   // After the write: the job, the listings it left and joined, the boards if scores moved,
   // the balances that moved.
-  await deps.cacheAccess.invalidate(CacheKeys.job(id), ...(after.status === 'completed' ? allLeaderboardKeys() : []));
-  await deps.cacheAccess.invalidateTags(...new Set([before.status, after.status].map((s) => CACHE_TAGS.jobList(s))));
-  await invalidateWallets(deps, moved);
+  await Promise.all([
+    deps.cacheAccess.invalidate(CacheKeys.job(id), ...(after.status === 'completed' ? allLeaderboardKeys() : []), ...walletKeys(moved)),
+    deps.cacheAccess.invalidateTags(...new Set([before.status, after.status].map((s) => CACHE_TAGS.jobList(s)))),
+  ]);
   return after;
 }
 
@@ -69,8 +73,7 @@ export async function updateJob(deps: AppDeps, actorId: number, id: number, patc
 export async function acceptJob(deps: AppDeps, actorId: number, id: number): Promise<Job> {
   const { job, changed } = await deps.data.jobs.accept(actorId, id);
   if (changed) {
-    await deps.cacheAccess.invalidate(CacheKeys.job(id));
-    await deps.cacheAccess.invalidateTags(CACHE_TAGS.jobList('open'));
+    await Promise.all([deps.cacheAccess.invalidate(CacheKeys.job(id)), deps.cacheAccess.invalidateTags(CACHE_TAGS.jobList('open'))]);
   }
   return job;
 }
