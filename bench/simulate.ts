@@ -136,7 +136,7 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationResul
   const perOp = emptyOps();
   const fetchesByKind: Partial<Record<CachedKind, number>> = {};
   const timeline: SimulationResult['timeline'] = [];
-  /** Keys that may be present under each invalidation pattern: deleting them is what the pattern does. */
+  /** Keys that may be present under each tag: deleting them is what invalidating the tag does. */
   const groups = new Map<string, Set<string>>();
   let reads = 0;
   let hits = 0;
@@ -247,7 +247,7 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationResul
       stats.rows += req.writeRows;
       stats.rowsWithoutCache += req.writeRows;
       if (req.invalidates.length > 0) await cache.del(req.invalidates);
-      for (const p of req.patterns) {
+      for (const p of req.tags) {
         const g = groups.get(p);
         if (g !== undefined && g.size > 0) {
           await cache.del([...g]);

@@ -11,11 +11,11 @@
  * - The acting user is drawn uniformly from a pool of logged-in sessions; "own" data (wallet,
  *   notifications, chat, guild roster) is the actor's.
  * - Each operation names the cache keys its route reads (in the order the route reads them; the
- *   last one sets `X-Cache`) and the keys / patterns its write deletes, mirroring
+ *   last one sets `X-Cache`) and the keys / tags its write invalidates, mirroring
  *   src/app/cache-policy.ts and the domain services.
  */
 import { CacheKeys } from '../src/cache/index.ts';
-import { CACHE_TTL, GUILD_MEMBERS_LIMIT, LEADERBOARD_CACHED_ENTRIES, MAX_PAGE, PAGE_SIZE, type CachedKind } from '../src/app/cache-policy.ts';
+import { CACHE_TAGS, CACHE_TTL, GUILD_MEMBERS_LIMIT, LEADERBOARD_CACHED_ENTRIES, MAX_PAGE, PAGE_SIZE, type CachedKind } from '../src/app/cache-policy.ts';
 import { MESSAGES_PER_CHAT, USERS_PER_CHAT, USERS_PER_GUILD } from '../src/app/db/seed.ts';
 import { createRng, ZipfSampler } from './workload/random.ts';
 
@@ -225,7 +225,7 @@ export function parseTtlOverrides(text: string | undefined, base: TtlTable = def
 export interface KeyRead {
   kind: CachedKind;
   key: string;
-  /** The pattern whose invalidation deletes this key, if any (`chat:7:messages:*`, `jobs:open:*`). */
+  /** The tag whose invalidation removes this key, if any (`chat:7:messages`, `jobs:open`: CACHE_TAGS). */
   group: string | undefined;
   /** Rows the database returns when this key is fetched (an estimate from the seed's shape). */
   rows: number;
@@ -246,8 +246,8 @@ export interface TraceRequest {
   reads: KeyRead[];
   /** Keys the write deletes after its commit. */
   invalidates: string[];
-  /** Patterns the write deletes (SCAN + UNLINK on Redis). */
-  patterns: string[];
+  /** Tags the write invalidates: every key read under them. */
+  tags: string[];
   /** Rows a write statement returns (RETURNING, locks): counted by the database read counter too. */
   writeRows: number;
 }
@@ -290,7 +290,7 @@ export function chatPageRows(posted: number): number {
 
 // One object literal per request, no spreads: a day of traffic is a million of them.
 function getRequest(i: number, atMs: number, op: OpName, session: number, path: string, reads: KeyRead[]): TraceRequest {
-  return { i, atMs, op, session, method: 'GET', path, body: undefined, reads, invalidates: [], patterns: [], writeRows: 0 };
+  return { i, atMs, op, session, method: 'GET', path, body: undefined, reads, invalidates: [], tags: [], writeRows: 0 };
 }
 
 function writeRequest(
@@ -302,9 +302,9 @@ function writeRequest(
   path: string,
   body: Record<string, unknown>,
   invalidates: string[],
-  patterns: string[],
+  tags: string[],
 ): TraceRequest {
-  return { i, atMs, op, session, method, path, body, reads: [], invalidates, patterns, writeRows: WRITE_ROWS[op] };
+  return { i, atMs, op, session, method, path, body, reads: [], invalidates, tags, writeRows: WRITE_ROWS[op] };
 }
 
 export interface Workload {
@@ -370,7 +370,7 @@ export function createWorkload(opts: WorkloadOptions): Workload {
         }
         case 'jobList': {
           const p = pages.sample();
-          return getRequest(seq, atMs, op, session, `/jobs?status=open&page=${p}`, [read('jobList', CacheKeys.jobList('open', p), jobPageRows(world, p), 'jobs:open:*')]);
+          return getRequest(seq, atMs, op, session, `/jobs?status=open&page=${p}`, [read('jobList', CacheKeys.jobList('open', p), jobPageRows(world, p), CACHE_TAGS.jobList('open'))]);
         }
         case 'job': {
           const id = jobs.sample();
@@ -386,7 +386,7 @@ export function createWorkload(opts: WorkloadOptions): Workload {
         case 'chatPage': {
           const c = chatOf(me);
           const rows = chatPageRows(posted.get(c) ?? 0);
-          return getRequest(seq, atMs, op, session, `/chats/${c}/messages?page=1`, [read('chat', CacheKeys.chat(c), 1), read('chatMessages', CacheKeys.chatMessages(c, 1), rows, CacheKeys.chatMessagesPattern(c))]);
+          return getRequest(seq, atMs, op, session, `/chats/${c}/messages?page=1`, [read('chat', CacheKeys.chat(c), 1), read('chatMessages', CacheKeys.chatMessages(c, 1), rows, CACHE_TAGS.chatMessages(c))]);
         }
         case 'notifications':
           return getRequest(seq, atMs, op, session, '/notifications', [read('notifications', CacheKeys.notifications(me), NOTIFICATION_ROWS)]);
@@ -397,7 +397,7 @@ export function createWorkload(opts: WorkloadOptions): Workload {
         case 'message': {
           const c = chatOf(me);
           posted.set(c, (posted.get(c) ?? 0) + 1);
-          return writeRequest(seq, atMs, op, session, 'POST', `/chats/${c}/messages`, { body: `load test message ${seq}` }, [], [CacheKeys.chatMessagesPattern(c)]);
+          return writeRequest(seq, atMs, op, session, 'POST', `/chats/${c}/messages`, { body: `load test message ${seq}` }, [], [CACHE_TAGS.chatMessages(c)]);
         }
         case 'transaction':
           // A debit: owners can no longer credit themselves (issue 16). Small amounts, so a pooled
@@ -408,7 +408,7 @@ export function createWorkload(opts: WorkloadOptions): Workload {
           // Title only: the status stays, so the job never becomes completed (which refuses edits
           // and would move the leaderboards), and no money moves (a reward change now moves the
           // escrow hold and could fail for want of funds). The owner's session sends it.
-          return writeRequest(seq, atMs, op, owned.session, 'PATCH', `/jobs/${owned.jobId}`, { title: `Load test job edit ${seq}` }, [CacheKeys.job(owned.jobId)], [`jobs:${owned.status}:*`]);
+          return writeRequest(seq, atMs, op, owned.session, 'PATCH', `/jobs/${owned.jobId}`, { title: `Load test job edit ${seq}` }, [CacheKeys.job(owned.jobId)], [CACHE_TAGS.jobList(owned.status)]);
         }
       }
     },

@@ -1,4 +1,6 @@
 // 5. Job listings: pages cached per status, all of them invalidated at once by a pattern.
+// invalidatePattern SCANs the whole keyspace (twice), so its cost grows with everything Redis holds:
+// for groups you read through getOrSet, tags (example 7) invalidate in one step instead.
 import { CacheKeys, CacheTTL } from '../src/cache/index.ts';
 import { exampleCache } from './_setup.ts';
 

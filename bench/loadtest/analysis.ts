@@ -32,7 +32,7 @@ export function keyWindows(requests: TraceRequest[], r: LoadgenResult, ttls: Ret
     const req = e.req;
     if (e.kind === 0) {
       for (const k of req.invalidates) until.delete(k);
-      for (const p of req.patterns) {
+      for (const p of req.tags) {
         const g = groups.get(p);
         if (g === undefined) continue;
         for (const k of g) until.delete(k);

@@ -57,4 +57,15 @@ describe('cache warming', () => {
     const report = await warmCache(t.deps, pino({ level: 'silent' }), 10_000);
     expect(report.warmed).toEqual({ leaderboards: 0, guilds: 0, jobs: 0 });
   });
+
+  it('warmed job pages carry the listing\'s tag: a new job invalidates them', async () => {
+    const token = await t.loginAs(1);
+    expect((await t.app.inject({ method: 'GET', url: '/jobs?status=open&page=2', headers: bearer(token) })).headers['x-cache']).toBe('HIT');
+    const created = await t.app.inject({ method: 'POST', url: '/jobs', headers: bearer(token), payload: { title: 'Posted after warming', reward: 1 } });
+    expect(created.statusCode).toBe(201);
+    const page1 = await t.app.inject({ method: 'GET', url: '/jobs?status=open&page=1', headers: bearer(token) });
+    expect(page1.headers['x-cache']).toBe('MISS');
+    expect(page1.json<{ items: Array<{ id: number }> }>().items[0]?.id).toBe(created.json<{ id: number }>().id);
+    expect((await t.app.inject({ method: 'GET', url: '/jobs?status=open&page=2', headers: bearer(token) })).headers['x-cache']).toBe('MISS');
+  });
 });

@@ -172,6 +172,8 @@ export interface TestApp {
   keyExists(key: string): Promise<boolean>;
   /** Every key (without prefix) matching a glob, sorted. */
   keys(pattern: string): Promise<string[]>;
+  /** How many times the cache's Redis has run a command so far (INFO commandstats), e.g. `scan`. */
+  redisCalls(command: string): Promise<number>;
   /**
    * Statements the app has sent so far whose SQL matches `pattern` (the database is real; this
    * only records the SQL on its way through), e.g. `/FROM sessions WHERE token_hash/`.
@@ -392,6 +394,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     cache: () => cacheAccess.cache,
     keyExists: async (key) => (await raw.exists(prefix + key)) === 1,
     keys: async (pattern) => (await raw.keys(prefix + pattern)).map((k) => k.slice(prefix.length)).sort(),
+    redisCalls: async (command) => Number(new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(await raw.info('commandstats'))?.[1] ?? 0),
     queryCount: (pattern) => (database === 'sql' ? sqlLog.filter((sql) => pattern.test(sql)).length : sqlOnly('queryCount')),
     login,
     loginAs: (id) => login(emailOf(id), passwordOf(id)),

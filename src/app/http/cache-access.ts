@@ -8,13 +8,15 @@
  *   just failed), reads that fall through to the database pass a bulkhead of
  *   DB_FALLBACK_CONCURRENCY slots. A read that finds it full is answered 503 + Retry-After at
  *   once: an outage must not become a database stampede, and no request waits in a queue.
- * - Invalidations are never lost. A write's `del` or pattern deletion that fails (Redis frozen
- *   or reconnecting after the database commit) is kept in an outbox and retried every second
- *   until Redis takes it; meanwhile reads of those keys bypass the cache, so the old value
- *   cannot be served from a Redis that comes back with it. Past OUTBOX_MAX_KEYS pending keys
- *   the outbox collapses to "delete everything under the prefix" on recovery.
+ * - Invalidations are never lost. A write's `del`, tag invalidation or pattern deletion that
+ *   fails (Redis frozen or reconnecting after the database commit) is kept in an outbox and
+ *   retried every second until Redis takes it; meanwhile reads of those keys, and reads that
+ *   carry one of those tags (the `tags` of their options), bypass the cache, so the old value
+ *   cannot be served from a Redis that comes back with it. Past OUTBOX_MAX_KEYS pending
+ *   entries (keys, tags and patterns together) the outbox collapses to "delete everything
+ *   under the prefix" on recovery, which drops the tag versions too.
  */
-import type { Cache, CacheStatus } from '../../cache/index.ts';
+import { InvalidTagError, type Cache, type CacheStatus } from '../../cache/index.ts';
 import { globToRegExp } from '../../cache/glob.ts';
 import { NotFoundError, OverloadedError } from './errors.ts';
 
@@ -56,12 +58,27 @@ const STATUS: Record<CacheStatus, XCache> = { hit: 'HIT', miss: 'MISS', stale: '
 /** How long after a cache error reads still count as degraded, in ms. */
 const DEGRADED_AFTER_ERROR_MS = 1000;
 
-/** Most pending keys the invalidation outbox holds before it collapses to a full flush. */
-const OUTBOX_MAX_KEYS = 10_000;
+/** Most pending entries (keys, tags, patterns) the outbox holds before it collapses to a full flush. */
+export const OUTBOX_MAX_KEYS = 10_000;
 
 /** Retry period of failed invalidations, in ms. */
 const OUTBOX_RETRY_MS = 1000;
 
+/** Keys (or tags) per command when the outbox is replayed. */
+const OUTBOX_RETRY_BATCH = 500;
+
+/**
+ * Sends the pending entries in batches; an entry leaves `pending` once its batch succeeded,
+ * unless it failed again meanwhile (a newer sequence number). Rejects at the first failed batch.
+ */
+async function replayInBatches(pending: Map<string, number>, send: (batch: string[]) => Promise<unknown>): Promise<void> {
+  const entries = Array.from(pending);
+  for (let i = 0; i < entries.length; i += OUTBOX_RETRY_BATCH) {
+    const batch = entries.slice(i, i + OUTBOX_RETRY_BATCH);
+    await send(batch.map(([name]) => name));
+    for (const [name, seq] of batch) if (pending.get(name) === seq) pending.delete(name);
+  }
+}
 
 export class CacheAccess {
   #cache: Cache;
@@ -70,9 +87,14 @@ export class CacheAccess {
   #isRedisHealthy: () => boolean;
   readonly #metrics: FallbackMetrics | undefined;
   #lastCacheErrorAtMs = 0;
-  readonly #pendingKeys = new Set<string>();
-  readonly #pendingPatterns = new Map<string, RegExp>();
-  #pendingFlushAll = false;
+  // Each pending entry holds the sequence number of its latest failure, so a replay that was
+  // already in flight when the same entry failed again does not take the newer failure with it.
+  #failureSeq = 0;
+  readonly #pendingKeys = new Map<string, number>();
+  readonly #pendingTags = new Map<string, number>();
+  readonly #pendingPatterns = new Map<string, { re: RegExp; seq: number }>();
+  /** Sequence number of the failure that made a full flush due; 0 when none is. */
+  #pendingFlushAll = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #retrying = false;
 
@@ -109,22 +131,34 @@ export class CacheAccess {
     return !this.#isRedisHealthy() || Date.now() - this.#lastCacheErrorAtMs < DEGRADED_AFTER_ERROR_MS;
   }
 
-  /** Invalidations waiting to be retried (keys, patterns, and whether a full flush is due). */
-  get pendingInvalidations(): { keys: number; patterns: number; flushAll: boolean } {
-    return { keys: this.#pendingKeys.size, patterns: this.#pendingPatterns.size, flushAll: this.#pendingFlushAll };
+  /** Invalidations waiting to be retried (keys, tags, patterns, and whether a full flush is due). */
+  get pendingInvalidations(): { keys: number; tags: number; patterns: number; flushAll: boolean } {
+    return { keys: this.#pendingKeys.size, tags: this.#pendingTags.size, patterns: this.#pendingPatterns.size, flushAll: this.#pendingFlushAll > 0 };
   }
 
-  #isPending(key: string): boolean {
-    if (this.#pendingFlushAll || this.#pendingKeys.has(key)) return true;
-    for (const re of this.#pendingPatterns.values()) if (re.test(key)) return true;
+  #pendingCount(): number {
+    return this.#pendingKeys.size + this.#pendingTags.size + this.#pendingPatterns.size;
+  }
+
+  #isPending(key: string, ttl: ReadTtl): boolean {
+    if (this.#pendingFlushAll > 0 || this.#pendingKeys.has(key)) return true;
+    if (this.#pendingTags.size > 0 && typeof ttl === 'object') {
+      for (const tag of ttl.tags ?? []) if (this.#pendingTags.has(tag)) return true;
+    }
+    for (const { re } of this.#pendingPatterns.values()) if (re.test(key)) return true;
     return false;
   }
 
+  /**
+   * Reads through the cache. `ttl` is what getOrSet takes; its `tags` are also how the outbox
+   * knows that a pending tag invalidation covers this read.
+   */
   async read<T>(key: string, fetcher: () => Promise<T>, ttl: ReadTtl): Promise<ReadResult<T>> {
     if (!this.enabled) return { value: await fetcher(), xCache: 'BYPASS' };
-    // A failed invalidation of this key is still pending: the cache may hold the old value.
-    if (this.#pendingKeys.size + this.#pendingPatterns.size > 0 || this.#pendingFlushAll) {
-      if (this.#isPending(key)) return { value: await fetcher(), xCache: 'BYPASS' };
+    // A failed invalidation of this key (or of one of its tags) is still pending: the cache may
+    // hold the old value.
+    if (this.#pendingFlushAll > 0 || this.#pendingCount() > 0) {
+      if (this.#isPending(key, ttl)) return { value: await fetcher(), xCache: 'BYPASS' };
     }
     const guarded = (): Promise<T> => {
       if (!this.degraded) return fetcher();
@@ -160,7 +194,7 @@ export class CacheAccess {
     try {
       await this.#cache.del(keys, { throwOnError: true });
     } catch {
-      this.#enqueue(keys, undefined);
+      this.#enqueue({ keys });
     }
   }
 
@@ -170,17 +204,35 @@ export class CacheAccess {
     try {
       await this.#cache.invalidatePattern(pattern);
     } catch {
-      this.#enqueue([], pattern);
+      this.#enqueue({ pattern });
     }
   }
 
-  #enqueue(keys: readonly string[], pattern: string | undefined): void {
-    if (pattern !== undefined) this.#pendingPatterns.set(pattern, globToRegExp(pattern));
-    for (const k of keys) this.#pendingKeys.add(k);
-    if (this.#pendingKeys.size + this.#pendingPatterns.size > OUTBOX_MAX_KEYS) {
+  /**
+   * Invalidates every entry written under any of the tags after a write (O(1) per tag, nothing
+   * scanned); a failure goes to the outbox and is retried, never lost. A tag that is not a valid
+   * tag throws: retrying it could never succeed.
+   */
+  async invalidateTags(...tags: string[]): Promise<void> {
+    if (!this.enabled || tags.length === 0) return;
+    try {
+      await this.#cache.invalidateTags(tags);
+    } catch (err) {
+      if (err instanceof InvalidTagError) throw err;
+      this.#enqueue({ tags });
+    }
+  }
+
+  #enqueue(failed: { keys?: readonly string[]; tags?: readonly string[]; pattern?: string }): void {
+    const seq = ++this.#failureSeq;
+    if (failed.pattern !== undefined) this.#pendingPatterns.set(failed.pattern, { re: globToRegExp(failed.pattern), seq });
+    for (const k of failed.keys ?? []) this.#pendingKeys.set(k, seq);
+    for (const t of failed.tags ?? []) this.#pendingTags.set(t, seq);
+    if (this.#pendingCount() > OUTBOX_MAX_KEYS) {
       this.#pendingKeys.clear();
+      this.#pendingTags.clear();
       this.#pendingPatterns.clear();
-      this.#pendingFlushAll = true;
+      this.#pendingFlushAll = seq;
     }
     if (this.#retryTimer === undefined) {
       this.#retryTimer = setInterval(() => void this.#retry(), OUTBOX_RETRY_MS);
@@ -193,21 +245,18 @@ export class CacheAccess {
     if (this.#retrying || !this.#isRedisHealthy()) return;
     this.#retrying = true;
     try {
-      if (this.#pendingFlushAll) {
+      const flushAll = this.#pendingFlushAll;
+      if (flushAll > 0) {
         await this.#cache.invalidatePattern('*');
-        this.#pendingFlushAll = false;
+        if (this.#pendingFlushAll === flushAll) this.#pendingFlushAll = 0;
       }
-      for (const [pattern] of Array.from(this.#pendingPatterns)) {
+      for (const [pattern, { seq }] of Array.from(this.#pendingPatterns)) {
         await this.#cache.invalidatePattern(pattern);
-        this.#pendingPatterns.delete(pattern);
+        if (this.#pendingPatterns.get(pattern)?.seq === seq) this.#pendingPatterns.delete(pattern);
       }
-      const keys = Array.from(this.#pendingKeys);
-      for (let i = 0; i < keys.length; i += 500) {
-        const batch = keys.slice(i, i + 500);
-        await this.#cache.del(batch, { throwOnError: true });
-        for (const k of batch) this.#pendingKeys.delete(k);
-      }
-      if (this.#pendingKeys.size + this.#pendingPatterns.size === 0 && !this.#pendingFlushAll) {
+      await replayInBatches(this.#pendingTags, (tags) => this.#cache.invalidateTags(tags));
+      await replayInBatches(this.#pendingKeys, (keys) => this.#cache.del(keys, { throwOnError: true }));
+      if (this.#pendingCount() === 0 && this.#pendingFlushAll === 0) {
         clearInterval(this.#retryTimer);
         this.#retryTimer = undefined;
       }

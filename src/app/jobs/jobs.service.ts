@@ -1,6 +1,7 @@
 /**
- * The job board. `job:{id}` and `jobs:{status}:{page}` live 5 min. A new job deletes the open
- * listings; an edit deletes that job and the listings of its old and new status.
+ * The job board. `job:{id}` and `jobs:{status}:{page}` live 5 min; the pages of one status carry
+ * its tag (CACHE_TAGS.jobList). A new job invalidates the open listing; an edit deletes that job
+ * and invalidates the listings of its old and new status.
  *
  * Rewards are escrowed (the rules: jobs.rules.ts): creating a job holds its reward from the
  * owner's wallet, a cancel releases it, a completion pays it to the assignee and adds it to
@@ -8,8 +9,8 @@
  * job (jobs.data.ts), so sum(balances) + sum(held) never changes. The wallet balances that
  * moved, the job, its listings and (on completion) the boards are deleted after it.
  */
-import { CacheKeys, keySegment } from '../../cache/index.ts';
-import { CACHE_TTL, PAGE_SIZE, READ_OPTIONS } from '../cache-policy.ts';
+import { CacheKeys } from '../../cache/index.ts';
+import { CACHE_TAGS, CACHE_TTL, jobListReadOptions, PAGE_SIZE } from '../cache-policy.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ReadResult } from '../http/cache-access.ts';
 import { allLeaderboardKeys } from '../leaderboards/leaderboards.service.ts';
@@ -26,35 +27,33 @@ export interface JobPage {
   hasMore: boolean;
 }
 
-/** Every cached page of one status's listing. */
-export function jobListPattern(status: JobStatus): string {
-  return `jobs:${keySegment(status, 'status')}:*`;
-}
-
 async function fetchPage(deps: AppDeps, status: JobStatus, page: number): Promise<JobPage> {
   const { items, hasMore } = await deps.data.jobs.listPage(status, page, PAGE_SIZE.jobs);
   return { items, status, page, pageSize: PAGE_SIZE.jobs, hasMore };
 }
 
 export async function listJobs(deps: AppDeps, status: JobStatus, page: number): Promise<ReadResult<JobPage>> {
-  return deps.cacheAccess.read(CacheKeys.jobList(status, page), () => fetchPage(deps, status, page), READ_OPTIONS.jobList);
+  return deps.cacheAccess.read(CacheKeys.jobList(status, page), () => fetchPage(deps, status, page), jobListReadOptions(status));
 }
 
 export async function getJob(deps: AppDeps, id: number): Promise<ReadResult<Job>> {
   return deps.cacheAccess.readFound(CacheKeys.job(id), 'Job', () => deps.data.jobs.find(id), CACHE_TTL.job);
 }
 
-/** After a write: the cached balances of every wallet it moved money in or out of. */
-async function invalidateWallets(deps: AppDeps, userIds: readonly number[]): Promise<void> {
-  await deps.cacheAccess.invalidate(...userIds.map((u) => CacheKeys.walletBalance(u)));
+/** The cached balances of every wallet a write moved money in or out of. */
+function walletKeys(userIds: readonly number[]): string[] {
+  return userIds.map((u) => CacheKeys.walletBalance(u));
 }
+
+// After a write, its keys and its listings' tags are invalidated concurrently (Promise.all), so
+// the write waits about one Redis round trip after its commit rather than one per call. Each
+// call puts its own failure in the outbox.
 
 export async function createJob(deps: AppDeps, ownerId: number, input: { title: string; description?: string; reward: number }): Promise<Job> {
   const title = jobTitle(input.title);
   const { job, moved } = await deps.data.jobs.create(ownerId, { title, description: input.description ?? '', reward: input.reward });
   // A new job is open: only the open listings moved. No job:{id} entry can exist yet.
-  await deps.cacheAccess.invalidatePattern(jobListPattern('open'));
-  if (moved.length > 0) await invalidateWallets(deps, moved);
+  await Promise.all([deps.cacheAccess.invalidateTags(CACHE_TAGS.jobList('open')), deps.cacheAccess.invalidate(...walletKeys(moved))]);
   return job;
 }
 
@@ -63,9 +62,10 @@ export async function updateJob(deps: AppDeps, actorId: number, id: number, patc
   const { before, job: after, moved } = await deps.data.jobs.update(actorId, id, patch);
   // After the write: the job, the listings it left and joined, the boards if scores moved,
   // the balances that moved.
-  await deps.cacheAccess.invalidate(CacheKeys.job(id), ...(after.status === 'completed' ? allLeaderboardKeys() : []));
-  for (const status of new Set([before.status, after.status])) await deps.cacheAccess.invalidatePattern(jobListPattern(status));
-  await invalidateWallets(deps, moved);
+  await Promise.all([
+    deps.cacheAccess.invalidate(CacheKeys.job(id), ...(after.status === 'completed' ? allLeaderboardKeys() : []), ...walletKeys(moved)),
+    deps.cacheAccess.invalidateTags(...new Set([before.status, after.status].map((s) => CACHE_TAGS.jobList(s)))),
+  ]);
   return after;
 }
 
@@ -73,8 +73,7 @@ export async function updateJob(deps: AppDeps, actorId: number, id: number, patc
 export async function acceptJob(deps: AppDeps, actorId: number, id: number): Promise<Job> {
   const { job, changed } = await deps.data.jobs.accept(actorId, id);
   if (changed) {
-    await deps.cacheAccess.invalidate(CacheKeys.job(id));
-    await deps.cacheAccess.invalidatePattern(jobListPattern('open'));
+    await Promise.all([deps.cacheAccess.invalidate(CacheKeys.job(id)), deps.cacheAccess.invalidateTags(CACHE_TAGS.jobList('open'))]);
   }
   return job;
 }
@@ -89,7 +88,8 @@ export async function warmJobs(deps: AppDeps): Promise<number> {
     const page = i + 1;
     if (items.length === 0 && page > 1) break;
     const value: JobPage = { items, status: 'open', page, pageSize: PAGE_SIZE.jobs, hasMore };
-    const r = await deps.cacheAccess.read(CacheKeys.jobList('open', page), async () => value, CACHE_TTL.jobList);
+    // Under the listing's tag, as listJobs reads it: an untagged page would outlive the next post.
+    const r = await deps.cacheAccess.read(CacheKeys.jobList('open', page), async () => value, jobListReadOptions('open'));
     if (r.xCache === 'MISS') loaded++;
   }
   return loaded;

@@ -1,5 +1,6 @@
-/** Chat: members-only pages (MISS then HIT), posting, and exactly which pages a new message deletes. */
+/** Chat: members-only pages (MISS then HIT), posting, and exactly which pages a new message invalidates (the chat's tag). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../../../src/app/cache-policy.ts';
 import { bearer, createTestApp, describeEachDatabase, type TestApp } from '../../helpers/app.ts';
 
 describeEachDatabase('chat', (database) => {
@@ -77,29 +78,38 @@ describeEachDatabase('chat', (database) => {
   });
 
   describe('POST /chats/:id/messages', () => {
-    it('deletes every page of that chat and nothing of other chats; the next page 1 starts with the message', async () => {
+    it('invalidates every page of that chat and nothing of other chats, without a scan; the next page 1 is a MISS starting with the message', async () => {
       await page(1, 1);
       await page(1, 2);
       await page(12, 1, member12);
-      expect(await t.keyExists('chat:1:messages:2')).toBe(true);
+      expect((await page(1, 2)).headers['x-cache']).toBe('HIT');
+      expect((await page(12, 1, member12)).headers['x-cache']).toBe('HIT');
+      const scansBefore = await t.redisCalls('scan');
       const res = await post(1, 'hello from the test');
       expect(res.statusCode).toBe(201);
       const msg = res.json<{ id: number; chatId: number; body: string }>();
       expect(msg).toMatchObject({ chatId: 1, body: 'hello from the test' });
-      expect(await t.keys('chat:1:messages:*')).toEqual([]);
-      expect(await t.keyExists('chat:12:messages:1')).toBe(true);
-      // The membership entry is not a page: it stays.
-      expect(await t.keyExists('chat:1')).toBe(true);
+      // The chat's tag moved: nothing was scanned, whatever the keyspace holds.
+      expect(await t.redisCalls('scan')).toBe(scansBefore);
       const after = await page(1, 1);
       expect(after.headers['x-cache']).toBe('MISS');
       expect(after.json<Page>().items[0]).toMatchObject({ id: msg.id, body: 'hello from the test' });
+      expect((await page(1, 1)).headers['x-cache']).toBe('HIT');
+      // Page 2 shifted by one message too.
+      const second = await page(1, 2);
+      expect(second.headers['x-cache']).toBe('MISS');
+      const newest = await t.deps.data.chat.listMessages(1, 2, PAGE_SIZE.chatMessages);
+      expect(second.json<Page>().items.map((m) => m.id)).toEqual(newest.items.map((m) => m.id));
+      // Another chat's pages and the membership entry (not a page) stay cached.
+      expect((await page(12, 1, member12)).headers['x-cache']).toBe('HIT');
+      expect(await t.keyExists('chat:1')).toBe(true);
     });
 
-    it('answers 403 to a non-member (nothing posted, nothing deleted)', async () => {
+    it('answers 403 to a non-member (nothing posted, nothing invalidated)', async () => {
       await page(1, 1);
       const res = await post(1, 'let me in', outsider);
       expect(res.statusCode).toBe(403);
-      expect(await t.keyExists('chat:1:messages:1')).toBe(true);
+      expect((await page(1, 1)).headers['x-cache']).toBe('HIT');
       const newest = await t.deps.data.chat.listMessages(1, 1, 20);
       expect(newest.items.map((m) => m.body)).not.toContain('let me in');
     });

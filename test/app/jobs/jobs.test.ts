@@ -1,4 +1,4 @@
-/** Jobs: listings and jobs (MISS then HIT), create / edit / complete and exactly what they invalidate. Escrow rules: escrow.test.ts. */
+/** Jobs: listings and jobs (MISS then HIT), create / edit / complete and exactly what they invalidate (keys, and the listings' tags). Escrow rules: escrow.test.ts. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestApp, describeEachDatabase, type TestApp } from '../../helpers/app.ts';
 
@@ -27,6 +27,8 @@ describeEachDatabase('jobs', (database) => {
 
   const get = (url: string, token = demo) => t.app.inject({ method: 'GET', url, headers: bearer(token) });
   const send = (method: 'POST' | 'PATCH', url: string, payload: object, token = demo) => t.app.inject({ method, url, payload, headers: bearer(token) });
+  /** The X-Cache answer of a listing page. */
+  const listing = async (status: string, page = 1): Promise<unknown> => (await get(`/jobs?status=${status}&page=${page}`)).headers['x-cache'];
   /** The stored balance, through the port (never the cache). */
   const dbBalance = async (userId: number): Promise<number> => (await t.deps.data.wallets.findBalance(userId)) as number;
 
@@ -74,21 +76,24 @@ describeEachDatabase('jobs', (database) => {
   });
 
   describe('POST /jobs', () => {
-    it('creates an open job: deletes the open listings only; the next page 1 shows it', async () => {
+    it('creates an open job: invalidates the open listings only, without a scan; the next page 1 shows it', async () => {
       await get('/jobs?status=open&page=1');
       await get('/jobs?status=open&page=2');
       await get('/jobs?status=closed&page=1');
       await get('/jobs/1');
+      expect(await listing('open', 2)).toBe('HIT');
+      const scansBefore = await t.redisCalls('scan');
       const res = await send('POST', '/jobs', { title: 'Brand new job', description: 'Do it', reward: 120 });
       expect(res.statusCode).toBe(201);
       const job = res.json<Job>();
       expect(job).toMatchObject({ ownerId: 1, status: 'open', reward: 120, assigneeId: null });
-      expect(await t.keys('jobs:open:*')).toEqual([]);
-      expect(await t.keyExists('jobs:closed:1')).toBe(true);
-      expect(await t.keyExists('job:1')).toBe(true);
+      expect(await t.redisCalls('scan')).toBe(scansBefore);
       const page = await get('/jobs?status=open&page=1');
       expect(page.headers['x-cache']).toBe('MISS');
       expect(page.json<{ items: Job[] }>().items[0]?.id).toBe(job.id);
+      expect(await listing('open', 2)).toBe('MISS');
+      expect(await listing('closed')).toBe('HIT');
+      expect((await get('/jobs/1')).headers['x-cache']).toBe('HIT');
     });
 
     it('answers 400 naming the field', async () => {
@@ -103,34 +108,41 @@ describeEachDatabase('jobs', (database) => {
   });
 
   describe('PATCH /jobs/:id', () => {
-    it('the owner edits a job: deletes job:{id} and that status\'s listings, the next read shows the change', async () => {
+    it('the owner edits a job: deletes job:{id}, invalidates that status\'s listings without a scan, the next reads show the change', async () => {
       const id = await openJobOf(1);
       await get(`/jobs/${id}`);
       await get('/jobs/1');
       await get('/jobs?status=open&page=1');
       await get('/jobs?status=closed&page=1');
+      expect(await listing('open')).toBe('HIT');
+      const scansBefore = await t.redisCalls('scan');
       const res = await send('PATCH', `/jobs/${id}`, { title: 'Renamed job' });
       expect(res.statusCode).toBe(200);
+      expect(await t.redisCalls('scan')).toBe(scansBefore);
       expect(await t.keyExists(`job:${id}`)).toBe(false);
-      expect(await t.keyExists('jobs:open:1')).toBe(false);
-      expect(await t.keyExists('jobs:closed:1')).toBe(true);
       expect(await t.keyExists('job:1')).toBe(true);
       const after = await get(`/jobs/${id}`);
       expect(after.headers['x-cache']).toBe('MISS');
       expect(after.json()).toMatchObject({ title: 'Renamed job' });
+      const open = await get('/jobs?status=open&page=1');
+      expect(open.headers['x-cache']).toBe('MISS');
+      expect(open.json<{ items: Job[] }>().items.find((j) => j.id === id)).toMatchObject({ title: 'Renamed job' });
+      expect(await listing('closed')).toBe('HIT');
     });
 
-    it('closing moves the job between listings: both statuses\' pages go', async () => {
+    it('closing moves the job between listings: both statuses\' pages are invalidated, the third\'s stay', async () => {
       const id = await openJobOf(1);
       await get('/jobs?status=open&page=1');
       await get('/jobs?status=closed&page=1');
       await get('/jobs?status=completed&page=1');
       expect((await send('PATCH', `/jobs/${id}`, { status: 'closed' })).statusCode).toBe(200);
-      expect(await t.keyExists('jobs:open:1')).toBe(false);
-      expect(await t.keyExists('jobs:closed:1')).toBe(false);
-      expect(await t.keyExists('jobs:completed:1')).toBe(true);
-      const closed = (await get('/jobs?status=closed&page=1')).json<{ items: Job[] }>();
-      expect(closed.items.map((j) => j.id)).toContain(id);
+      const open = await get('/jobs?status=open&page=1');
+      expect(open.headers['x-cache']).toBe('MISS');
+      expect(open.json<{ items: Job[] }>().items.map((j) => j.id)).not.toContain(id);
+      const closed = await get('/jobs?status=closed&page=1');
+      expect(closed.headers['x-cache']).toBe('MISS');
+      expect(closed.json<{ items: Job[] }>().items.map((j) => j.id)).toContain(id);
+      expect(await listing('completed')).toBe('HIT');
     });
 
     it('completing an accepted job pays the held reward to the assignee\'s wallet and scores; deletes boards and both balances', async () => {
@@ -140,7 +152,13 @@ describeEachDatabase('jobs', (database) => {
       const before = (await t.inspect.score(assignee, 'global')) as number;
       const walletBefore = await dbBalance(assignee);
       expect((await send('PATCH', `/jobs/${id}`, { assigneeId: assignee })).statusCode).toBe(200);
+      expect(await listing('open')).toBe('MISS');
+      expect(await listing('open')).toBe('HIT');
       expect((await send('POST', `/jobs/${id}/accept`, {}, assigneeToken)).statusCode).toBe(200);
+      // Accepting changes the job as the open listing shows it.
+      const open = await get('/jobs?status=open&page=1');
+      expect(open.headers['x-cache']).toBe('MISS');
+      expect(open.json<{ items: Array<Job & { acceptedAt: string | null }> }>().items.find((j) => j.id === id)?.acceptedAt).toEqual(expect.any(String));
       await t.app.inject({ method: 'GET', url: '/leaderboards/global' });
       await t.app.inject({ method: 'GET', url: '/leaderboards/weekly' });
       await get('/users/1');
