@@ -27,8 +27,13 @@ export interface PubSubChannel {
   close(): Promise<void>;
 }
 
-/** A watch that is never armed: stores or channels that cannot announce. */
-export const UNARMED: LeaseWatch = { armed: Promise.resolve(false), released: new Promise<void>(() => {}), close: () => {} };
+/**
+ * A watch that is never armed: stores or channels that cannot announce. A fresh one each time:
+ * a shared never-settling promise would keep every reaction a waiter ever attached to it.
+ */
+export function unarmed(): LeaseWatch {
+  return { armed: Promise.resolve(false), released: new Promise<void>(() => {}), close: () => {} };
+}
 
 /** How long a subscription may take before the waiter stops counting on it, in ms. */
 const ARM_TIMEOUT_MS = 250;
@@ -60,7 +65,7 @@ export class LeaseWatcher {
       this.#channel = this.#open();
     }
     const channel = this.#channel;
-    if (channel === undefined || !channel.isReady) return UNARMED;
+    if (channel === undefined || !channel.isReady) return unarmed();
     let w = this.#watched.get(leaseKey);
     if (w === undefined) {
       const listeners = new Set<() => void>();
