@@ -100,7 +100,7 @@ export class Resolver {
   async idle(): Promise<void> {
     while (this.#background.size > 0 || this.#pendingWrites > 0) {
       await Promise.allSettled(Array.from(this.#background));
-      await this.writesSettled();
+      await this.#writesSettled();
     }
   }
 
@@ -163,8 +163,8 @@ export class Resolver {
     return run.then(outcomeOf);
   }
 
-  /** Resolves once every write the resolver has issued so far has settled (getStats counts them). */
-  writesSettled(): Promise<void> {
+  /** Resolves once every write the resolver has issued so far has settled (for idle()). */
+  #writesSettled(): Promise<void> {
     if (this.#pendingWrites === 0) return Promise.resolve();
     return new Promise<void>((resolve) => this.#onWritesDrained.push(resolve));
   }
