@@ -28,7 +28,8 @@ export async function warmCache(deps: AppDeps, logger: FastifyBaseLogger, timeou
         logger.warn({ err, warmer: name }, 'cache warmer failed');
       }
     }),
-  );
+    // A miss answers once fetched and writes behind; "warmed" means other instances can read it.
+  ).then(() => deps.cacheAccess.cache.idle());
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     all,

@@ -420,7 +420,13 @@ export class Cache {
     }
   }
 
-  /** @internal Resolves once background refreshes and writes started so far have settled (tests, simulator). */
+  /**
+   * Resolves once the background refreshes and the writes this instance has started so far have
+   * settled. A miss answers its caller once the value is fetched, with the write already queued
+   * on the connection: calls of this instance see it, another client may not yet. Await this
+   * before another process or client must see what this one loaded (cache warming, a hand-off,
+   * tests).
+   */
   idle(): Promise<void> {
     return this.#resolver.idle();
   }

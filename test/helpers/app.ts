@@ -14,7 +14,10 @@
  * `queryCount` are SQL only and throw on Firestore.
  *
  * `redis` is a second, raw node-redis client on the same server, for checking keys directly
- * (`keyExists('user:1:profile')` adds the file's prefix).
+ * (`keyExists('user:1:profile')` adds the file's prefix). A miss answers before its write lands
+ * (the write is queued on the cache's own connection), so `keyExists`, `keys` and `redisCalls`
+ * first wait for the cache's pending writes (`cache.idle()`); a test reading `redis` itself right
+ * after a request must do the same.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
@@ -392,9 +395,19 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     redis: raw,
     prefix,
     cache: () => cacheAccess.cache,
-    keyExists: async (key) => (await raw.exists(prefix + key)) === 1,
-    keys: async (pattern) => (await raw.keys(prefix + pattern)).map((k) => k.slice(prefix.length)).sort(),
-    redisCalls: async (command) => Number(new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(await raw.info('commandstats'))?.[1] ?? 0),
+    keyExists: async (key) => {
+      await cacheAccess.cache.idle();
+      return (await raw.exists(prefix + key)) === 1;
+    },
+    keys: async (pattern) => {
+      await cacheAccess.cache.idle();
+      return (await raw.keys(prefix + pattern)).map((k) => k.slice(prefix.length)).sort();
+    },
+    redisCalls: async (command) => {
+      await cacheAccess.cache.idle();
+      const stats = await raw.info('commandstats');
+      return Number(new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+    },
     queryCount: (pattern) => (database === 'sql' ? sqlLog.filter((sql) => pattern.test(sql)).length : sqlOnly('queryCount')),
     login,
     loginAs: (id) => login(emailOf(id), passwordOf(id)),
