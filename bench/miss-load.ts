@@ -5,7 +5,7 @@
  */
 import type { createClient } from 'redis';
 import { createCache } from '../src/cache/index.ts';
-import { median, pairedRounds, profile } from './hit-load.ts';
+import { drive, median, pairedRounds, profile } from './hit-load.ts';
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -14,6 +14,29 @@ export interface MissLoad {
   lib: number[];
   ratio: number;
   ratios: number[];
+  /** CPU per miss, µs, over one more second of each path: Redis's (INFO cpu) and this process's. */
+  cpu: { base: CpuPerOp; lib: CpuPerOp };
+}
+
+export interface CpuPerOp {
+  redisUs: number;
+  nodeUs: number;
+}
+
+/** Runs `op` 64 in flight for `ms` and divides Redis's and this process's CPU time by the calls. */
+async function cpuPerOp(raw: RedisClient, op: () => Promise<unknown>, ms: number): Promise<CpuPerOp> {
+  const redisCpu = async (): Promise<number> => {
+    const info = await raw.info('cpu');
+    const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    return field('used_cpu_user') + field('used_cpu_sys');
+  };
+  const r0 = await redisCpu();
+  const n0 = process.cpuUsage();
+  const t0 = performance.now();
+  const calls = ((await drive(op, ms)) * (performance.now() - t0)) / 1000;
+  const n1 = process.cpuUsage(n0);
+  const r1 = await redisCpu();
+  return { redisUs: ((r1 - r0) * 1e6) / calls, nodeUs: (n1.user + n1.system) / calls };
 }
 
 /**
@@ -40,14 +63,18 @@ export async function missLoad(raw: RedisClient, url: string, prefix: string, ro
     const i = nLib++;
     return cache.getOrSet(`user:${i}:profile`, () => profile(i), 60);
   };
+  // The JIT first, on both (as the hit bench does): unwarmed, the first rounds' ratio was 0.2.
+  await drive(baseline, 1000);
+  await drive(lib, 1000);
   const { base, lib: libRates } = await pairedRounds(baseline, lib, rounds, roundMs);
+  const cpu = { base: await cpuPerOp(raw, baseline, 1000), lib: await cpuPerOp(raw, lib, 1000) };
   await cache.idle();
   const stats = await cache.getStats();
   if (stats.errors > 0 || stats.hits > 1 || stats.leaseWaits > 0) throw new Error(`miss bench invalid: ${stats.errors} errors, ${stats.hits} hits, ${stats.leaseWaits} lease waits`);
   await cache.invalidatePattern('*');
   await cache.close();
   const ratios = base.map((b, i) => (libRates[i] ?? 0) / b);
-  return { base, lib: libRates, ratio: median(ratios), ratios };
+  return { base, lib: libRates, ratio: median(ratios), ratios, cpu };
 }
 
 export interface StampedeRun {
