@@ -3,7 +3,7 @@ import type { EntryWrite, StoredEntry } from './entry.ts';
 import { Resolver, type CacheStatus, type Found } from './get-or-set.ts';
 import { openStore } from './connect.ts';
 import { encodeValue, NO_VALUE } from './codec.ts';
-import { CacheClosedError, CacheError, DecodeError, RedisUnavailableError, ReplicationTimeoutError } from './errors.ts';
+import { CacheClosedError, CacheError, DecodeError, InvalidOptionsError, RedisUnavailableError, ReplicationTimeoutError } from './errors.ts';
 import { escapeGlob, prefixedKey } from './keys.ts';
 import type { CacheOptions, ResolvedCacheOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
@@ -16,6 +16,7 @@ import type { RedisConnection, RedisNodeState, TopologyKind } from './topology/c
 import { assertTags } from './tags.ts';
 import { assertTtlSeconds, ttlToMs } from './ttl.ts';
 import { shouldRefreshEarly } from './xfetch.ts';
+import { L1Tier } from './tiers/l1.ts';
 
 export interface SetManyEntry<T = unknown> {
   key: string;
@@ -40,6 +41,8 @@ export interface CacheInternals {
   sleep?: (ms: number) => Promise<void>;
 }
 
+const NO_TAG_NAMES: readonly string[] = [];
+
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Shape<T, R> = (value: T, status: CacheStatus) => R;
@@ -61,6 +64,8 @@ class GetOrSetRead<T, R> implements EntryRead<R> {
     /** Where the read falls in this process's sequence of store calls (see Resolver.resolve). */
     readonly readSeq: number,
     readonly shape: Shape<T, R>,
+    /** The in-process tier's ticket for this read (MemoryTier.ticket), or -1: not to be kept there. */
+    readonly l1Ticket: number,
   ) {
     this.tags = plan?.tags;
   }
@@ -95,6 +100,7 @@ export class Cache {
   readonly #stats = new StatsRecorder();
   readonly #reporter: ErrorReporter;
   readonly #resolver: Resolver;
+  readonly #l1: L1Tier | undefined;
   #closed = false;
   #seq = 0;
 
@@ -107,6 +113,7 @@ export class Cache {
     this.store = backing.store;
     this.#connection = backing.connection;
     this.redis = backing.connection?.client;
+    this.#l1 = this.#openL1(backing.connection);
     this.#resolver = new Resolver({
       store: this.store,
       options: o,
@@ -118,6 +125,18 @@ export class Cache {
       sleep: internals.sleep ?? realSleep,
       isClosed: () => this.#closed,
     });
+  }
+
+  #openL1(connection: RedisConnection | undefined): L1Tier | undefined {
+    const o = this.options;
+    // The in-memory store has no other writer to hear about: nothing to put in front of it.
+    if (o.l1 === undefined || connection === undefined) return undefined;
+    const trackingClient = connection.trackingClient?.bind(connection);
+    if (trackingClient === undefined) {
+      void connection.close();
+      throw new InvalidOptionsError(`l1 needs a single Redis: invalidation tracking per node on ${connection.kind} is not implemented yet`);
+    }
+    return new L1Tier(o.l1, o.prefix, trackingClient, (err) => this.#reporter.report('l1', undefined, err));
   }
 
   get redisState(): RedisState {
@@ -201,6 +220,16 @@ export class Cache {
   async get<T = unknown>(key: string): Promise<T | null> {
     this.#assertOpen();
     const full = this.#key(key);
+    const l1 = this.#l1?.tier;
+    let ticket = -1;
+    if (l1?.up === true && l1.eligible(key)) {
+      const e = l1.get(full, this.options.clock.now());
+      if (e !== undefined) {
+        this.#stats.l1HitAt(full, this.options.prefix.length);
+        return e.value as T;
+      }
+      ticket = l1.ticket();
+    }
     let entry: StoredEntry | null;
     try {
       entry = await this.store.readEntry(full);
@@ -214,7 +243,19 @@ export class Cache {
       return null;
     }
     this.#stats.hit(key);
+    if (ticket >= 0 && entry !== null) this.#admit(full, ticket, value, entry);
     return value as T;
+  }
+
+  /** Keeps a fresh value read from Redis in the in-process tier, if nothing invalidated it meanwhile. */
+  #admit(full: string, ticket: number, value: unknown, entry: StoredEntry): void {
+    const tags = entry.tags.length === 0 ? NO_TAG_NAMES : entry.tags.map((t) => t[0]);
+    this.#l1?.tier.admit(full, ticket, value, entry.freshUntilMs, tags, entry.value.length);
+  }
+
+  /** This instance changed these keys: out of its L1 at once (other instances hear it from Redis). */
+  #dropL1(full: readonly string[]): void {
+    this.#l1?.dropKeys(full);
   }
 
   async getMany<T = unknown>(keys: readonly string[]): Promise<(T | null)[]> {
@@ -253,6 +294,7 @@ export class Cache {
     const entry = this.#entryWrite(key, value, ttl, this.options.clock.now());
     try {
       await this.store.write([entry]);
+      this.#dropL1([entry.key]);
       this.#stats.sets++;
       return true;
     } catch (err) {
@@ -268,6 +310,7 @@ export class Cache {
     const prepared = entries.map((e) => this.#entryWrite(e.key, e.value, e.ttl, now));
     try {
       await this.store.write(prepared);
+      this.#dropL1(prepared.map((e) => e.key));
       this.#stats.sets += prepared.length;
       return true;
     } catch (err) {
@@ -292,6 +335,7 @@ export class Cache {
     const full = list.map((k) => this.#key(k));
     try {
       const n = await this.store.delete(full);
+      this.#dropL1(full);
       this.#stats.deletes += n;
       return n;
     } catch (err) {
@@ -368,7 +412,17 @@ export class Cache {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    return this.store.read(new GetOrSetRead(this.#afterRead, key, full, fetcher, ttlOrOptions, plan, ++this.#seq, shape));
+    const l1 = this.#l1?.tier;
+    let ticket = -1;
+    if (l1?.up === true && (plan === undefined || plan.l1) && l1.eligible(key)) {
+      const e = l1.get(full, this.options.clock.now());
+      if (e !== undefined) {
+        this.#stats.l1HitAt(full, this.options.prefix.length);
+        return Promise.resolve(shape(e.value as T, 'hit'));
+      }
+      ticket = l1.ticket();
+    }
+    return this.store.read(new GetOrSetRead(this.#afterRead, key, full, fetcher, ttlOrOptions, plan, ++this.#seq, shape, ticket));
   }
 
   /** What getOrSet does with its read: a fresh value is the answer; anything else goes to the resolver. */
@@ -389,6 +443,7 @@ export class Cache {
           if ((r.plan?.earlyRefresh ?? o.earlyRefresh) && shouldRefreshEarly(now, entry.freshUntilMs, entry.fetchMs, o.earlyRefreshBeta, o.random)) {
             this.#resolver.refreshEarly(r.planWith(o));
           }
+          if (r.l1Ticket >= 0) this.#admit(r.fullKey, r.l1Ticket, value, entry);
           return r.shape(value as T, 'hit');
         }
         stale = { value, fresh: false, failSafe: entry.failSafe, freshUntilMs: entry.freshUntilMs, seq: r.readSeq };
@@ -415,6 +470,7 @@ export class Cache {
     const list = assertTags(tags);
     try {
       await this.store.invalidateTags(list);
+      this.#l1?.dropTags(list);
     } catch (err) {
       throw this.#fail('invalidateTags', list[0], err);
     }
@@ -450,6 +506,9 @@ export class Cache {
     const full = prefixedKey(escapeGlob(this.options.prefix), pattern);
     try {
       const r = await this.store.deletePattern(full, this.options.scanBatchSize);
+      // Rare and unbounded: this instance's L1 is emptied rather than matched key by key (the
+      // others evict each deleted key as Redis reports it).
+      this.#l1?.tier.flush();
       this.#stats.deletes += r.deleted;
       return r;
     } catch (err) {
@@ -464,7 +523,9 @@ export class Cache {
     assertTtlSeconds(ttlSeconds);
     if (!Number.isSafeInteger(by)) throw new CacheError('E_INVALID_OPTIONS', `increment must be an integer, got ${by}`);
     try {
-      return await this.store.incrBy(full, by, ttlToMs(ttlSeconds));
+      const n = await this.store.incrBy(full, by, ttlToMs(ttlSeconds));
+      this.#dropL1([full]);
+      return n;
     } catch (err) {
       throw this.#fail('incr', key, err);
     }
@@ -484,7 +545,7 @@ export class Cache {
         this.#fail('stats', undefined, err);
       }
     }
-    return this.#stats.snapshot(keys, this.store.kind);
+    return this.#stats.snapshot(keys, this.store.kind, this.#l1?.snapshot() ?? null);
   }
 
   resetStats(): void {
@@ -495,6 +556,7 @@ export class Cache {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#l1?.close();
     await this.store.close();
     await this.#connection?.close();
   }

@@ -29,6 +29,8 @@ export interface GetOrSetOptions extends SetOptions {
   earlyRefresh?: boolean;
   /** TTL jitter as a fraction: 0.1 = ±10 %. */
   jitter?: number;
+  /** Serve from and keep in the in-process tier when the cache has one (CacheOptions.l1). Default true; `false` for values that must come from Redis every time (a balance). */
+  l1?: boolean;
 }
 
 /** The third argument of `set`/`getOrSet`: seconds, or an options object. */
@@ -79,6 +81,7 @@ export interface GetOrSetPlan<T> extends SetPlan {
   hardTimeoutMs: number | undefined;
   earlyRefresh: boolean;
   jitter: number;
+  l1: boolean;
 }
 
 /**
@@ -102,6 +105,7 @@ export function getOrSetPlanOf<T>(key: string, full: string, fetcher: () => Prom
     hardTimeoutMs: o.hardTimeoutMs,
     earlyRefresh: o.earlyRefresh,
     jitter: o.jitter,
+    l1: true,
   };
   if (typeof arg === 'number') return plan;
   plan.negativeTtlSeconds = negativeTtlOf('negativeTtlSeconds', arg.negativeTtlSeconds, o.negativeTtlSeconds);
@@ -110,5 +114,6 @@ export function getOrSetPlanOf<T>(key: string, full: string, fetcher: () => Prom
   plan.hardTimeoutMs = arg.hardTimeoutMs === undefined ? o.hardTimeoutMs : positive('hardTimeoutMs', arg.hardTimeoutMs, 1);
   plan.earlyRefresh = booleanOf('earlyRefresh', arg.earlyRefresh, o.earlyRefresh);
   plan.jitter = jitterOf('jitter', arg.jitter, o.jitter);
+  plan.l1 = booleanOf('l1', arg.l1, true);
   return plan;
 }

@@ -5,6 +5,7 @@ import type { RedisClientOfAnyVersion } from './topology/clients.ts';
 import { resolveTopology, type ClusterOptions, type SentinelOptions } from './topology/options.ts';
 import type { CacheErrorEvent, CacheLogger } from './reporter.ts';
 import type { Serializer } from './serializer.ts';
+import { resolveL1Options, type L1Options, type ResolvedL1Options } from './tiers/l1.ts';
 import { defaultSerializer } from './serializer.ts';
 
 /** Options of `createCache`. Every field is optional; defaults are listed on each. */
@@ -50,6 +51,14 @@ export interface CacheOptions {
   breakerCooldownMs?: number;
   /** In-memory store bounds: entries (default 10,000) and bytes (default 64 MiB). */
   memory?: { maxEntries?: number; maxBytes?: number };
+  /**
+   * The in-process tier in front of Redis (README, "The in-process tier"): decoded values of
+   * recent hits, kept coherent by Redis's client-side caching invalidations on a connection of
+   * its own, emptied and bypassed whenever that connection cannot be trusted. `{}` for the
+   * defaults; per call, `getOrSet(key, fetcher, { ttl, l1: false })` skips it. One Redis only
+   * (a Cluster or Sentinel cache with `l1` is refused); ignored by the in-memory store. Default: off.
+   */
+  l1?: L1Options | false;
   /** Where failures are logged, rate-limited (pino-compatible). Default: not logged. */
   logger?: CacheLogger;
   /** Called for every failure, unthrottled. Default: none. */
@@ -152,6 +161,7 @@ export interface ResolvedCacheOptions {
   breakerThreshold: number;
   breakerCooldownMs: number;
   memory: { maxEntries: number; maxBytes: number };
+  l1: ResolvedL1Options | undefined;
   logger: CacheLogger | undefined;
   onError: ((event: CacheErrorEvent) => void) | undefined;
   logIntervalMs: number;
@@ -233,6 +243,13 @@ function replicasOf(options: CacheOptions): { invalidationReplicas: number; inva
   return { invalidationReplicas: replicas, invalidationReplicaTimeoutMs: timeoutMs };
 }
 
+function l1Of(l1: L1Options | false | undefined): ResolvedL1Options | undefined {
+  if (l1 !== undefined && l1 !== false && (typeof l1 !== 'object' || l1 === null)) throw new InvalidOptionsError('l1 must be an options object ({} for the defaults) or false');
+  const resolved = resolveL1Options(l1, positive, process.env.NODE_ENV === 'production');
+  if (resolved !== undefined && resolved.channelTimeoutMs <= resolved.heartbeatMs) throw new InvalidOptionsError('l1.channelTimeoutMs must be longer than l1.heartbeatMs');
+  return resolved;
+}
+
 /** Applies defaults and validates, once, at construction. */
 export function resolveOptions(options: CacheOptions = {}): ResolvedCacheOptions {
   const topology = resolveTopology(options);
@@ -255,6 +272,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedCacheOptions
       maxEntries: positive('memory.maxEntries', options.memory?.maxEntries, 10_000),
       maxBytes: positive('memory.maxBytes', options.memory?.maxBytes, 64 * 1024 * 1024),
     },
+    l1: l1Of(options.l1),
     logger: options.logger,
     onError: options.onError,
     logIntervalMs: positive('logIntervalMs', options.logIntervalMs, 10_000),

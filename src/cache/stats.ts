@@ -1,4 +1,5 @@
 import { namespaceOf } from './keys.ts';
+import type { L1Snapshot } from './tiers/l1.ts';
 
 export interface NamespaceStats {
   hits: number;
@@ -33,6 +34,12 @@ export interface CacheStats extends NamespaceStats {
   earlyRefreshes: number;
   /** Invalidations that fewer than `invalidationReplicas` replicas acknowledged in time (reported, and rejected). */
   replicationTimeouts: number;
+  /** Hits answered by the in-process tier (also counted in hits); 0 without one. */
+  l1Hits: number;
+  /** Hits answered by Redis (or the in-memory store): hits − l1Hits. */
+  l2Hits: number;
+  /** The in-process tier (CacheOptions.l1): size, evictions, invalidations heard, flushes, channel state; null when off. */
+  l1: L1Snapshot | null;
   /** Keys in the store (Redis DBSIZE); null when the store could not answer. */
   keys: number | null;
   store: 'redis' | 'memory';
@@ -57,6 +64,7 @@ function rate(hits: number, misses: number): number {
  */
 export class StatsRecorder {
   hits = 0;
+  l1Hits = 0;
   misses = 0;
   errors = 0;
   sets = 0;
@@ -109,6 +117,12 @@ export class StatsRecorder {
     this.#ns(fullKey, from).hits++;
   }
 
+  /** A hit served by the in-process tier (counted as a hit too). */
+  l1HitAt(fullKey: string, from: number): void {
+    this.l1Hits++;
+    this.hitAt(fullKey, from);
+  }
+
   miss(key: string): void {
     this.misses++;
     this.#ns(key).misses++;
@@ -119,7 +133,7 @@ export class StatsRecorder {
     if (key !== undefined) this.#ns(key).errors++;
   }
 
-  snapshot(keys: number | null, store: 'redis' | 'memory'): CacheStats {
+  snapshot(keys: number | null, store: 'redis' | 'memory', l1: L1Snapshot | null): CacheStats {
     const namespaces: Record<string, NamespaceStats> = {};
     for (const [name, c] of this.#byNamespace) namespaces[name] = { ...c, hitRate: rate(c.hits, c.misses) };
     return {
@@ -140,6 +154,9 @@ export class StatsRecorder {
       failSafe: this.failSafe,
       earlyRefreshes: this.earlyRefreshes,
       replicationTimeouts: this.replicationTimeouts,
+      l1Hits: this.l1Hits,
+      l2Hits: this.hits - this.l1Hits,
+      l1,
       keys,
       store,
       namespaces,
@@ -147,7 +164,7 @@ export class StatsRecorder {
   }
 
   reset(): void {
-    this.hits = this.misses = this.errors = this.sets = this.deletes = this.decodeErrors = this.fetches = this.coalesced = 0;
+    this.hits = this.l1Hits = this.misses = this.errors = this.sets = this.deletes = this.decodeErrors = this.fetches = this.coalesced = 0;
     this.stale = this.leaseWaits = this.leaseWakeups = this.lockTimeouts = this.staleWritesPrevented = this.failSafe = this.earlyRefreshes = this.replicationTimeouts = 0;
     this.#byNamespace.clear();
     this.#known.length = 0;

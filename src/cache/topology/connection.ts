@@ -2,6 +2,7 @@ import type { createClient, createCluster, createSentinel } from 'redis';
 import type { PubSubChannel } from '../lease-watch.ts';
 import type { LuaScript } from '../scripts.ts';
 import type { RedisClientOfAnyVersion } from './clients.ts';
+import type { TrackingClientLike } from '../tiers/tracking.ts';
 
 /** A node-redis v5 client as `createClient()` returns it (the version the cache creates its own clients with). */
 export type NodeRedisClient = ReturnType<typeof createClient>;
@@ -45,6 +46,12 @@ export interface RedisConnection {
   readonly isReady: boolean;
   /** The client is open (connected, connecting or reconnecting). */
   readonly isOpen: boolean;
+  /**
+   * A new client on the same Redis, not connected, in RESP2, for the in-process tier's
+   * invalidation channel (tiers/tracking.ts). Absent where tracking per node is not implemented
+   * (Cluster, Sentinel): a cache with `l1` on those is refused.
+   */
+  trackingClient?(): TrackingClientLike;
   /** Resolves the first time the connection is ready; rejects after timeoutMs. */
   firstReady(timeoutMs: number): Promise<void>;
   /** Calls fn each time the connection becomes ready; returns the unsubscribe function. */

@@ -1,5 +1,6 @@
 import { RedisUnavailableError } from '../errors.ts';
 import type { PubSubChannel } from '../lease-watch.ts';
+import type { TrackingClientLike } from '../tiers/tracking.ts';
 import { CACHE_COMMAND_OPTIONS, type RedisClientLike } from './clients.ts';
 import { addressOf, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
@@ -86,6 +87,12 @@ export class SingleConnection extends PrimaryConnection {
   }
 
   /** A duplicate of the client, connected in the background; watches are unarmed until it is ready. */
+  trackingClient(): TrackingClientLike {
+    // RESP2: invalidations then arrive as pub/sub messages; a RESP3 client would get them as
+    // pushes, which node-redis keeps for its own client-side cache.
+    return this.client.duplicate({ RESP: 2 }) as TrackingClientLike;
+  }
+
   openPubSub(): PubSubChannel {
     const sub = this.client.duplicate();
     sub.on('error', () => {});

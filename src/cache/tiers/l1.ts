@@ -1,0 +1,75 @@
+/**
+ * The in-process tier as the cache uses it: the memory tier (memory-tier.ts) kept coherent by
+ * the invalidation channel (tracking.ts). This file maps what Redis reports (a key, a tag
+ * version key, a flush) onto the tier, and what this instance writes onto the same evictions
+ * without waiting for its own messages (so an instance always reads its own writes).
+ */
+import { tagKeyPrefix } from '../tags.ts';
+import { MemoryTier, type L1Options, type L1Stats, type ResolvedL1Options } from './memory-tier.ts';
+import { TrackingChannel, type ChannelState, type TrackingClientLike } from './tracking.ts';
+
+export type { L1Options, ResolvedL1Options } from './memory-tier.ts';
+
+export interface L1Snapshot extends L1Stats {
+  /** The invalidation channel: `up` (L1 serving), `connecting`, `down` (L1 emptied and bypassed), `closed`. */
+  channel: ChannelState;
+  /** Times the channel was lost after being up and had to be re-established. */
+  channelReconnects: number;
+}
+
+export class L1Tier {
+  readonly tier: MemoryTier;
+  readonly #channel: TrackingChannel;
+  readonly #tagPrefix: string;
+
+  constructor(options: ResolvedL1Options, prefix: string, connect: () => TrackingClientLike, onError: (err: unknown) => void) {
+    const tier = new MemoryTier(options);
+    this.tier = tier;
+    this.#tagPrefix = tagKeyPrefix(prefix);
+    const tagPrefix = this.#tagPrefix;
+    this.#channel = new TrackingChannel(
+      { prefix, heartbeatMs: options.heartbeatMs, channelTimeoutMs: options.channelTimeoutMs, connect, onError },
+      {
+        onKey(key) {
+          // Leases and other internal keys hold no value L1 could keep.
+          if (key.includes('\0')) return;
+          if (key.startsWith(tagPrefix)) tier.invalidateTag(key.slice(tagPrefix.length));
+          else tier.invalidate(key);
+        },
+        onFlush: () => tier.flush(),
+        onUp: () => tier.channelUp(),
+        onDown: () => tier.channelDown(),
+      },
+    );
+  }
+
+  /** Keys this instance wrote or deleted: gone from L1 now, and reads sent before cannot bring them back. */
+  dropKeys(fullKeys: readonly string[]): void {
+    for (const k of fullKeys) this.tier.drop(k);
+  }
+
+  /** Tags this instance invalidated. */
+  dropTags(tags: readonly string[]): void {
+    for (const t of tags) this.tier.invalidateTag(t);
+  }
+
+  snapshot(): L1Snapshot {
+    return { ...this.tier.stats(), channel: this.#channel.state, channelReconnects: this.#channel.reconnects };
+  }
+
+  close(): Promise<void> {
+    return this.#channel.close();
+  }
+}
+
+export function resolveL1Options(l1: L1Options | false | undefined, positive: (name: string, v: number | undefined, fallback: number) => number, isProduction: boolean): ResolvedL1Options | undefined {
+  if (l1 === undefined || l1 === false) return undefined;
+  return {
+    maxEntries: positive('l1.maxEntries', l1.maxEntries, 10_000),
+    maxBytes: positive('l1.maxBytes', l1.maxBytes, 64 * 1024 * 1024),
+    excludeNamespaces: new Set(l1.excludeNamespaces ?? []),
+    freeze: l1.freeze ?? !isProduction,
+    heartbeatMs: positive('l1.heartbeatMs', l1.heartbeatMs, 250),
+    channelTimeoutMs: positive('l1.channelTimeoutMs', l1.channelTimeoutMs, 1000),
+  };
+}
