@@ -23,6 +23,7 @@ import { startRedisServer } from '../test/helpers/redis-server.ts';
 import { drive, IN_FLIGHT, KEYS, median, pairedRounds, profile, sequentialUs } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
 import { missLoad, stampede } from './miss-load.ts';
+import { countCommands } from './monitor.ts';
 
 // 60 pairs of 200 ms rather than 15 of 800 ms (the same 24 s): on this shared VM single rounds
 // swing ±15 %, and shorter pairs sit closer in time while more of them tighten the median. Ten
@@ -34,25 +35,6 @@ const STAMPEDE_RUNS = 10;
 const STAMPEDE_FETCH_MS = 50;
 
 type RedisClient = ReturnType<typeof createClient>;
-
-/** Client commands (not those run inside scripts) Redis executes while fn runs, from MONITOR. */
-async function countCommands(raw: RedisClient, fn: () => Promise<unknown>): Promise<number> {
-  const monitor = raw.duplicate();
-  monitor.on('error', () => {});
-  await monitor.connect();
-  let n = 0;
-  let marker = false;
-  await monitor.monitor((line) => {
-    if (line.includes(' lua]')) return;
-    if (line.includes('"ECHO" "bench-marker"')) marker = true;
-    else if (!marker) n++;
-  });
-  await fn();
-  await raw.echo('bench-marker'); // MONITOR is ordered: once the marker shows, every command before it has too
-  while (!marker) await new Promise((r) => setTimeout(r, 10));
-  await monitor.close();
-  return n;
-}
 
 interface CostRow {
   path: string;

@@ -250,7 +250,7 @@ export class Cache {
   /** Keeps a fresh value read from Redis in the in-process tier, if nothing invalidated it meanwhile. */
   #admit(full: string, ticket: number, value: unknown, entry: StoredEntry): void {
     const tags = entry.tags.length === 0 ? NO_TAG_NAMES : entry.tags.map((t) => t[0]);
-    this.#l1?.tier.admit(full, ticket, value, entry.freshUntilMs, tags, entry.value.length);
+    this.#l1?.tier.admit(full, ticket, value, entry.freshUntilMs, entry.fetchMs, tags, entry.value.length);
   }
 
   /** This instance changed these keys: out of its L1 at once (other instances hear it from Redis). */
@@ -415,9 +415,19 @@ export class Cache {
     const l1 = this.#l1?.tier;
     let ticket = -1;
     if (l1?.up === true && (plan === undefined || plan.l1) && l1.eligible(key)) {
-      const e = l1.get(full, this.options.clock.now());
+      const o = this.options;
+      const now = o.clock.now();
+      const e = l1.get(full, now);
       if (e !== undefined) {
-        this.#stats.l1HitAt(full, this.options.prefix.length);
+        this.#stats.l1HitAt(full, o.prefix.length);
+        // XFetch as on a Redis hit: the refresh's write evicts every instance's copy.
+        if ((plan?.earlyRefresh ?? o.earlyRefresh) && shouldRefreshEarly(now, e.freshUntilMs, e.fetchMs, o.earlyRefreshBeta, o.random)) {
+          try {
+            this.#resolver.refreshEarly(plan ?? getOrSetPlanOf(key, full, fetcher, ttlOrOptions, o));
+          } catch (err) {
+            return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        }
         return Promise.resolve(shape(e.value as T, 'hit'));
       }
       ticket = l1.ticket();

@@ -46,9 +46,11 @@ export interface ResolvedL1Options {
 }
 
 /** One L1 entry: the decoded value and what decides whether it may still be served. */
-interface L1Entry {
+export interface L1Entry {
   readonly value: unknown;
   readonly freshUntilMs: number;
+  /** The fetch time stored with the entry, for early refresh (xfetch.ts) on L1 hits. */
+  readonly fetchMs: number;
   readonly tags: readonly string[];
 }
 
@@ -152,14 +154,14 @@ export class MemoryTier {
    * Stores a value read from Redis under `fullKey` (the key as Redis names it) if nothing
    * invalidated it since `ticket`. `size` is the stored text's length.
    */
-  admit(fullKey: string, ticket: number, value: unknown, freshUntilMs: number, tags: readonly string[], size: number): void {
+  admit(fullKey: string, ticket: number, value: unknown, freshUntilMs: number, fetchMs: number, tags: readonly string[], size: number): void {
     if (ticket < 0 || !this.#up) return;
     const last = this.#recent.get(fullKey) ?? this.#floor;
     if (last > ticket) return;
     if (tags.length > 0 && this.#lastTagInvalidation > ticket) return;
     if (size * 2 > this.options.maxBytes) return;
     if (this.options.freeze) deepFreeze(value);
-    this.#lru.set(fullKey, { value, freshUntilMs, tags }, { size: size * 2 + fullKey.length * 2 + 64 });
+    this.#lru.set(fullKey, { value, freshUntilMs, fetchMs, tags }, { size: size * 2 + fullKey.length * 2 + 64 });
     for (const t of tags) {
       let keys = this.#byTag.get(t);
       if (keys === undefined) this.#byTag.set(t, (keys = new Set()));

@@ -234,6 +234,33 @@ describe('the in-process tier (l1)', () => {
     }
   }, 30_000);
 
+  it('a value whose leased write was refused is not kept in L1; concurrent L1 misses share one fetch', async () => {
+    const { a, b, close } = await pair();
+    try {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      let fetches = 0;
+      const slow = async (): Promise<string> => {
+        fetches++;
+        await gate;
+        return 'fetched before the delete';
+      };
+      const pending = Array.from({ length: 10 }, () => b.getOrSet('guild:21', slow, 60));
+      await until('the fetch started', () => fetches === 1);
+      await a.del('guild:21'); // revokes B's lease: its write must be refused
+      release();
+      expect(await Promise.all(pending)).toEqual(Array(10).fill('fetched before the delete'));
+      expect(fetches).toBe(1);
+      await b.idle();
+      expect((await b.getStats()).staleWritesPrevented).toBe(1);
+      const hits = await l1Hits(b);
+      expect(await b.getOrSet('guild:21', () => 'fetched after', 60)).toBe('fetched after');
+      expect(await l1Hits(b)).toBe(hits);
+    } finally {
+      await close();
+    }
+  });
+
   it('keeps to maxEntries and maxBytes when ten times more is read than fits', async () => {
     const prefix = `l1${randomBytes(4).toString('hex')}:`;
     const c = createCache({ redis: server.url, prefix, l1: { ...FAST_CHANNEL, maxEntries: 100, maxBytes: 1_000_000 } });
