@@ -106,6 +106,36 @@ async function coreSemantics(t: RunningTopology, version: ClientVersion): Promis
   await client.close();
 }
 
+/** The in-process tier on a passed client: its invalidation channel is a RESP2 copy of that client. */
+async function inProcessTier(t: RunningTopology, version: ClientVersion): Promise<void> {
+  const client = passedClientFor(version, t.cacheOptions);
+  client.on('error', () => {});
+  await client.connect();
+  const prefix = `cv${randomBytes(3).toString('hex')}:`;
+  const a = createCache({ redis: client, prefix, l1: {} });
+  const b = createCache({ redis: client, prefix, l1: {} });
+  const until = async (check: () => Promise<boolean>): Promise<void> => {
+    for (let i = 0; i < 400 && !(await check()); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await check()).toBe(true);
+  };
+  try {
+    await until(async () => (await b.getStats()).l1?.channel === 'up');
+    await a.set('guild:1', { v: 1 }, TTL);
+    await until(async () => {
+      const before = (await b.getStats()).l1Hits;
+      expect(await b.getOrSet('guild:1', () => null, TTL)).toEqual({ v: 1 });
+      return (await b.getStats()).l1Hits > before;
+    });
+    await a.set('guild:1', { v: 2 }, TTL);
+    await until(async () => JSON.stringify(await b.getOrSet('guild:1', () => null, TTL)) === JSON.stringify({ v: 2 }));
+    expect((await b.getStats()).errors).toBe(0);
+  } finally {
+    await a.close();
+    await b.close();
+    await client.close();
+  }
+}
+
 function refused(t: RunningTopology, version: ClientVersion): void {
   const client = passedClientFor(version, t.cacheOptions);
   let thrown: unknown;
@@ -124,6 +154,7 @@ describeEachTopology('a passed client of each supported node-redis version', (to
     } else {
       it(`${version.label}: serves get/set, getOrSet under a lease, del, tags, patterns, counters and error replies`, () => coreSemantics(topology(), version), 30_000);
     }
+    if (name === 'single') it(`${version.label}: the in-process tier hears another instance's write`, () => inProcessTier(topology(), version), 30_000);
   }
 });
 

@@ -81,7 +81,13 @@ export class TrackingChannel {
 
   async #open(): Promise<void> {
     const generation = ++this.#generation;
-    const c = this.#o.connect();
+    let c: TrackingClientLike;
+    try {
+      c = this.#o.connect();
+    } catch (err) {
+      this.#lost(generation, err);
+      return;
+    }
     this.#client = c;
     c.on('error', (err: unknown) => this.#lost(generation, err));
     c.on('end', () => this.#lost(generation, undefined));

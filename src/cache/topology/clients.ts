@@ -50,7 +50,7 @@ export interface RedisClientLike extends ClientEvents, Closable, ShardedPubSub {
   readonly options?: { readonly socket?: unknown } | undefined;
   sendCommand<T>(args: string[], options?: CommandOptionsLike): Promise<T>;
   multi(): { addCommand(args: string[]): unknown; exec(): Promise<unknown[]> };
-  duplicate(overrides?: { RESP?: 2 | 3 }): RedisClientLike;
+  duplicate(overrides?: { RESP?: 2 | 3; maintNotifications?: 'disabled'; clientSideCache?: undefined; emitInvalidate?: undefined }): RedisClientLike;
 }
 
 /** A cluster node, as `masters`, `replicas` and `slots` list them. */

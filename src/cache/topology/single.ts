@@ -89,8 +89,10 @@ export class SingleConnection extends PrimaryConnection {
   /** A duplicate of the client, connected in the background; watches are unarmed until it is ready. */
   trackingClient(): TrackingClientLike {
     // RESP2: invalidations then arrive as pub/sub messages; a RESP3 client would get them as
-    // pushes, which node-redis keeps for its own client-side cache.
-    return this.client.duplicate({ RESP: 2 }) as TrackingClientLike;
+    // pushes, which node-redis keeps for its own client-side cache. The RESP3-only features a
+    // passed node-redis 6 client may carry (maintenance notifications, its own client-side
+    // cache) are turned off on the copy, or node-redis refuses RESP2.
+    return this.client.duplicate({ RESP: 2, maintNotifications: 'disabled', clientSideCache: undefined, emitInvalidate: undefined }) as TrackingClientLike;
   }
 
   openPubSub(): PubSubChannel {
