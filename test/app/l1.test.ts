@@ -2,8 +2,8 @@
  * The backend with the in-process tier (CACHE_L1=true): two instances, A and B, on one Redis,
  * cache prefix and database, as two servers behind a load balancer. Guilds, leaderboards and
  * sessions are served from L1 on a repeated read; a write through the API on one instance evicts
- * the other's copy (guild membership, log-out); balances and rate-limit counters never enter L1.
- * SQL only: L1 does not depend on the database.
+ * the other's copy (guild membership, log-out); balances and rate-limit counters never enter L1;
+ * /metrics and /health show the tier. SQL only: L1 does not depend on the database.
  *
  * Reading the tier from the outside: `l1Hits` is one total per cache, and every authenticated
  * request also reads its session (an L1 namespace), so each request's L1 hits are counted with
@@ -157,5 +157,61 @@ describe('the in-process tier in the backend (CACHE_L1=true)', () => {
     expect(on).toMatchObject({ maxEntries: 5, maxBytes: 4096 });
     expect(on === false ? [] : on.excludeNamespaces).toEqual(expect.arrayContaining(['wallet', 'ratelimit']));
     expect(on === false ? [] : on.excludeNamespaces).not.toEqual(expect.arrayContaining(['session']));
+  });
+
+  it('/metrics splits hits by tier and shows the tier, from one getStats per scrape', async () => {
+    const token = await b.loginAs(8);
+    await sessionInL1(b, token);
+    const value = (body: string, series: string): number => {
+      const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+      if (line === undefined) throw new Error(`no ${series} in /metrics`);
+      return Number(line.slice(series.length + 1));
+    };
+    const sum = (body: string, metric: string): number =>
+      body
+        .split('\n')
+        .filter((l) => l.startsWith(`${metric}{`))
+        .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const stats = await b.cache().getStats();
+    const dbsize = await b.redisCalls('dbsize');
+    const body = (await b.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(await b.redisCalls('dbsize')).toBe(dbsize + 1);
+
+    expect(value(body, 'cache_l1_enabled')).toBe(1);
+    expect(value(body, 'cache_l1_channel_up')).toBe(1);
+    // B's first scrape: the counters hold the totals so far.
+    expect(value(body, 'cache_l1_hits_total')).toBe(stats.l1Hits);
+    expect(value(body, 'cache_l2_hits_total')).toBe(stats.l2Hits);
+    expect(stats.l1Hits).toBeGreaterThan(0);
+    expect(sum(body, 'cache_hits_total')).toBe(stats.l1Hits + stats.l2Hits);
+    expect(value(body, 'cache_l1_entries')).toBe(stats.l1?.entries);
+    expect(value(body, 'cache_l1_entries')).toBeGreaterThan(0);
+    expect(value(body, 'cache_l1_bytes')).toBeGreaterThan(0);
+    expect(value(body, 'cache_l1_bytes')).toBeLessThanOrEqual(b.config.cacheL1MaxBytes);
+    expect(value(body, 'cache_l1_invalidations_total')).toBe(stats.l1?.invalidations);
+    expect(value(body, 'cache_l1_evictions_total')).toBe(0);
+    expect(value(body, 'cache_l1_flushes_total')).toBe(stats.l1?.flushes);
+    expect(value(body, 'cache_l1_channel_reconnects_total')).toBe(0);
+
+    // Counters move by what happened between scrapes: one request, its session from L1.
+    await send(b, 'GET', '/notifications', token);
+    const next = (await b.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(value(next, 'cache_l1_hits_total')).toBe(stats.l1Hits + 1);
+  });
+
+  it('/health reports the L1 block with its bounds and namespaces', async () => {
+    const health = (await b.app.inject({ method: 'GET', url: '/health' })).json<{ cache: { l1Hits: number; l2Hits: number; l1: unknown } }>();
+    expect(health.cache.l1Hits).toBeGreaterThan(0);
+    expect(health.cache.l2Hits).toBeGreaterThan(0);
+    expect(health.cache.l1).toMatchObject({
+      channel: 'up',
+      channelReconnects: 0,
+      entries: expect.any(Number) as number,
+      bytes: expect.any(Number) as number,
+      evictions: 0,
+      maxEntries: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+      namespaces: expect.arrayContaining(['session', 'guild', 'leaderboard']) as string[],
+    });
   });
 });
