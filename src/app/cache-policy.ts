@@ -6,7 +6,8 @@
  * TTLs are a ceiling on staleness only for changes made outside this API (a SQL console, a
  * batch job): every write through the API deletes the keys it made stale, after its commit.
  */
-import { CacheTTL, keySegment, type GetOrSetOptions } from '../cache/index.ts';
+import { CacheTTL, keySegment, type GetOrSetOptions, type L1Options } from '../cache/index.ts';
+import type { AppConfig } from './config.ts';
 import type { JobStatus } from './jobs/jobs.data.ts';
 
 /** Seconds each cached kind of data lives. */
@@ -56,13 +57,83 @@ export type CachedKind = keyof typeof CACHE_TTL;
  *   posted) still removes them outright (their tag moves, CACHE_TAGS): grace never outlives an
  *   invalidation.
  * - Wallet balances are money: leases on (a balance fetched before a transaction is never
- *   written after it) and never any grace, so a stale balance is never served.
+ *   written after it), never any grace, so a stale balance is never served, and never the
+ *   in-process tier (`l1: false`, see L1_POLICY: the namespace is excluded too; this per-call
+ *   flag keeps a balance out of L1 even if that list is ever edited by mistake).
  */
 export const READ_OPTIONS = {
   leaderboard: { ttl: CACHE_TTL.leaderboard, graceSeconds: 600, softTimeoutMs: 0, earlyRefresh: true },
   jobList: { ttl: CACHE_TTL.jobList, graceSeconds: 300, softTimeoutMs: 0, earlyRefresh: true },
-  walletBalance: { ttl: CACHE_TTL.walletBalance, graceSeconds: false, lease: true },
+  walletBalance: { ttl: CACHE_TTL.walletBalance, graceSeconds: false, lease: true, l1: false },
 } as const;
+
+/** The first segment of every key the backend writes (CacheKeys); a test checks the list is complete. */
+export type CacheNamespace = 'user' | 'guild' | 'job' | 'jobs' | 'wallet' | 'leaderboard' | 'chat' | 'notifications' | 'session' | 'ratelimit';
+
+/**
+ * Which namespaces the in-process tier (L1, CACHE_L1=true) may hold. Every namespace has an
+ * entry, so a new one is a decision, not a default.
+ *
+ * What L1 changes: a value served from an instance's memory is dropped when Redis reports that
+ * its key changed (any instance, any client). Between a write's DEL landing in Redis and that
+ * report reaching another instance, that instance can still serve the old value: normally the
+ * time one message takes on an open connection (README, "The in-process tier", for the measured
+ * figure); at worst about 2 x heartbeat + channel timeout (1.5 s with the library's defaults,
+ * 250 ms and 1 s) when the report connection stalls silently, after which that instance empties
+ * L1 and reads Redis until the connection answers again. The instance that wrote drops its own
+ * copy at once. L1 keeps only fresh values (never past the TTL, never a
+ * grace-period value), so TTLs and grace are unchanged.
+ *
+ * - `session`: yes. Every authenticated request reads its session, so this is where L1 saves
+ *   the most Redis round trips. Revocation (log-out, rotation at log-in) deletes the key after
+ *   the database commit; the propagation bound above is accepted as the revocation bound: the
+ *   backend already has a window of the same kind without L1 (between the commit and the DEL,
+ *   and while a failed DEL waits in the writing instance's outbox, every other instance serves
+ *   the session from Redis), and `expiresAt` is still checked on every read. A deployment that
+ *   needs revocation to hold on every instance within the DEL itself runs with CACHE_L1=false.
+ * - `guild`: yes. Guilds and member lists are read by every member and change only on a join or
+ *   a leave, which deletes both keys: long-lived, shared, rarely invalidated.
+ * - `leaderboard`: yes. Two keys read by everyone; a board of 100 entries is also the costliest
+ *   value to decode, which an L1 hit skips. Already allowed to be minutes old (grace).
+ * - `wallet`: never. A balance is money: whichever instance answers must show the balance after
+ *   the owner's last transaction. Excluded here AND read with `l1: false` (READ_OPTIONS).
+ * - `ratelimit`: never. Counters and lock-out marks: an instance counting on its own copy would
+ *   let an attacker past a limit. They are read with `get`, which only the exclusion covers.
+ * - `user`, `job`, `jobs`, `chat`, `notifications`: not yet, until a load test shows them paying:
+ *   profiles and notifications are one key per user with little reuse per instance (copies would
+ *   be evicted before their second read), listings and chat pages are invalidated by every post
+ *   (their tag moves), and `chat:{id}` is the membership check, kept with the rest of the chat.
+ */
+export const L1_POLICY: Readonly<Record<CacheNamespace, boolean>> = {
+  session: true,
+  guild: true,
+  leaderboard: true,
+  wallet: false,
+  ratelimit: false,
+  user: false,
+  job: false,
+  jobs: false,
+  chat: false,
+  notifications: false,
+};
+
+const namespacesWhere = (allowed: boolean): CacheNamespace[] => (Object.keys(L1_POLICY) as CacheNamespace[]).filter((ns) => L1_POLICY[ns] === allowed);
+
+/**
+ * Namespaces whose reads may use L1. CacheAccess reads anything else with `l1: false`, so a key
+ * outside the list (a namespace added without an L1_POLICY entry) stays out of L1.
+ */
+export const L1_NAMESPACES: ReadonlySet<string> = new Set(namespacesWhere(true));
+
+/**
+ * The cache's `l1` option from the configuration: off, or on with the namespaces L1_POLICY
+ * refuses excluded in the library itself, which also covers reads that do not go through
+ * CacheAccess (`get` of rate-limit counters).
+ */
+export function l1CacheOptions(config: Pick<AppConfig, 'cacheL1' | 'cacheL1MaxEntries' | 'cacheL1MaxBytes'>): L1Options | false {
+  if (!config.cacheL1) return false;
+  return { maxEntries: config.cacheL1MaxEntries, maxBytes: config.cacheL1MaxBytes, excludeNamespaces: namespacesWhere(false) };
+}
 
 /**
  * Tags of the paged listings. A write that shifts a listing moves its tag's version: one

@@ -31,6 +31,16 @@ export interface AppConfig {
   cacheEnabled: boolean;
   cacheWarm: boolean;
   cacheWarmTimeoutMs: number;
+  /**
+   * The in-process tier (L1) in front of Redis, for the namespaces cache-policy.ts allows
+   * (L1_POLICY). One Redis only: refused with REDIS_CLUSTER_NODES or REDIS_SENTINELS. Ignored by
+   * the development memory store.
+   */
+  cacheL1: boolean;
+  /** Most entries L1 keeps per process. */
+  cacheL1MaxEntries: number;
+  /** Most bytes L1 keeps per process, counted on the stored text (the decoded objects take more heap). */
+  cacheL1MaxBytes: number;
   dbFallbackConcurrency: number;
   /** postgres://… (PostgreSQL), firestore://<project-id> (Firestore), or unset (PGlite). */
   databaseUrl: string | undefined;
@@ -215,6 +225,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     cacheEnabled: bool('CACHE_ENABLED', true),
     cacheWarm: bool('CACHE_WARM', false),
     cacheWarmTimeoutMs: int('CACHE_WARM_TIMEOUT_MS', 10_000, 1),
+    cacheL1: bool('CACHE_L1', false),
+    cacheL1MaxEntries: int('CACHE_L1_MAX_ENTRIES', 10_000, 1),
+    // Below 1 KiB is a unit mistake (a figure meant in MiB), not a useful bound.
+    cacheL1MaxBytes: int('CACHE_L1_MAX_BYTES', 64 * 1024 * 1024, 1024),
     dbFallbackConcurrency: int('DB_FALLBACK_CONCURRENCY', 32, 1),
     databaseUrl,
     databaseKind,
@@ -242,6 +256,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (config.databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) problems.push('DATABASE_SCHEMA must be a lower-case SQL identifier');
   // The demo data set publishes its passwords (the demo account's is in the README).
   if (config.seedDemo && nodeEnv === 'production') problems.push('SEED_DEMO=true is not allowed when NODE_ENV=production: the demo accounts have published passwords');
+  // The library would refuse it at createCache (InvalidOptionsError); said here, at start-up, with the fix.
+  if (config.cacheL1 && (redis?.kind === 'cluster' || redis?.kind === 'sentinel')) {
+    const via = redis.kind === 'cluster' ? 'Redis Cluster (REDIS_CLUSTER_NODES)' : 'Sentinel (REDIS_SENTINELS)';
+    problems.push(`CACHE_L1=true needs one Redis (REDIS_URL): the in-process tier's invalidation tracking per node is not implemented yet for ${via}; unset CACHE_L1 or set it to false`);
+  }
   if (config.redisTlsCaFile !== undefined && !existsSync(config.redisTlsCaFile)) problems.push(`REDIS_TLS_CA_FILE does not exist: ${config.redisTlsCaFile}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createCache, type Cache } from '../cache/index.ts';
 import { buildApp, type App } from './app.ts';
+import { L1_NAMESPACES, l1CacheOptions } from './cache-policy.ts';
 import { ConfigError, describeRedisTarget, loadConfig, loadDotEnv, maskUrl, type AppConfig } from './config.ts';
 import { createDatabase, SeedError, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
@@ -203,15 +204,22 @@ async function main(): Promise<void> {
       // stay in the outbox (http/cache-access.ts) until a replica has them.
       invalidationReplicas: config.redisInvalidationReplicas,
       invalidationReplicaTimeoutMs: Math.max(1, Math.min(100, Math.floor(config.redisCommandTimeoutMs / 2))),
+      // CACHE_L1: config.ts has refused it on Cluster and Sentinel; the memory store ignores it.
+      l1: l1CacheOptions(config),
       logger: cacheLogger,
       onError: () => onCacheError.notify(),
     });
+  if (config.cacheL1) {
+    if (redis === undefined) logger.warn('CACHE_L1=true has no effect while the cache runs on the in-memory store (no Redis): there is no other writer to hear about');
+    else logger.info({ namespaces: [...L1_NAMESPACES], maxEntries: config.cacheL1MaxEntries, maxBytes: config.cacheL1MaxBytes }, 'in-process tier (L1) on');
+  }
   const access = new CacheAccess({
     cache: makeCache(redis),
     enabled: config.cacheEnabled,
     fallbackConcurrency: config.dbFallbackConcurrency,
     isRedisHealthy: () => redis === undefined || redis.healthy,
     metrics: { onFallback: () => metrics.fallbacks.inc(), onFallbackRejected: () => metrics.fallbackRejected.inc() },
+    l1Namespaces: config.cacheL1 ? L1_NAMESPACES : undefined,
   });
   onCacheError.notify = () => access.noteCacheError();
 

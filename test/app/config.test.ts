@@ -152,3 +152,36 @@ describe('loadConfig: which Redis (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINE
     expect(describeRedisTarget(loadConfig({ REDIS_SENTINELS: 'h:1,g:2', REDIS_SENTINEL_MASTER: 'main', REDIS_PASSWORD: 'pw-x' }).redis)).toBe('sentinel://h:1,g:2/main');
   });
 });
+
+describe('loadConfig: the in-process tier (CACHE_L1)', () => {
+  const cluster = { REDIS_CLUSTER_NODES: 'redis://h:7000' };
+  const sentinel = { REDIS_SENTINELS: 'h:26379', REDIS_SENTINEL_MASTER: 'm' };
+
+  it('is off by default on every topology, with 10,000 entries and 64 MiB as bounds', () => {
+    for (const env of [{}, { REDIS_URL: 'redis://h:1' }, cluster, sentinel]) {
+      expect(loadConfig(env)).toMatchObject({ cacheL1: false, cacheL1MaxEntries: 10_000, cacheL1MaxBytes: 64 * 1024 * 1024 });
+    }
+    expect(loadConfig({ REDIS_URL: 'redis://h:1', CACHE_L1: 'true', CACHE_L1_MAX_ENTRIES: '500', CACHE_L1_MAX_BYTES: '1048576' })).toMatchObject({ cacheL1: true, cacheL1MaxEntries: 500, cacheL1MaxBytes: 1_048_576 });
+    expect(loadConfig({ ...cluster, CACHE_L1: 'false' }).cacheL1).toBe(false);
+  });
+
+  it('refuses CACHE_L1=true on Redis Cluster or Sentinel, saying why and what to do', () => {
+    for (const [env, via] of [
+      [cluster, 'Redis Cluster (REDIS_CLUSTER_NODES)'],
+      [sentinel, 'Sentinel (REDIS_SENTINELS)'],
+    ] as const) {
+      const problems = problemsOf({ ...env, CACHE_L1: 'true' });
+      expect(problems).toEqual([expect.stringContaining('CACHE_L1=true needs one Redis (REDIS_URL)')]);
+      expect(problems[0]).toContain(`tracking per node is not implemented yet for ${via}`);
+      expect(problems[0]).toContain('unset CACHE_L1 or set it to false');
+    }
+  });
+
+  it('refuses bad values, one message each', () => {
+    expect(problemsOf({ CACHE_L1: 'on', CACHE_L1_MAX_ENTRIES: '0', CACHE_L1_MAX_BYTES: '64' })).toEqual([
+      expect.stringContaining('CACHE_L1 must be true or false'),
+      expect.stringContaining('CACHE_L1_MAX_ENTRIES must be an integer between 1 and'),
+      expect.stringContaining('CACHE_L1_MAX_BYTES must be an integer between 1024 and'),
+    ]);
+  });
+});

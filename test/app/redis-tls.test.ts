@@ -2,14 +2,15 @@
  * Redis over TLS (`rediss://`), against a TLS-only redis-server with a certificate from a test
  * CA: the production server boots and caches when REDIS_TLS_CA_FILE names that CA, and exits 1
  * with a one-line TLS message within the connect window when it names another CA (certificate
- * verification is on). The library works over a TLS client it is given.
+ * verification is on). The library works over a TLS client it is given. The booting server runs
+ * with CACHE_L1=true: its in-process tier's own connection (TLS, password) comes up and serves.
  */
 import { readFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache } from '../../src/cache/index.ts';
 import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.ts';
-import { spawnServer } from '../helpers/server-process.ts';
+import { OPS_HEADERS, spawnServer } from '../helpers/server-process.ts';
 import { makeTlsFiles, type TestTlsFiles } from '../helpers/tls.ts';
 
 const PASSWORD = 'tls-Pa55word-never-printed';
@@ -27,9 +28,9 @@ afterAll(async () => {
 });
 
 describe('production server on rediss://', () => {
-  it('boots with REDIS_TLS_CA_FILE naming the CA and serves from the cache (MISS, then HIT)', async () => {
+  it('boots with REDIS_TLS_CA_FILE naming the CA and serves from the cache (MISS, then HIT), L1 included', async () => {
     expect(redis.url).toMatch(/^rediss:\/\//);
-    const server = await spawnServer({ NODE_ENV: 'production', REDIS_URL: redis.url, REDIS_TLS_CA_FILE: tls.caFile, REDIS_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS) });
+    const server = await spawnServer({ NODE_ENV: 'production', REDIS_URL: redis.url, REDIS_TLS_CA_FILE: tls.caFile, REDIS_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS), CACHE_L1: 'true' });
     try {
       await server.waitForReady();
       const url = `${server.baseUrl}/leaderboards/global?limit=10`;
@@ -40,6 +41,17 @@ describe('production server on rediss://', () => {
       expect(second.status).toBe(200);
       expect(second.headers.get('x-cache')).toBe('HIT');
       expect(await second.json()).toEqual(await first.json());
+      // server.ts wires CACHE_L1 into the cache: the board soon comes from the process's memory
+      // (a read that races the report of the board's own write is not kept, hence the polling).
+      type Health = { cache: { l1Hits: number; l1: { channel: string } | null } };
+      const health = async (): Promise<Health> => (await (await fetch(`${server.baseUrl}/health`, { headers: OPS_HEADERS })).json()) as Health;
+      expect((await health()).cache.l1?.channel).toBe('up');
+      await expect
+        .poll(async () => {
+          expect((await fetch(url)).headers.get('x-cache')).toBe('HIT');
+          return (await health()).cache.l1Hits;
+        }, { timeout: 5000, interval: 20 })
+        .toBeGreaterThan(0);
     } finally {
       server.kill('SIGTERM');
       expect((await server.exited).code).toBe(0);

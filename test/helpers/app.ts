@@ -13,6 +13,10 @@
  * through HTTP or the ports (`t.deps.data.<domain>`) so an assertion holds on both; `t.db` and
  * `queryCount` are SQL only and throw on Firestore.
  *
+ * `shareWith: other` builds a second instance of the same backend: its own cache (connection,
+ * in-process tier) and HTTP app on `other`'s redis-server, cache prefix and database, as two
+ * servers behind a load balancer would be. Close it before `other`, which owns what they share.
+ *
  * `redis` is a second, raw node-redis client on the same server, for checking keys directly
  * (`keyExists('user:1:profile')` adds the file's prefix). A miss answers before its write lands
  * (the write is queued on the cache's own connection), so `keyExists`, `keys` and `redisCalls`
@@ -24,6 +28,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { createClient } from 'redis';
 import { createCache, type Cache, type Clock, type NodeRedisClient } from '../../src/cache/index.ts';
 import { buildApp, type App } from '../../src/app/app.ts';
+import { L1_NAMESPACES, l1CacheOptions } from '../../src/app/cache-policy.ts';
 import { loadConfig, type AppConfig } from '../../src/app/config.ts';
 import type { Database, DbTx } from '../../src/app/db/database.ts';
 import { DEMO_USER, LOADTEST_PASSWORD, seedDatabase } from '../../src/app/db/seed.ts';
@@ -124,6 +129,11 @@ export interface TestAppOptions {
   clock?: Clock;
   /** A pino logger for the app (default: none), e.g. one writing to memory to check the log. */
   logger?: FastifyBaseLogger;
+  /**
+   * Another instance of the same backend: share its redis-server, cache prefix and database
+   * (`database` and `users` are then taken from it). Closing this app leaves them open.
+   */
+  shareWith?: TestApp;
 }
 
 /**
@@ -324,8 +334,9 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     redisCommandTimeoutMs: 300,
     ...opts.config,
   };
-  const prefix = `t${randomBytes(4).toString('hex')}:`;
-  const redisServer = await startRedisServer();
+  const shared = opts.shareWith;
+  const prefix = shared?.prefix ?? `t${randomBytes(4).toString('hex')}:`;
+  const redisServer = shared?.redisServer ?? (await startRedisServer());
   const client: NodeRedisClient = createClient({ url: redisServer.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 100 } });
   client.on('error', () => undefined);
   await client.connect();
@@ -333,14 +344,20 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   raw.on('error', () => undefined);
   await raw.connect();
 
-  const database = opts.database ?? 'sql';
+  const database = shared?.database ?? opts.database ?? 'sql';
   const users = opts.users ?? 250;
   const sqlLog: string[] = [];
   let db: Database = NO_SQL_DATABASE;
   let data: AppData;
   let firestore: TestApp['firestore'];
   let inspect: TestInspect;
-  if (database === 'sql') {
+  if (shared !== undefined) {
+    // The other instance's database, through its recording (its queryCount sees both apps).
+    db = shared.db;
+    data = shared.deps.data;
+    inspect = shared.inspect;
+    firestore = shared.firestore;
+  } else if (database === 'sql') {
     const rawDb = await createTestDatabase();
     await seedDatabase(rawDb, { users });
     db = recordingDatabase(rawDb, sqlLog);
@@ -360,12 +377,14 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   }
 
   const metrics = new AppMetrics();
-  const cache = createCache({ redis: client, prefix, commandTimeoutMs: config.redisCommandTimeoutMs, ...(opts.clock === undefined ? {} : { clock: opts.clock }) });
+  // The in-process tier as server.ts sets it up (CACHE_L1 → `config: { cacheL1: true }`).
+  const cache = createCache({ redis: client, prefix, commandTimeoutMs: config.redisCommandTimeoutMs, l1: l1CacheOptions(config), ...(opts.clock === undefined ? {} : { clock: opts.clock }) });
   const cacheAccess = new CacheAccess({
     cache,
     enabled: config.cacheEnabled,
     fallbackConcurrency: config.dbFallbackConcurrency,
     isRedisHealthy: () => client.isReady,
+    l1Namespaces: config.cacheL1 ? L1_NAMESPACES : undefined,
   });
   const deps: AppDeps = {
     config,
@@ -408,7 +427,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       const stats = await raw.info('commandstats');
       return Number(new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
     },
-    queryCount: (pattern) => (database === 'sql' ? sqlLog.filter((sql) => pattern.test(sql)).length : sqlOnly('queryCount')),
+    queryCount: (pattern) => (shared !== undefined ? shared.queryCount(pattern) : database === 'sql' ? sqlLog.filter((sql) => pattern.test(sql)).length : sqlOnly('queryCount')),
     login,
     loginAs: (id) => login(emailOf(id), passwordOf(id)),
     async close() {
@@ -417,6 +436,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       await cacheAccess.cache.close();
       if (client.isOpen) await client.close().catch(() => client.destroy());
       if (raw.isOpen) await raw.close().catch(() => raw.destroy());
+      // What this app shares with another is closed by that one.
+      if (shared !== undefined) return;
       await data.close();
       // A fresh project per app: dropping its documents only frees the emulator's memory.
       if (firestore !== undefined) await firestore.emulator.clear(firestore.projectId).catch(() => undefined);

@@ -15,9 +15,13 @@
  *   cannot be served from a Redis that comes back with it. Past OUTBOX_MAX_KEYS pending
  *   entries (keys, tags and patterns together) the outbox collapses to "delete everything
  *   under the prefix" on recovery, which drops the tag versions too.
+ * - The in-process tier (CACHE_L1): with `l1Namespaces`, a read of a key outside those
+ *   namespaces is sent with `l1: false`, so the per-domain choice (cache-policy.ts, L1_POLICY)
+ *   is made here once, not in each service, and a namespace nobody decided on stays out of L1.
  */
 import { InvalidTagError, type Cache, type CacheStatus } from '../../cache/index.ts';
 import { globToRegExp } from '../../cache/glob.ts';
+import { namespaceOf } from '../../cache/keys.ts';
 import { NotFoundError, OverloadedError } from './errors.ts';
 
 export type XCache = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
@@ -86,6 +90,7 @@ export class CacheAccess {
   readonly bulkhead: Bulkhead;
   #isRedisHealthy: () => boolean;
   readonly #metrics: FallbackMetrics | undefined;
+  readonly #l1Namespaces: ReadonlySet<string> | undefined;
   #lastCacheErrorAtMs = 0;
   // Each pending entry holds the sequence number of its latest failure, so a replay that was
   // already in flight when the same entry failed again does not take the newer failure with it.
@@ -98,12 +103,21 @@ export class CacheAccess {
   #retryTimer: NodeJS.Timeout | undefined;
   #retrying = false;
 
-  constructor(opts: { cache: Cache; enabled: boolean; fallbackConcurrency: number; isRedisHealthy: () => boolean; metrics?: FallbackMetrics }) {
+  constructor(opts: {
+    cache: Cache;
+    enabled: boolean;
+    fallbackConcurrency: number;
+    isRedisHealthy: () => boolean;
+    metrics?: FallbackMetrics;
+    /** Namespaces whose reads may be served from the cache's in-process tier; undefined: no per-read choice (L1 off). */
+    l1Namespaces?: ReadonlySet<string> | undefined;
+  }) {
     this.#cache = opts.cache;
     this.enabled = opts.enabled;
     this.bulkhead = new Bulkhead(opts.fallbackConcurrency);
     this.#isRedisHealthy = opts.isRedisHealthy;
     this.#metrics = opts.metrics;
+    this.#l1Namespaces = opts.l1Namespaces;
   }
 
   /** The cache in use now; read it at call time (development may move it to Redis later). */
@@ -168,8 +182,16 @@ export class CacheAccess {
         throw err;
       });
     };
-    const r = await this.#cache.getOrSetWithMeta(key, guarded, ttl);
+    const r = await this.#cache.getOrSetWithMeta(key, guarded, this.#l1Choice(key, ttl));
     return { value: r.value, xCache: STATUS[r.status] };
+  }
+
+  /** The read's options with `l1: false` when its namespace may not use the in-process tier. */
+  #l1Choice(key: string, ttl: ReadTtl): ReadTtl {
+    const allowed = this.#l1Namespaces;
+    if (allowed === undefined || allowed.has(namespaceOf(key))) return ttl;
+    if (typeof ttl === 'number') return { ttl, l1: false };
+    return ttl.l1 === false ? ttl : { ...ttl, l1: false };
   }
 
   /**

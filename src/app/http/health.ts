@@ -9,6 +9,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { onRequestAsyncHookHandler } from 'fastify';
+import { L1_NAMESPACES } from '../cache-policy.ts';
 import type { AppDeps } from '../deps.ts';
 import { ForbiddenError, UnauthorizedError } from './errors.ts';
 import { bearerCredential, sameSecret } from './tokens.ts';
@@ -47,12 +48,16 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
     const r = isReady(deps);
     const redis = deps.redisStatus();
     const stats = await deps.cacheAccess.cache.getStats();
+    // The in-process tier as the library reports it (size, evictions, invalidations heard,
+    // flushes, channel state), with the bounds it fills and the namespaces it may hold; null
+    // when it is off (CACHE_L1=false, or the development memory store).
+    const l1 = stats.l1 === null ? null : { ...stats.l1, maxEntries: deps.config.cacheL1MaxEntries, maxBytes: deps.config.cacheL1MaxBytes, namespaces: [...L1_NAMESPACES] };
     return reply.code(200).send({
       status: r.ready ? 'ok' : 'degraded',
       reasons: r.reasons,
       uptimeSeconds: Math.round((Date.now() - deps.lifecycle.startedAtMs) / 1000),
       redis,
-      cache: { enabled: deps.cacheAccess.enabled, ...stats, fallbackInFlight: deps.cacheAccess.bulkhead.inFlight },
+      cache: { enabled: deps.cacheAccess.enabled, ...stats, l1, fallbackInFlight: deps.cacheAccess.bulkhead.inFlight },
       // SQL: rows read per domain. Firestore: billed document reads (rowsRead keeps its name so
       // dashboards work on both) plus the whole bill, reads, writes and deletes, per domain.
       database: { kind: deps.data.kind, rowsRead: deps.data.readStats(), ...(deps.data.billed === undefined ? {} : { billed: deps.data.billed() }) },

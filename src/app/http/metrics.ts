@@ -1,7 +1,14 @@
 /**
  * Prometheus metrics. The cache library stays free of prom-client: its in-process counters
  * (getStats) are copied into counters at scrape time, as deltas, so every series is a true
- * monotonic counter.
+ * monotonic counter. One scrape asks the cache for its stats once (each getStats costs a
+ * DBSIZE), however many series read them.
+ *
+ * The in-process tier (CACHE_L1): `cache_hits_total` keeps counting every hit, by namespace;
+ * `cache_l1_hits_total` and `cache_l2_hits_total` split the same hits by the tier that answered
+ * (the library counts tiers in total, not per namespace). The `cache_l1_*` size and event series
+ * read 0 while L1 is off, and `cache_l1_enabled` says which is the case, so an alert on
+ * `cache_l1_channel_up == 0` is written `cache_l1_enabled == 1 and cache_l1_channel_up == 0`.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CacheStats } from '../../cache/index.ts';
@@ -48,6 +55,18 @@ export class AppMetrics {
       return d > 0 ? d : 0;
     };
     const self = (): MetricsSources | undefined => this.#sources;
+    // The series of one scrape collect together (prom-client starts every collect before awaiting
+    // any), so they share one getStats while it is in flight.
+    let statsInFlight: Promise<CacheStats> | undefined;
+    const scrapeStats = (src: MetricsSources): Promise<CacheStats> => {
+      if (statsInFlight === undefined) {
+        const p = src.cacheStats().finally(() => {
+          if (statsInFlight === p) statsInFlight = undefined;
+        });
+        statsInFlight = p;
+      }
+      return statsInFlight;
+    };
     const perNamespace = (name: string, help: string, pick: (s: { hits: number; misses: number; errors: number }) => number) =>
       new Counter({
         name,
@@ -57,7 +76,7 @@ export class AppMetrics {
         async collect() {
           const src = self();
           if (src === undefined) return;
-          const stats = await src.cacheStats();
+          const stats = await scrapeStats(src);
           for (const [ns, s] of Object.entries(stats.namespaces)) this.inc({ namespace: ns }, delta(`${name}:${ns}`, pick(s)));
           // Errors not tied to a key (connection errors) go under namespace "_connection".
           if (name === 'cache_errors_total') {
@@ -76,9 +95,41 @@ export class AppMetrics {
       async collect() {
         const src = self();
         if (src === undefined) return;
-        this.set((await src.cacheStats()).keys ?? 0);
+        this.set((await scrapeStats(src)).keys ?? 0);
       },
     });
+    // The in-process tier: hits by tier and the tier's own event counts, copied as deltas like
+    // the counters above (a total that went down, after resetStats or a replaced cache, adds 0).
+    const fromStats = (name: string, help: string, pick: (s: CacheStats) => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const src = self();
+          if (src !== undefined) this.inc(delta(name, pick(await scrapeStats(src))));
+        },
+      });
+    fromStats('cache_l1_hits_total', 'Cache hits answered by the in-process tier (L1); with cache_l2_hits_total, the hits of cache_hits_total', (s) => s.l1Hits);
+    fromStats('cache_l2_hits_total', 'Cache hits answered by Redis (or the development memory store)', (s) => s.l2Hits);
+    fromStats('cache_l1_evictions_total', 'L1 entries dropped to stay within CACHE_L1_MAX_ENTRIES / CACHE_L1_MAX_BYTES', (s) => s.l1?.evictions ?? 0);
+    fromStats('cache_l1_invalidations_total', 'Keys L1 heard changed in Redis (any instance or client), held or not', (s) => s.l1?.invalidations ?? 0);
+    fromStats('cache_l1_flushes_total', 'Times L1 was emptied: its invalidation channel went down, or Redis was flushed', (s) => s.l1?.flushes ?? 0);
+    fromStats('cache_l1_channel_reconnects_total', "Times L1's invalidation channel was lost after being up and re-established", (s) => s.l1?.channelReconnects ?? 0);
+    const l1Gauge = (name: string, help: string, pick: (s: CacheStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const src = self();
+          if (src !== undefined) this.set(pick(await scrapeStats(src)));
+        },
+      });
+    l1Gauge('cache_l1_enabled', 'The in-process tier is on (1) or off (0: CACHE_L1=false, or the memory store)', (s) => (s.l1 === null ? 0 : 1));
+    l1Gauge('cache_l1_channel_up', "L1's invalidation channel is up and L1 serves (1); 0 while it is down or connecting (L1 bypassed) and when L1 is off", (s) => (s.l1?.channel === 'up' ? 1 : 0));
+    l1Gauge('cache_l1_entries', 'Entries in the in-process tier', (s) => s.l1?.entries ?? 0);
+    l1Gauge('cache_l1_bytes', 'Bytes in the in-process tier, as counted against CACHE_L1_MAX_BYTES (stored text, not heap)', (s) => s.l1?.bytes ?? 0);
     new Gauge({
       name: 'redis_connection_state',
       help: 'Redis connection: 1 for the labelled current state',

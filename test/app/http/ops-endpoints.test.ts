@@ -59,6 +59,16 @@ describe('operational endpoints', () => {
     expect((await get(development, '/metrics')).statusCode).toBe(200);
   });
 
+  it('without CACHE_L1: /health has no L1 block, and the L1 series say it is off', async () => {
+    const health = (await get(development, '/health')).json<{ cache: { l1: unknown; l1Hits: number } }>();
+    expect(health.cache.l1).toBeNull();
+    expect(health.cache.l1Hits).toBe(0);
+    const metrics = (await get(development, '/metrics')).body;
+    for (const line of ['cache_l1_enabled 0', 'cache_l1_channel_up 0', 'cache_l1_hits_total 0', 'cache_l1_entries 0']) expect(metrics).toContain(`\n${line}\n`);
+    expect(metrics).toContain('# TYPE cache_l2_hits_total counter');
+    expect(metrics).toContain('# TYPE cache_hits_total counter');
+  });
+
   it('during a shutdown, a request on an open connection gets 503 in the one error shape', async () => {
     development.deps.lifecycle.shuttingDown = true;
     try {
