@@ -75,6 +75,8 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     dbReads: () => deps.data.readStats(),
     firestoreBill: () => deps.data.billed?.(),
     fallbackInFlight: () => deps.cacheAccess.bulkhead.inFlight,
+    fallbackLimit: () => deps.cacheAccess.bulkhead.limit,
+    pendingInvalidations: () => deps.cacheAccess.pendingInvalidations,
   });
 
   await app.register(healthRoutes, { deps });

@@ -23,6 +23,10 @@ export interface MetricsSources {
   /** Firestore's bill per domain; undefined on SQL (no firestore_* series then). */
   firestoreBill(): Record<string, { reads: number; writes: number; deletes: number }> | undefined;
   fallbackInFlight(): number;
+  /** DB_FALLBACK_CONCURRENCY: the slots fallbackInFlight fills. */
+  fallbackLimit(): number;
+  /** Failed invalidations waiting to be replayed (cache-access.ts's outbox). */
+  pendingInvalidations(): { keys: number; tags: number; patterns: number; flushAll: boolean };
 }
 
 export class AppMetrics {
@@ -110,6 +114,10 @@ export class AppMetrics {
           if (src !== undefined) this.inc(delta(name, pick(await scrapeStats(src))));
         },
       });
+    // Grace and leases at work: answers served stale within grace (also counted as hits), and
+    // fetched values not written because an invalidation revoked their lease meanwhile.
+    fromStats('cache_stale_served_total', 'getOrSet answers served stale (past TTL, within grace); also counted in cache_hits_total', (s) => s.stale);
+    fromStats('cache_stale_writes_prevented_total', 'Fetched values not written because an invalidation revoked their lease (or another caller took it over)', (s) => s.staleWritesPrevented);
     fromStats('cache_l1_hits_total', 'Cache hits answered by the in-process tier (L1); with cache_l2_hits_total, the hits of cache_hits_total', (s) => s.l1Hits);
     fromStats('cache_l2_hits_total', 'Cache hits answered by Redis (or the development memory store)', (s) => s.l2Hits);
     fromStats('cache_l1_evictions_total', 'L1 entries dropped to stay within CACHE_L1_MAX_ENTRIES / CACHE_L1_MAX_BYTES', (s) => s.l1?.evictions ?? 0);
@@ -172,6 +180,44 @@ export class AppMetrics {
       collect() {
         const src = self();
         if (src !== undefined) this.set(src.fallbackInFlight());
+      },
+    });
+    // The fallback's ceiling as a series, so an alert or a graph compares in-flight with it
+    // without copying DB_FALLBACK_CONCURRENCY into the rules.
+    new Gauge({
+      name: 'cache_db_fallback_limit',
+      help: 'Database fallback slots (DB_FALLBACK_CONCURRENCY); reads past it are answered 503',
+      registers: [this.registry],
+      collect() {
+        const src = self();
+        if (src !== undefined) this.set(src.fallbackLimit());
+      },
+    });
+    // The invalidation outbox: deletes that failed after a commit and wait for Redis. While an
+    // entry waits, reads it covers bypass the cache, so a growing outbox is database load and
+    // a Redis that keeps refusing writes; past OUTBOX_MAX_KEYS it collapses to one flush of the
+    // prefix on recovery (a cold cache), which flush_all reports.
+    new Gauge({
+      name: 'cache_invalidation_outbox_pending',
+      help: 'Failed invalidations waiting to be replayed, by kind (keys, tags, patterns)',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        const src = self();
+        if (src === undefined) return;
+        const p = src.pendingInvalidations();
+        this.set({ kind: 'keys' }, p.keys);
+        this.set({ kind: 'tags' }, p.tags);
+        this.set({ kind: 'patterns' }, p.patterns);
+      },
+    });
+    new Gauge({
+      name: 'cache_invalidation_outbox_flush_all',
+      help: 'The outbox overflowed (1): on recovery every key under the prefix is deleted',
+      registers: [this.registry],
+      collect() {
+        const src = self();
+        if (src !== undefined) this.set(src.pendingInvalidations().flushAll ? 1 : 0);
       },
     });
     new Counter({
