@@ -3,6 +3,7 @@ import { Cache as CacheClass } from '../../src/cache/cache.ts';
 import { createCache, ManualClock, systemClock } from '../../src/cache/index.ts';
 import type { Cache } from '../../src/cache/index.ts';
 import { MemoryStore } from '../../src/cache/memory-store.ts';
+import type { InvalidationHandlers } from '../../src/cache/tiers/invalidation-source.ts';
 import { cacheContract } from './contract.ts';
 import { getOrSetContract } from './get-or-set-contract.ts';
 
@@ -38,6 +39,42 @@ describe('memory store specifics', () => {
     expect(await c.get('user:499')).toBe(499);
     expect(await c.get('user:0')).toBeNull();
     await c.close();
+  });
+
+  it('runs the in-process tier only with an invalidation source: `l1` alone is ignored on the memory store', async () => {
+    const plain = createCache({ l1: {} });
+    await plain.set('a', 1, 60);
+    expect(await plain.get('a')).toBe(1);
+    expect(await plain.get('a')).toBe(1);
+    expect((await plain.getStats()).l1).toBeNull();
+    await plain.close();
+
+    const store = new MemoryStore({ clock: systemClock });
+    let handlers: InvalidationHandlers | undefined;
+    const c = new CacheClass(
+      { l1: {} },
+      {
+        store,
+        invalidations: (h) => {
+          handlers = h;
+          h.onUp();
+          return { state: 'up', reconnects: 0, close: async () => h.onDown() };
+        },
+      },
+    );
+    const writer = new CacheClass({}, { store });
+    await writer.set('a', 1, 60);
+    expect(await c.get('a')).toBe(1);
+    expect(await c.get('a')).toBe(1);
+    expect((await c.getStats()).l1Hits).toBe(1);
+    expect((await c.getStats()).l1?.channel).toBe('up');
+    // A write the tier was not told of is served from L1 until the message arrives: what the source is for.
+    await writer.set('a', 2, 60);
+    expect(await c.get('a')).toBe(1);
+    handlers?.onKey('a');
+    expect(await c.get('a')).toBe(2);
+    await c.close();
+    await writer.close();
   });
 
   it('is bounded by bytes', async () => {
