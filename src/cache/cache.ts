@@ -16,7 +16,9 @@ import type { RedisConnection, RedisNodeState, TopologyKind } from './topology/c
 import { assertTags } from './tags.ts';
 import { assertTtlSeconds, ttlToMs } from './ttl.ts';
 import { shouldRefreshEarly } from './xfetch.ts';
+import type { OpenInvalidations } from './tiers/invalidation-source.ts';
 import { L1Tier } from './tiers/l1.ts';
+import { TrackingChannel } from './tiers/tracking.ts';
 
 export interface SetManyEntry<T = unknown> {
   key: string;
@@ -39,6 +41,13 @@ export interface CacheInternals {
   store?: CacheStore;
   /** The pause between polls of a lease holder. Default: setTimeout. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Where the in-process tier hears of changes, used when `options.l1` is set, whatever the
+   * store (an injected one included). Default: Redis's tracking channel on a single Redis, and
+   * no tier otherwise. The interleaving test passes one fed by the shared memory store's
+   * `subscribeChanges`, each message delayed by its scheduler.
+   */
+  invalidations?: OpenInvalidations;
 }
 
 const NO_TAG_NAMES: readonly string[] = [];
@@ -113,7 +122,7 @@ export class Cache {
     this.store = backing.store;
     this.#connection = backing.connection;
     this.redis = backing.connection?.client;
-    this.#l1 = this.#openL1(backing.connection);
+    this.#l1 = this.#openL1(backing.connection, internals.invalidations);
     this.#resolver = new Resolver({
       store: this.store,
       options: o,
@@ -127,16 +136,22 @@ export class Cache {
     });
   }
 
-  #openL1(connection: RedisConnection | undefined): L1Tier | undefined {
+  #openL1(connection: RedisConnection | undefined, given: OpenInvalidations | undefined): L1Tier | undefined {
     const o = this.options;
+    const l1 = o.l1;
+    if (l1 === undefined) return undefined;
+    if (given !== undefined) return new L1Tier(l1, o.prefix, given);
     // The in-memory store has no other writer to hear about: nothing to put in front of it.
-    if (o.l1 === undefined || connection === undefined) return undefined;
+    if (connection === undefined) return undefined;
     const trackingClient = connection.trackingClient?.bind(connection);
     if (trackingClient === undefined) {
       void connection.close();
       throw new InvalidOptionsError(`l1 needs a single Redis: invalidation tracking per node on ${connection.kind} is not implemented yet`);
     }
-    return new L1Tier(o.l1, o.prefix, trackingClient, (err) => this.#reporter.report('l1', undefined, err));
+    const onError = (err: unknown): void => void this.#reporter.report('l1', undefined, err);
+    const tracking: OpenInvalidations = (handlers) =>
+      new TrackingChannel({ prefix: o.prefix, heartbeatMs: l1.heartbeatMs, channelTimeoutMs: l1.channelTimeoutMs, connect: trackingClient, onError }, handlers);
+    return new L1Tier(l1, o.prefix, tracking);
   }
 
   get redisState(): RedisState {

@@ -5,7 +5,7 @@ export type { CacheStatus } from './get-or-set.ts';
 export type { CacheOptions } from './options.ts';
 export type { CacheStats, NamespaceStats } from './stats.ts';
 export type { L1Options, L1Snapshot } from './tiers/l1.ts';
-export type { ChannelState } from './tiers/tracking.ts';
+export type { ChannelState } from './tiers/invalidation-source.ts';
 export { TRACKING_CLIENT_NAME } from './tiers/tracking.ts';
 export type { CacheErrorEvent, CacheLogger } from './reporter.ts';
 export type { Clock } from './clock.ts';

@@ -42,6 +42,13 @@ interface HashSlot {
 
 type Slot = StringSlot | HashSlot;
 
+/**
+ * Told of every change to a key, as Redis's broadcast tracking reports it (tiers/tracking.ts):
+ * the full key name, or null when the whole store is emptied. Called synchronously within the
+ * change's atomic step, after the change: it must not throw, nor call back into the store.
+ */
+export type StoreChangeListener = (fullKey: string | null) => void;
+
 function slotSize(slot: Slot, key: string): number {
   if (slot.kind === 'string') return (key.length + slot.value.length) * 2 + 16;
   let chars = key.length + (slot.entry?.value.length ?? 0);
@@ -71,6 +78,7 @@ export class MemoryStore implements CacheStore {
   readonly #clock: Clock;
   readonly #tagPrefix: string;
   readonly #leaseWatchers = new Map<string, Set<() => void>>();
+  readonly #changeListeners = new Set<StoreChangeListener>();
 
   constructor(options: MemoryStoreOptions) {
     this.#clock = options.clock;
@@ -79,7 +87,32 @@ export class MemoryStore implements CacheStore {
       max: options.maxEntries ?? 10_000,
       maxSize: options.maxBytes ?? 64 * 1024 * 1024,
       sizeCalculation: slotSize,
+      // Redis reports an evicted key like any other change.
+      dispose: (_slot, key, reason) => {
+        if (reason === 'evict') this.#changed(key);
+      },
     });
+  }
+
+  /**
+   * Reports every change from now on, as Redis's broadcast tracking does, so that the
+   * in-process tier can be put in front of this store (the interleaving test does). Reported:
+   * an entry written (a plain write, a lease-checked commit, a fail-safe mark), a key deleted
+   * (one by one, by pattern, expired, evicted, or a dead entry cleared by a lease taker), a raw
+   * or counter write, a tag version created or moved (under the same name the Redis store
+   * gives it, `tagKeyPrefix(prefix) + name`), and null when the store is emptied (close).
+   * Not reported: leases (on Redis, keys with a NUL the tier ignores) and expiry extensions of
+   * tag versions (Redis reports its PEXPIRE, but it changes no value, and leaving it out only
+   * takes invalidations away from the tier, never adds them). Returns the unsubscribe.
+   */
+  subscribeChanges(listener: StoreChangeListener): () => void {
+    this.#changeListeners.add(listener);
+    return () => void this.#changeListeners.delete(listener);
+  }
+
+  #changed(key: string | null): void {
+    if (this.#changeListeners.size === 0) return;
+    for (const l of this.#changeListeners) l(key);
   }
 
   #live(key: string): Slot | undefined {
@@ -87,6 +120,7 @@ export class MemoryStore implements CacheStore {
     if (s === undefined) return undefined;
     if (s.expiresAtMs <= this.#clock.now()) {
       this.#lru.delete(key);
+      this.#changed(key);
       return undefined;
     }
     return s;
@@ -134,6 +168,7 @@ export class MemoryStore implements CacheStore {
       } else {
         const version = `${nonce()}${i + 1}`;
         this.#lru.set(key, { kind: 'string', value: version, expiresAtMs: until });
+        this.#changed(key);
         refs.push([name, version]);
       }
     });
@@ -172,6 +207,7 @@ export class MemoryStore implements CacheStore {
       tags: refs,
     };
     this.#lru.set(e.key, { kind: 'hash', entry, lease: undefined, expiresAtMs: this.#clock.now() + e.ttlMs });
+    this.#changed(e.key);
     this.#announce(e.key);
   }
 
@@ -182,6 +218,7 @@ export class MemoryStore implements CacheStore {
 
   async setRaw(key: string, value: string, ttlMs: number): Promise<void> {
     this.#lru.set(key, { kind: 'string', value, expiresAtMs: this.#clock.now() + ttlMs });
+    this.#changed(key);
   }
 
   /** Mirrors the ACQUIRE script in scripts.ts. */
@@ -190,6 +227,7 @@ export class MemoryStore implements CacheStore {
     let slot = this.#live(key);
     if (slot?.kind === 'string') {
       this.#lru.delete(key);
+      this.#changed(key);
       slot = undefined;
     }
     let entry = slot?.entry ?? null;
@@ -202,6 +240,8 @@ export class MemoryStore implements CacheStore {
     const minExpiry = this.#clock.now() + req.leaseTtlMs;
     const expiresAtMs = entry !== null && slot !== undefined ? Math.max(slot.expiresAtMs, minExpiry) : minExpiry;
     this.#lru.set(key, { kind: 'hash', entry: entry ?? undefined, lease: { token: req.token, untilMs: now + req.leaseTtlMs, tags }, expiresAtMs });
+    // A dead entry (past grace, or a tag moved) is cleared with the lease taken, as ACQUIRE's DEL.
+    if (entry === null && slot?.entry !== undefined) this.#changed(key);
     return { entry, lease: 'acquired' };
   }
 
@@ -210,6 +250,7 @@ export class MemoryStore implements CacheStore {
     let slot = this.#live(key);
     if (slot?.kind === 'string') {
       this.#lru.delete(key);
+      this.#changed(key);
       slot = undefined;
     }
     if (slot?.lease !== undefined && slot.lease.untilMs > nowMs) return { taken: false, entry: null };
@@ -271,6 +312,7 @@ export class MemoryStore implements CacheStore {
     if (token !== undefined && slot.lease?.token !== token) return false;
     if (entry.freshUntilMs !== expectFreshUntilMs || !this.#valid(entry.tags)) return false;
     this.#lru.set(key, { ...slot, entry: { ...entry, freshUntilMs: retryAtMs, failSafe: true }, lease: undefined });
+    this.#changed(key);
     this.#announce(key);
     return true;
   }
@@ -294,7 +336,9 @@ export class MemoryStore implements CacheStore {
     tags.forEach((name, i) => {
       const key = this.#tagPrefix + name;
       const s = this.#live(key);
-      if (s !== undefined) this.#lru.set(key, { kind: 'string', value: `${nonce}.${i + 1}`, expiresAtMs: s.expiresAtMs });
+      if (s === undefined) return;
+      this.#lru.set(key, { kind: 'string', value: `${nonce}.${i + 1}`, expiresAtMs: s.expiresAtMs });
+      this.#changed(key);
     });
   }
 
@@ -317,6 +361,8 @@ export class MemoryStore implements CacheStore {
     const s = this.#live(key);
     this.#lru.delete(key);
     if (s === undefined) return 0;
+    // A lease alone is no key of its own on Redis (a `\0lease` key, which the tier ignores).
+    if (s.kind === 'string' || s.entry !== undefined) this.#changed(key);
     if (s.kind === 'hash' && s.lease !== undefined) this.#announce(key);
     if (s.kind === 'hash') return s.entry === undefined ? 0 : 1;
     return key.startsWith(this.#tagPrefix) ? 0 : 1;
@@ -328,6 +374,7 @@ export class MemoryStore implements CacheStore {
     const next = (s === undefined ? 0 : Number(s.value)) + delta;
     const expiresAtMs = s === undefined || s.expiresAtMs === Infinity ? this.#clock.now() + ttlMs : s.expiresAtMs;
     this.#lru.set(key, { kind: 'string', value: String(next), expiresAtMs });
+    this.#changed(key);
     return next;
   }
 
@@ -339,11 +386,16 @@ export class MemoryStore implements CacheStore {
 
   async size(): Promise<number> {
     const now = this.#clock.now();
-    for (const [key, s] of Array.from(this.#lru.entries())) if (s.expiresAtMs <= now) this.#lru.delete(key);
+    for (const [key, s] of Array.from(this.#lru.entries())) {
+      if (s.expiresAtMs > now) continue;
+      this.#lru.delete(key);
+      this.#changed(key);
+    }
     return this.#lru.size;
   }
 
   async close(): Promise<void> {
     this.#lru.clear();
+    this.#changed(null);
   }
 }

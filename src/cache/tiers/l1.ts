@@ -1,12 +1,13 @@
 /**
  * The in-process tier as the cache uses it: the memory tier (memory-tier.ts) kept coherent by
- * the invalidation channel (tracking.ts). This file maps what Redis reports (a key, a tag
- * version key, a flush) onto the tier, and what this instance writes onto the same evictions
- * without waiting for its own messages (so an instance always reads its own writes).
+ * an invalidation source (invalidation-source.ts; on Redis the tracking channel, tracking.ts).
+ * This file maps what the source reports (a key, a tag version key, a flush) onto the tier, and
+ * what this instance writes onto the same evictions without waiting for its own messages (so an
+ * instance always reads its own writes).
  */
 import { tagKeyPrefix } from '../tags.ts';
+import type { ChannelState, InvalidationSource, OpenInvalidations } from './invalidation-source.ts';
 import { MemoryTier, type L1Options, type L1Stats, type ResolvedL1Options } from './memory-tier.ts';
-import { TrackingChannel, type ChannelState, type TrackingClientLike } from './tracking.ts';
 
 export type { L1Options, ResolvedL1Options } from './memory-tier.ts';
 
@@ -19,28 +20,24 @@ export interface L1Snapshot extends L1Stats {
 
 export class L1Tier {
   readonly tier: MemoryTier;
-  readonly #channel: TrackingChannel;
-  readonly #tagPrefix: string;
+  readonly #channel: InvalidationSource;
 
-  constructor(options: ResolvedL1Options, prefix: string, connect: () => TrackingClientLike, onError: (err: unknown) => void) {
+  /** `prefix`: the cache's key prefix, which names the tag version keys the source reports. */
+  constructor(options: ResolvedL1Options, prefix: string, open: OpenInvalidations) {
     const tier = new MemoryTier(options);
     this.tier = tier;
-    this.#tagPrefix = tagKeyPrefix(prefix);
-    const tagPrefix = this.#tagPrefix;
-    this.#channel = new TrackingChannel(
-      { prefix, heartbeatMs: options.heartbeatMs, channelTimeoutMs: options.channelTimeoutMs, connect, onError },
-      {
-        onKey(key) {
-          // Leases and other internal keys hold no value L1 could keep.
-          if (key.includes('\0')) return;
-          if (key.startsWith(tagPrefix)) tier.invalidateTag(key.slice(tagPrefix.length));
-          else tier.invalidate(key);
-        },
-        onFlush: () => tier.flush(),
-        onUp: () => tier.channelUp(),
-        onDown: () => tier.channelDown(),
+    const tagPrefix = tagKeyPrefix(prefix);
+    this.#channel = open({
+      onKey(key) {
+        // Leases and other internal keys hold no value L1 could keep.
+        if (key.includes('\0')) return;
+        if (key.startsWith(tagPrefix)) tier.invalidateTag(key.slice(tagPrefix.length));
+        else tier.invalidate(key);
       },
-    );
+      onFlush: () => tier.flush(),
+      onUp: () => tier.channelUp(),
+      onDown: () => tier.channelDown(),
+    });
   }
 
   /** Keys this instance wrote or deleted: gone from L1 now, and reads sent before cannot bring them back. */

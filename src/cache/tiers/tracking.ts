@@ -18,21 +18,13 @@
  * with its own tracking, after a pause that grows to 1 s.
  */
 import { CACHE_COMMAND_OPTIONS, type RedisClientLike } from '../topology/clients.ts';
+import type { ChannelState, InvalidationHandlers, InvalidationSource } from './invalidation-source.ts';
+
+export type { ChannelState } from './invalidation-source.ts';
 
 /** The channel's client: a duplicate of the cache's, in RESP2 (pub/sub messages, not RESP3 pushes). */
 export interface TrackingClientLike extends RedisClientLike {
   subscribe(channel: string, listener: (message: unknown, channel: unknown) => unknown, bufferMode?: boolean): Promise<unknown>;
-}
-
-export type ChannelState = 'connecting' | 'up' | 'down' | 'closed';
-
-export interface TrackingHandlers {
-  /** Redis reported `key` (full, with prefix) changed. */
-  onKey(key: string): void;
-  /** Redis reported a flush (FLUSHALL, FLUSHDB): everything changed. */
-  onFlush(): void;
-  onUp(): void;
-  onDown(): void;
 }
 
 export interface TrackingOptions {
@@ -50,9 +42,10 @@ export const TRACKING_CLIENT_NAME = 'redis-cache-layer:l1-tracking';
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
 const MAX_RETRY_MS = 1000;
 
-export class TrackingChannel {
+/** The invalidation source on Redis (invalidation-source.ts): one connection with broadcast tracking. */
+export class TrackingChannel implements InvalidationSource {
   readonly #o: TrackingOptions;
-  readonly #h: TrackingHandlers;
+  readonly #h: InvalidationHandlers;
   #client: TrackingClientLike | undefined;
   #state: ChannelState = 'connecting';
   #closed = false;
@@ -64,7 +57,7 @@ export class TrackingChannel {
   #generation = 0;
   #reconnects = 0;
 
-  constructor(options: TrackingOptions, handlers: TrackingHandlers) {
+  constructor(options: TrackingOptions, handlers: InvalidationHandlers) {
     this.#o = options;
     this.#h = handlers;
     void this.#open();
