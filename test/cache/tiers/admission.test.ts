@@ -77,8 +77,8 @@ function admissionOff(): void {
   // Called with the tier as `this` below.
   // eslint-disable-next-line @typescript-eslint/unbound-method
   const admit = MemoryTier.prototype.admit;
-  vi.spyOn(MemoryTier.prototype, 'admit').mockImplementation(function (this: MemoryTier, fullKey, ticket, value, freshUntilMs, tags, size) {
-    admit.call(this, fullKey, ticket < 0 ? ticket : Number.MAX_SAFE_INTEGER, value, freshUntilMs, tags, size);
+  vi.spyOn(MemoryTier.prototype, 'admit').mockImplementation(function (this: MemoryTier, fullKey, ticket, value, freshUntilMs, fetchMs, tags, size) {
+    admit.call(this, fullKey, ticket < 0 ? ticket : Number.MAX_SAFE_INTEGER, value, freshUntilMs, fetchMs, tags, size);
   });
 }
 
