@@ -7,7 +7,7 @@
  * the server's do (REDIS_INVALIDATION_REPLICAS).
  */
 import { pino, type Logger } from 'pino';
-import { createCache, type Cache, type CacheErrorEvent } from '../cache/index.ts';
+import { createCache, type Cache, type CacheErrorEvent, type CacheOptions } from '../cache/index.ts';
 import { cacheOptionsFor } from '../app/cache-setup.ts';
 import { describeRedisTarget, loadConfig, loadDotEnv, type AppConfig } from '../app/config.ts';
 import { connectRedis, type RedisConnection } from '../app/redis/index.ts';
@@ -56,7 +56,7 @@ export interface OpenCache {
 }
 
 /** The server's Redis, connected under REDIS_CONNECT_TIMEOUT_MS, and the server's cache on it. */
-export async function openCache(config: AppConfig, logger: Logger): Promise<OpenCache> {
+export async function openCache(config: AppConfig, logger: Logger, tuning: Pick<CacheOptions, 'scanBatchSize'> = {}): Promise<OpenCache> {
   const target = config.redis;
   if (target === undefined) {
     throw new CliError('E_CLI_CONFIG', 'no Redis to act on: set REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS with REDIS_SENTINEL_MASTER), or pass --redis redis://host:port');
@@ -65,12 +65,13 @@ export async function openCache(config: AppConfig, logger: Logger): Promise<Open
   // rather than sitting out the server's reconnect window.
   const conn = await connectRedis(config, target, logger, {}, 1);
   const failures: OpenCache['failures'] = { count: 0, first: [] };
-  const cache = createCache(
-    cacheOptionsFor(config, conn, logger, (event) => {
+  const cache = createCache({
+    ...cacheOptionsFor(config, conn, logger, (event) => {
       failures.count++;
       if (failures.first.length < 3) failures.first.push(event);
     }),
-  );
+    ...tuning,
+  });
   return {
     cache,
     config,

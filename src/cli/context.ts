@@ -1,5 +1,6 @@
 /** What every command receives from main.ts. */
 import type { Logger } from 'pino';
+import type { CacheOptions } from '../cache/index.ts';
 import type { AppConfig } from '../app/config.ts';
 import type { ParsedCommand } from './args.ts';
 import type { OpenCache } from './connection.ts';
@@ -17,6 +18,6 @@ export interface CommandContext {
   logger: Logger;
   /** The server's configuration with --redis/--prefix on top; throws CliError on a bad one. */
   config(): AppConfig;
-  /** Connects to Redis on first call (closed by main.ts when the command ends). */
-  openCache(): Promise<OpenCache>;
+  /** Connects to Redis on first call (closed by main.ts when the command ends); `tuning` applies to that first call. */
+  openCache(tuning?: Pick<CacheOptions, 'scanBatchSize'>): Promise<OpenCache>;
 }

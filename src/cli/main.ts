@@ -92,7 +92,7 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
     verbose,
     logger,
     config: () => (config ??= cliConfig(flags)),
-    openCache: () => (opened ??= openCache(ctx.config(), logger)),
+    openCache: (tuning) => (opened ??= openCache(ctx.config(), logger, tuning)),
   };
   let code: ExitCode = EXIT.ok;
   try {

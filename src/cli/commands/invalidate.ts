@@ -24,7 +24,7 @@ export async function invalidatePattern(ctx: CommandContext): Promise<void> {
   const sampleSize = intFlag(ctx.values, 'sample', DEFAULT_SAMPLE);
   const batchSize = intFlag(ctx.values, 'batch-size', 500, 1);
   const dryRun = ctx.values['dry-run'] === true;
-  const { cache, config, where } = await ctx.openCache();
+  const { cache, config, where } = await ctx.openCache({ scanBatchSize: batchSize });
   const prefix = config.cachePrefix;
   const what = `${quote(pattern)} under prefix ${quote(prefix)}`;
 
@@ -32,7 +32,7 @@ export async function invalidatePattern(ctx: CommandContext): Promise<void> {
   let leases = 0;
   const sample: string[] = [];
   const counting = new Progress(ctx.io, 'counting', undefined);
-  for await (const b of cache.scanKeys(pattern, { batchSize })) {
+  for await (const b of cache.scanKeys(pattern)) {
     matched += b.keys.length;
     leases += b.leases;
     for (const k of b.keys) if (sample.length < sampleSize) sample.push(k);
