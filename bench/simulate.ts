@@ -298,7 +298,8 @@ export async function steadyHitRate(base: SweepBase, ratePerSecond: number, ttls
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-const USAGE = `Usage: npm run simulate -- [options]
+/** The options text; `command` is how the caller runs it (`npm run simulate --`, `redis-cache-layer simulate`). */
+export const simulateUsage = (command: string): string => `Usage: ${command} [options]
 
   --users N               users in the seeded world (default 100000)
   --requests-per-day N    traffic (default 1000000); or
@@ -333,8 +334,32 @@ export function positiveNumber(name: string, text: string | undefined, fallback:
   return n;
 }
 
-async function main(): Promise<void> {
+/** A bad flag or value: the caller shows its message with the usage (CLI exit code 2). */
+export class SimulateUsageError extends Error {
+  readonly code = 'E_SIMULATE_USAGE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SimulateUsageError';
+  }
+}
+
+interface SimulateArgs {
+  help: boolean;
+  tables: boolean;
+  users: number;
+  rate: number;
+  duration: number;
+  sessions: number;
+  zipf: number;
+  writeRatio: number;
+  seed: number;
+  ttls: TtlTable;
+  costOpts: CostOptions;
+}
+
+function parseSimulateArgs(argv: string[]): SimulateArgs {
   const { values } = parseArgs({
+    args: argv,
     options: {
       users: { type: 'string' },
       'requests-per-day': { type: 'string' },
@@ -351,10 +376,6 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
   const users = positiveNumber('users', values.users, 100_000, true);
   if (users < 2) throw new RangeError('--users must be at least 2');
   const perDay = positiveNumber('requests-per-day', values['requests-per-day'], 1_000_000);
@@ -369,15 +390,33 @@ async function main(): Promise<void> {
     pricePer100k: positiveNumber('price-per-100k', values['price-per-100k'], DEFAULT_COST.pricePer100k),
     freeReadsPerDay: positiveNumber('free-reads-per-day', values['free-reads-per-day'], DEFAULT_COST.freeReadsPerDay),
   };
-  const world = syntheticWorld(users, sessions, seed);
-  const out = (s = ''): boolean => process.stdout.write(`${s}\n`);
+  return { help: values.help, tables: values.tables, users, rate, duration, sessions, zipf, writeRatio, seed, ttls, costOpts };
+}
+
+/**
+ * The simulator's command line: `argv` are its flags, `command` how it was run (the usage text
+ * and the report's header name it), `out` writes one line. Bad flags throw SimulateUsageError.
+ */
+export async function runSimulateCli(argv: string[], command: string, out: (line?: string) => void): Promise<void> {
+  let args: SimulateArgs;
+  try {
+    args = parseSimulateArgs(argv);
+  } catch (err) {
+    throw new SimulateUsageError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  if (args.help) {
+    out(simulateUsage(command));
+    return;
+  }
+  const { users, rate, duration, zipf, writeRatio, seed, ttls, costOpts } = args;
+  const world = syntheticWorld(users, args.sessions, seed);
 
   const r = await simulate({ world, ratePerSecond: rate, durationSeconds: duration, zipf, writeRatio, seed, ttls });
   const perDayWith = (r.rowsWithCache / duration) * 86_400;
   const perDayWithout = (r.rowsWithoutCache / duration) * 86_400;
   out(`# Simulation: ${fmtInt(users)} users, ${fmtInt(rate * 86_400)} requests/day (${rate.toFixed(2)}/s) for ${fmtInt(duration)} s`);
   out();
-  out(machineHeader(`npm run simulate -- ${process.argv.slice(2).join(' ')}`.trim()));
+  out(machineHeader(`${command} ${argv.join(' ')}`.trim()));
   out();
   out(`Zipf s=${zipf}, write ratio ${writeRatio}, ${fmtInt(world.sessionUsers.length)} sessions, seed ${seed}; TTLs (s): ${Object.entries(ttls).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   out(`Replayed ${fmtInt(r.requests)} requests through createCache() (memory store, ManualClock) in ${(r.elapsedMs / 1000).toFixed(1)} s.`);
@@ -394,7 +433,7 @@ async function main(): Promise<void> {
   out(
     `Cache layers are usually promised an 85 % hit rate at this scale; for this traffic (${fmtInt(users)} users, ${fmtInt(rate * 86_400)} requests/day, Zipf ${zipf}) the simulator predicts ${fmtPct(r.hitRate)} (${fmtPct(r.steady.hitRate)} in steady state): ${r.hitRate >= 85 ? 'the promise holds here' : `${(85 - r.hitRate).toFixed(1)} points short of it`}.`,
   );
-  if (!values.tables) return;
+  if (!args.tables) return;
 
   const tablesStarted = performance.now();
   const base: SweepBase = { world, zipf, writeRatio, seed, ttls };
@@ -423,7 +462,12 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
+  runSimulateCli(process.argv.slice(2), 'npm run simulate --', (line = '') => process.stdout.write(`${line}\n`)).catch((err: unknown) => {
+    if (err instanceof SimulateUsageError) {
+      process.stderr.write(`simulate: ${err.message} (--help lists the options)\n`);
+      process.exitCode = 2;
+      return;
+    }
     process.stderr.write(`simulate failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;
   });

@@ -4,7 +4,7 @@
  * and meaning, in `.env.example`. No secret has a default here.
  */
 import { existsSync } from 'node:fs';
-import { FirestoreUrlError, parseFirestoreUrl } from './db/firestore/connection.ts';
+import { FirestoreUrlError, parseFirestoreUrl } from './db/firestore/url.ts';
 
 export type NodeEnv = 'production' | 'development' | 'test';
 

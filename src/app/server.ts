@@ -8,55 +8,19 @@
  * production (at boot, or after the reconnect window), a shutdown past SHUTDOWN_TIMEOUT_MS,
  * a second signal, or a crash.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createCache, type Cache } from '../cache/index.ts';
 import { buildApp, type App } from './app.ts';
 import { L1_NAMESPACES, l1CacheOptions } from './cache-policy.ts';
+import { cacheOptionsFor, redisStatusOf } from './cache-setup.ts';
+import { openData } from './open-data.ts';
 import { ConfigError, describeRedisTarget, loadConfig, loadDotEnv, maskUrl, type AppConfig } from './config.ts';
-import { createDatabase, SeedError, type Database } from './db/database.ts';
-import { migrate } from './db/migrate.ts';
-import { seedDatabase } from './db/seed.ts';
-import { createSqlData } from './db/sql-data.ts';
-import { connectFirestore } from './db/firestore/connection.ts';
-import { createFirestoreData } from './db/firestore/data.ts';
-import { refs } from './db/firestore/model.ts';
-import { FirestoreSeedRefusedError, SEED_DOMAIN, seedFirestore } from './db/firestore/seed.ts';
-import type { AppData } from './data.ts';
 import type { AppDeps, Lifecycle, RedisStatus } from './deps.ts';
 import { CacheAccess } from './http/cache-access.ts';
 import { loggerOptions } from './http/logging.ts';
 import { AppMetrics } from './http/metrics.ts';
 import { connectRedis, RedisBootError, type RedisConnection } from './redis/index.ts';
 import { warmCache } from './warm.ts';
-
-/**
- * PGlite is one process's database: a second server opening the same folder would corrupt it.
- * A lock file holding the owner's pid keeps it out; a lock left by a dead process is taken over.
- */
-function lockDataDir(dir: string, logger: Logger): () => void {
-  if (dir.startsWith('memory://')) return () => {};
-  mkdirSync(dir, { recursive: true });
-  const lock = join(dir, '..', `${basename(dir)}.lock`);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return () => rmSync(lock, { force: true });
-    } catch {
-      const owner = Number(readFileSync(lock, 'utf8'));
-      let alive = false;
-      try {
-        alive = Number.isInteger(owner) && owner > 0 && process.kill(owner, 0);
-      } catch {
-        alive = false;
-      }
-      if (alive) fail(logger, `${dir} is in use by another server (pid ${owner}); stop it or set PGLITE_DATA_DIR`);
-      rmSync(lock, { force: true });
-    }
-  }
-  return fail(logger, `cannot lock ${dir}`);
-}
 
 function fail(logger: Logger, message: string, obj: object = {}): never {
   logger.fatal(obj, message);
@@ -102,72 +66,6 @@ async function openRedis(config: AppConfig, logger: Logger, onLost: RedisLostHan
   return undefined;
 }
 
-/** PostgreSQL or PGlite: connect, migrate, seed the demo set on an empty database. */
-async function openSql(config: AppConfig, logger: Logger): Promise<AppData> {
-  const releaseLock = config.databaseUrl === undefined ? lockDataDir(config.pgliteDataDir, logger) : () => {};
-  process.on('exit', releaseLock);
-  try {
-    const db: Database = await createDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir, poolSize: config.databasePoolSize, queryDelayMs: config.dbQueryDelayMs, ...(config.databaseSchema === undefined ? {} : { schema: config.databaseSchema }) });
-    await migrate(db);
-    if (config.seedDemo) {
-      const { rows } = await db.query<{ seeded: boolean }>('SELECT EXISTS (SELECT 1 FROM users) AS seeded');
-      if (rows[0]?.seeded !== true) {
-        logger.info('empty database: seeding the demo data set (1,000 users; log in as demo@example.com / demo1234)');
-        await seedDatabase(db, { users: 1000 }).catch((err: unknown) => {
-          // Another instance starting on the same empty database seeded it first: fine.
-          if (!(err instanceof SeedError)) throw err;
-          logger.info('demo data already seeded by another instance');
-        });
-      }
-    }
-    return createSqlData(db);
-  } catch (err) {
-    return fail(logger, `database unavailable: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-/** Longest the boot probe of Firestore may take: the client retries unreachable hosts for minutes. */
-const FIRESTORE_BOOT_TIMEOUT_MS = 20_000;
-
-/**
- * Firestore (`DATABASE_URL=firestore://<project>`): no migrations (schemaless; the composite
- * indexes are in firestore.indexes.json) and no data-folder lock (the service is shared by
- * design). One probe read proves the project answers before the server listens; on an empty
- * project with SEED_DEMO the 1,000-user demo set is written, as on PGlite.
- */
-async function openFirestore(config: AppConfig, logger: Logger): Promise<AppData> {
-  const url = config.databaseUrl ?? '';
-  const conn = connectFirestore(url, config.firestoreEmulatorHost === undefined ? {} : { emulatorHost: config.firestoreEmulatorHost });
-  const target = conn.emulatorHost === undefined ? 'Google (Application Default Credentials)' : `the emulator at ${conn.emulatorHost}`;
-  logger.info({ projectId: conn.projectId, emulator: conn.emulatorHost ?? null }, `Firestore: project ${conn.projectId} on ${target}`);
-  const data = createFirestoreData(conn);
-  try {
-    const probe = data.bill.query(SEED_DOMAIN, refs(conn.firestore).users().limit(1));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${FIRESTORE_BOOT_TIMEOUT_MS} ms`)), FIRESTORE_BOOT_TIMEOUT_MS);
-    });
-    const existing = await Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
-    if (config.seedDemo && existing.empty) {
-      logger.info('empty Firestore project: seeding the demo data set (1,000 users; log in as demo@example.com / demo1234)');
-      await seedFirestore(conn.firestore, data.bill, {
-        users: 1000,
-        // The client's 500/50/5 ramp-up protects a real project's new collections; the emulator
-        // has nothing to protect and would only be slowed down.
-        ...(conn.emulatorHost === undefined ? {} : { throttling: false }),
-      }).catch((err: unknown) => {
-        // Another instance starting on the same empty project seeded it (or is seeding it) first.
-        if (!(err instanceof FirestoreSeedRefusedError) || err.reason === 'bad_options') throw err;
-        logger.info('demo data already seeded by another instance');
-      });
-    }
-    return data;
-  } catch (err) {
-    await conn.close().catch(() => undefined);
-    return fail(logger, `Firestore unavailable (project ${conn.projectId} on ${target}): ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
 async function main(): Promise<void> {
   loadDotEnv();
   let config: AppConfig;
@@ -195,20 +93,9 @@ async function main(): Promise<void> {
   let redis = await openRedis(config, logger, onRedisLost);
   const cacheLogger = logger.child({ component: 'cache' });
   const onCacheError = { notify: (): void => {} };
-  const makeCache = (conn: RedisConnection | undefined): Cache =>
-    createCache({
-      ...(conn === undefined ? {} : { redis: conn.client }),
-      prefix: config.cachePrefix,
-      commandTimeoutMs: config.redisCommandTimeoutMs,
-      // A deleted value must not come back with a failover: unconfirmed invalidations reject and
-      // stay in the outbox (http/cache-access.ts) until a replica has them.
-      invalidationReplicas: config.redisInvalidationReplicas,
-      invalidationReplicaTimeoutMs: Math.max(1, Math.min(100, Math.floor(config.redisCommandTimeoutMs / 2))),
-      // CACHE_L1: config.ts has refused it on Cluster and Sentinel; the memory store ignores it.
-      l1: l1CacheOptions(config),
-      logger: cacheLogger,
-      onError: () => onCacheError.notify(),
-    });
+  // CACHE_L1: config.ts has refused it on Cluster and Sentinel; the memory store ignores it.
+  // The server's own (the CLI shares cacheOptionsFor and has no use for an in-process tier).
+  const makeCache = (conn: RedisConnection | undefined): Cache => createCache({ ...cacheOptionsFor(config, conn, cacheLogger, () => onCacheError.notify()), l1: l1CacheOptions(config) });
   if (config.cacheL1) {
     if (redis === undefined) logger.warn('CACHE_L1=true has no effect while the cache runs on the in-memory store (no Redis): there is no other writer to hear about');
     else logger.info({ namespaces: [...L1_NAMESPACES], maxEntries: config.cacheL1MaxEntries, maxBytes: config.cacheL1MaxBytes }, 'in-process tier (L1) on');
@@ -246,14 +133,9 @@ async function main(): Promise<void> {
     retry();
   }
 
-  const data = config.databaseKind === 'firestore' ? await openFirestore(config, logger) : await openSql(config, logger);
+  const data = await openData(config, logger, { seed: config.seedDemo }).catch((err: unknown) => fail(logger, err instanceof Error ? err.message : String(err)));
 
-  const redisStatus = (): RedisStatus => {
-    const conn = redis;
-    const url = describeRedisTarget(config.redis);
-    if (conn === undefined) return { mode: 'memory', topology: 'memory', state: 'memory', healthy: true, reconnectAttempts: 0, totalReconnectAttempts: 0, url, nodes: [] };
-    return { mode: 'redis', topology: conn.topology, state: conn.state, healthy: conn.healthy, reconnectAttempts: conn.reconnectAttempts, totalReconnectAttempts: conn.totalReconnectAttempts, url, nodes: conn.nodes() };
-  };
+  const redisStatus = (): RedisStatus => redisStatusOf(config, redis);
   const deps: AppDeps = { config, data, cacheAccess: access, metrics, redisStatus, lifecycle };
   const app: App = await buildApp(deps, { logger });
 

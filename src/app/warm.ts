@@ -16,16 +16,22 @@ export type Warmer = (deps: AppDeps) => Promise<number>;
 
 export const warmers: Record<string, Warmer> = {};
 
-export async function warmCache(deps: AppDeps, logger: FastifyBaseLogger, timeoutMs: number): Promise<WarmReport> {
+/** One warmer finished: how many keys it loaded, or why it failed; `ms` since warming began. */
+export type WarmerOutcome = { name: string; ms: number } & ({ loaded: number } | { error: unknown });
+
+export async function warmCache(deps: AppDeps, logger: FastifyBaseLogger, timeoutMs: number, onWarmerDone?: (outcome: WarmerOutcome) => void): Promise<WarmReport> {
   const started = performance.now();
   const warmed: Record<string, number> = {};
   let timedOut = false;
+  const ms = (): number => Math.round(performance.now() - started);
   const all = Promise.all(
     Object.entries(warmers).map(async ([name, warm]) => {
       try {
         warmed[name] = await warm(deps);
+        onWarmerDone?.({ name, ms: ms(), loaded: warmed[name] });
       } catch (err) {
         logger.warn({ err, warmer: name }, 'cache warmer failed');
+        onWarmerDone?.({ name, ms: ms(), error: err });
       }
     }),
     // A miss answers once fetched and writes behind; "warmed" means other instances can read it.

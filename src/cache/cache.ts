@@ -5,6 +5,8 @@ import { openStore } from './connect.ts';
 import { encodeValue, NO_VALUE } from './codec.ts';
 import { CacheClosedError, CacheError, DecodeError, InvalidOptionsError, RedisUnavailableError, ReplicationTimeoutError } from './errors.ts';
 import { escapeGlob, prefixedKey } from './keys.ts';
+import { globToRegExp } from './glob.ts';
+import { classifyScan, describeInspection, serverInfoOf, type EntryInspection, type KeyScanBatch, type RawInspection, type RedisServerInfo } from './inspect.ts';
 import type { CacheOptions, ResolvedCacheOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
 import { defaultSerializer } from './serializer.ts';
@@ -524,13 +526,25 @@ export class Cache {
   /**
    * invalidatePattern, telling how many keys each node deleted and how long its scan took. On a
    * cluster every master is scanned at once; one that fails rejects the call with
-   * RedisNodeError naming it, after the others finished.
+   * RedisNodeError naming it, after the others finished. `onProgress(deleted)`: the running
+   * total, after each batch (for a progress display).
    */
-  async invalidatePatternByNode(pattern: string): Promise<PatternDeletion> {
+  async invalidatePatternByNode(pattern: string, options: { onProgress?: (deleted: number) => void } = {}): Promise<PatternDeletion> {
     this.#assertOpen();
     const full = prefixedKey(escapeGlob(this.options.prefix), pattern);
+    const onProgress = options.onProgress;
+    let total = 0;
     try {
-      const r = await this.store.deletePattern(full, this.options.scanBatchSize);
+      const r = await this.store.deletePattern(
+        full,
+        this.options.scanBatchSize,
+        onProgress === undefined
+          ? undefined
+          : (n) => {
+              total += n;
+              onProgress(total);
+            },
+      );
       // Rare and unbounded: this instance's L1 is emptied rather than matched key by key (the
       // others evict each deleted key as Redis reports it).
       this.#l1?.tier.flush();
@@ -538,6 +552,60 @@ export class Cache {
       return r;
     } catch (err) {
       throw this.#fail('invalidatePattern', pattern, err);
+    }
+  }
+
+  // ---- Operator reads (inspect.ts): for tools such as the CLI; Redis only, nothing written. ----
+
+  /**
+   * What is stored under key, decoded with this cache's serializer (never deleted, even when it
+   * does not decode): its form, state, times, tags with their validity, the lease on it if a
+   * fetch holds one, and its Redis TTL. Rejects with a typed error if Redis fails.
+   */
+  async inspect(key: string): Promise<EntryInspection> {
+    this.#assertOpen();
+    const full = this.#key(key);
+    const store = this.store;
+    if (store.inspect === undefined) throw redisOnly('inspect');
+    let raw: RawInspection;
+    try {
+      raw = await store.inspect(full);
+    } catch (err) {
+      throw this.#fail('inspect', key, err);
+    }
+    const o = this.options;
+    return describeInspection(key, full, raw, o.serializer, o.serializer === defaultSerializer, o.clock.now());
+  }
+
+  /**
+   * The application keys under the prefix that match a glob pattern (as invalidatePattern would
+   * select them), one SCAN step at a time, master after master; with each step, the leases on
+   * such keys and the tag versions it met. A key written or deleted during the scan may or may
+   * not be seen (SCAN's guarantee). Rejects with a typed error if Redis fails.
+   */
+  async *scanKeys(pattern = '*', options: { batchSize?: number } = {}): AsyncGenerator<KeyScanBatch> {
+    this.#assertOpen();
+    const prefix = this.options.prefix;
+    const match = prefixedKey(escapeGlob(prefix), pattern);
+    const store = this.store;
+    if (store.scan === undefined) throw redisOnly('scanKeys');
+    const exact = globToRegExp(match);
+    try {
+      for await (const batch of store.scan(`${match}*`, options.batchSize ?? this.options.scanBatchSize)) yield classifyScan(batch, prefix, exact);
+    } catch (err) {
+      throw this.#fail('scanKeys', pattern, err);
+    }
+  }
+
+  /** Each master's INFO and how many in-process tiers listen to it. Rejects with a typed error if Redis fails. */
+  async redisServers(): Promise<RedisServerInfo[]> {
+    this.#assertOpen();
+    const store = this.store;
+    if (store.serverInfo === undefined) throw redisOnly('redisServers');
+    try {
+      return (await store.serverInfo()).map(serverInfoOf);
+    } catch (err) {
+      throw this.#fail('redisServers', undefined, err);
     }
   }
 
@@ -585,6 +653,11 @@ export class Cache {
     await this.store.close();
     await this.#connection?.close();
   }
+}
+
+/** An operator read on the memory store: nothing outside this process could look at it. */
+function redisOnly(method: string): InvalidOptionsError {
+  return new InvalidOptionsError(`${method} needs Redis: the in-memory store is this process's own, with nothing for an operator to look at`);
 }
 
 export function createCache(options: CacheOptions = {}): Cache {

@@ -179,6 +179,11 @@ export function storedText(e: EntryWrite, fetchMs: number, json: boolean): strin
 
 /** 72 random bits drawn once per process: what makes tokens unique across processes. */
 const PROCESS_ID = randomBytes(9).toString('base64url');
+
+/** The process part of a token from randomToken (its first 12 characters): tokens of one process share it. */
+export function tokenProcess(token: string): string {
+  return token.slice(0, PROCESS_ID.length);
+}
 let tokenCount = 0;
 
 /**

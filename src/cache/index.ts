@@ -4,6 +4,8 @@ export type { GetOrSetOptions, SetOptions, TtlArg } from './call-options.ts';
 export type { CacheStatus } from './get-or-set.ts';
 export type { CacheOptions } from './options.ts';
 export type { CacheStats, NamespaceStats } from './stats.ts';
+export type { EntryForm, EntryInspection, EntryState, KeyScanBatch, LeaseInspection, RedisServerInfo, TagInspection } from './inspect.ts';
+export type { PatternDeletion } from './store.ts';
 export type { L1Options, L1Snapshot } from './tiers/l1.ts';
 export type { ChannelState } from './tiers/invalidation-source.ts';
 export { TRACKING_CLIENT_NAME } from './tiers/tracking.ts';

@@ -349,11 +349,12 @@ export class MemoryStore implements CacheStore {
     return n;
   }
 
-  async deletePattern(pattern: string): Promise<PatternDeletion> {
+  async deletePattern(pattern: string, _batchSize?: number, onDeleted?: (n: number) => void): Promise<PatternDeletion> {
     const started = performance.now();
     const re = globToRegExp(pattern);
     let n = 0;
     for (const key of Array.from(this.#lru.keys())) if (re.test(key)) n += this.#remove(key);
+    if (n > 0) onDeleted?.(n);
     return { deleted: n, nodes: [{ address: 'memory', deleted: n, ms: performance.now() - started }] };
   }
 

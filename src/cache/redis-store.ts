@@ -2,6 +2,7 @@ import { parseStored, randomToken, storedText, type EntryWrite, type StoredEntry
 import { RedisCommandError, RedisNodeError, RedisUnavailableError, ReplicationTimeoutError, type CacheError } from './errors.ts';
 import { classify, isErrorReply, type Guard } from './guard.ts';
 import { globToRegExp } from './glob.ts';
+import { clientNames, readRaw, type RawInspection, type ScanBatch } from './inspect.ts';
 import { tagKeyPrefix } from './tags.ts';
 import { LeaseWatcher, type LeaseWatch } from './lease-watch.ts';
 import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, TAG_VERSION, WRITE, WRITE_LEASED, type LuaScript } from './scripts.ts';
@@ -392,14 +393,14 @@ export class RedisStore implements CacheStore {
    * SCAN MATCH `<pattern>*` returns both (leases start with their entry's key) and possibly more;
    * the exact pattern is applied here.
    */
-  async deletePattern(pattern: string, batchSize: number): Promise<PatternDeletion> {
+  async deletePattern(pattern: string, batchSize: number, onDeleted?: (n: number) => void): Promise<PatternDeletion> {
     const exact = globToRegExp(pattern);
     const wanted = (k: string): boolean => {
       const entry = entryOfLease(k);
       return exact.test(entry ?? k);
     };
     const masters = this.connection.isReady ? this.connection.masters() : await this.#firstConnect('SCAN').then(() => this.connection.masters());
-    const results = await Promise.allSettled(masters.map((m) => this.#deleteOn(m, pattern, wanted, batchSize)));
+    const results = await Promise.allSettled(masters.map((m) => this.#deleteOn(m, pattern, wanted, batchSize, onDeleted)));
     const nodes: PatternDeletion['nodes'] = [];
     let failure: Error | undefined;
     results.forEach((r, i) => {
@@ -422,7 +423,7 @@ export class RedisStore implements CacheStore {
    * (test/cache/invalidate-pattern-race.test.ts). SCAN visits the node in steps, so Redis never
    * blocks the way KEYS does; UNLINK frees memory off the main thread; each step has its own deadline.
    */
-  async #deleteOn(m: MasterHandle, pattern: string, wanted: (k: string) => boolean, batchSize: number): Promise<PatternDeletion['nodes'][number]> {
+  async #deleteOn(m: MasterHandle, pattern: string, wanted: (k: string) => boolean, batchSize: number, onDeleted: ((n: number) => void) | undefined): Promise<PatternDeletion['nodes'][number]> {
     const started = performance.now();
     let deleted = 0;
     let touched: string | undefined;
@@ -433,8 +434,10 @@ export class RedisStore implements CacheStore {
         cursor = reply.cursor;
         const keys = reply.keys.filter(wanted);
         if (keys.length > 0) {
-          deleted += await this.#unlink(keys, false);
+          const n = await this.#unlink(keys, false);
+          deleted += n;
           touched ??= keys[0];
+          if (n > 0) onDeleted?.(n);
         }
       } while (cursor !== '0');
     }
@@ -451,6 +454,35 @@ export class RedisStore implements CacheStore {
   async pttl(key: string): Promise<number | null> {
     const ms = await this.run('PTTL', (c) => c.pttl(key));
     return ms === -2 ? null : ms;
+  }
+
+  inspect(fullKey: string): Promise<RawInspection> {
+    return this.run('INSPECT', (c) => readRaw(c, fullKey, this.#tagPrefix));
+  }
+
+  /** Master after master, so a caller counting keys sees each node's progress; each step has its own deadline. */
+  async *scan(match: string, batchSize: number): AsyncGenerator<ScanBatch> {
+    const masters = this.connection.isReady ? this.connection.masters() : await this.#firstConnect('SCAN').then(() => this.connection.masters());
+    for (const m of masters) {
+      let cursor = '0';
+      do {
+        const reply = await this.run('SCAN', () => m.scan(cursor, match, batchSize));
+        cursor = reply.cursor;
+        yield { node: m.address, keys: reply.keys };
+      } while (cursor !== '0');
+    }
+  }
+
+  serverInfo(): Promise<{ address: string; info: string; clientNames: string[] }[]> {
+    return this.run('INFO', (c) =>
+      Promise.all(
+        c.masters().map(async (m) => {
+          // A RESP3 client may answer with a verbatim-string object: its text is what counts.
+          const [info, list] = await Promise.all([m.command<unknown>(['INFO']), m.command<unknown>(['CLIENT', 'LIST'])]);
+          return { address: m.address, info: String(info), clientNames: clientNames(String(list)) };
+        }),
+      ),
+    );
   }
 
   /** DBSIZE, summed over the masters. */

@@ -1,5 +1,6 @@
 import type { EntryWrite, StoredEntry } from './entry.ts';
 import type { CacheError } from './errors.ts';
+import type { RawInspection, ScanBatch } from './inspect.ts';
 import type { LeaseWatch } from './lease-watch.ts';
 
 /**
@@ -139,13 +140,23 @@ export interface CacheStore {
   /**
    * Deletes every key matching a Redis glob pattern, in batches, on every master at once;
    * resolves how many entries, per node. A node that fails rejects with RedisNodeError naming it.
+   * `onDeleted(n)`: n more entries were deleted (after each batch), for a progress display.
    */
-  deletePattern(pattern: string, batchSize: number): Promise<PatternDeletion>;
+  deletePattern(pattern: string, batchSize: number, onDeleted?: (n: number) => void): Promise<PatternDeletion>;
   /** Adds delta; the first write of the key sets its expiry, in the same atomic step. */
   incrBy(key: string, delta: number, ttlMs: number): Promise<number>;
   /** Milliseconds left before the key is physically removed; null when absent; -1 without expiry. */
   pttl(key: string): Promise<number | null>;
   /** Number of keys the store holds (Redis: DBSIZE, which counts every key in the database; summed over a cluster's masters). */
   size(): Promise<number>;
+
+  // ---- Operator reads (inspect.ts), Redis only: the memory store has no operator to serve. ----
+
+  /** What is stored under an entry's key and its lease, and the current versions of the tags they name. */
+  inspect?(fullKey: string): Promise<RawInspection>;
+  /** SCAN MATCH `match` over every master in turn, one batch of raw keys at a time. */
+  scan?(match: string, batchSize: number): AsyncGenerator<ScanBatch>;
+  /** `INFO` of each master, and the names of the connections in its `CLIENT LIST`. */
+  serverInfo?(): Promise<{ address: string; info: string; clientNames: string[] }[]>;
   close(): Promise<void>;
 }

@@ -169,6 +169,7 @@ export class ClusterConnection implements RedisConnection {
           return { cursor: next, keys };
         },
         dbSize: async () => (await node()).sendCommand<number>(['DBSIZE'], CACHE_COMMAND_OPTIONS),
+        command: async <T>(args: string[]) => (await node()).sendCommand<T>(args, CACHE_COMMAND_OPTIONS),
       };
     });
   }

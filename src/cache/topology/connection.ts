@@ -25,11 +25,13 @@ export interface RedisNodeState {
   readonly state: NodeConnectionState;
 }
 
-/** One master, for the calls that visit every master (SCAN, DBSIZE). */
+/** One master, for the calls that visit every master (SCAN, DBSIZE, and the operator's INFO). */
 export interface MasterHandle {
   readonly address: string;
   scan(cursor: string, match: string, count: number): Promise<{ cursor: string; keys: string[] }>;
   dbSize(): Promise<number>;
+  /** A command about the node itself (INFO, CLIENT LIST), sent to this master, never a replica. */
+  command<T>(args: string[]): Promise<T>;
 }
 
 /**

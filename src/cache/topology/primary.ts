@@ -86,6 +86,7 @@ export abstract class PrimaryConnection implements RedisConnection {
           return { cursor: next, keys };
         },
         dbSize: () => this.send<number>(['DBSIZE'], true),
+        command: <T>(args: string[]) => this.send<T>(args, false),
       },
     ];
   }
