@@ -26,7 +26,11 @@ let stopped = false;
 let wake: () => void = () => undefined;
 process.on('message', (m: Expect | Stop) => {
   if (m.type === 'stop') stopped = true;
-  else waitingFor = m.version;
+  else {
+    waitingFor = m.version;
+    // The parent writes only once this is back, so the message's own delivery is not timed.
+    send({ type: 'armed' });
+  }
   wake();
 });
 send({ type: 'ready' });

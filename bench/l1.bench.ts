@@ -101,12 +101,13 @@ async function propagation(url: string, prefix: string): Promise<number[]> {
   const delays: number[] = [];
   try {
     // Version 0 first: B holds it in L1 before the first measured write.
-    let seen = next<{ type: 'seen'; version: number; atMs: number }>();
     child.send({ type: 'expect', version: 0 });
-    await seen;
+    await next<{ type: 'armed' }>();
+    await next<{ type: 'seen'; version: number; atMs: number }>();
     for (let v = 1; v <= WRITES; v++) {
-      seen = next<{ type: 'seen'; version: number; atMs: number }>();
       child.send({ type: 'expect', version: v });
+      await next<{ type: 'armed' }>();
+      const seen = next<{ type: 'seen'; version: number; atMs: number }>();
       await a.set(key, { version: v }, 3600);
       const writtenAt = wallNow();
       const s = await seen;
