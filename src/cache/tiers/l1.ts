@@ -12,6 +12,8 @@ import { MemoryTier, type L1Options, type L1Stats, type ResolvedL1Options } from
 export type { L1Options, ResolvedL1Options } from './memory-tier.ts';
 
 export interface L1Snapshot extends L1Stats {
+  /** Keys named by the source's reports (whether or not L1 held them); this instance's own writes are not counted. */
+  invalidations: number;
   /** The invalidation channel: `up` (L1 serving), `connecting`, `down` (L1 emptied and bypassed), `closed`. */
   channel: ChannelState;
   /** Times the channel was lost after being up and had to be re-established. */
@@ -21,6 +23,7 @@ export interface L1Snapshot extends L1Stats {
 export class L1Tier {
   readonly tier: MemoryTier;
   readonly #channel: InvalidationSource;
+  #heard = 0;
 
   /** `prefix`: the cache's key prefix, which names the tag version keys the source reports. */
   constructor(options: ResolvedL1Options, prefix: string, open: OpenInvalidations) {
@@ -28,9 +31,10 @@ export class L1Tier {
     this.tier = tier;
     const tagPrefix = tagKeyPrefix(prefix);
     this.#channel = open({
-      onKey(key) {
+      onKey: (key) => {
         // Leases and other internal keys hold no value L1 could keep.
         if (key.includes('\0')) return;
+        this.#heard++;
         if (key.startsWith(tagPrefix)) tier.invalidateTag(key.slice(tagPrefix.length));
         else tier.invalidate(key);
       },
@@ -42,7 +46,7 @@ export class L1Tier {
 
   /** Keys this instance wrote or deleted: gone from L1 now, and reads sent before cannot bring them back. */
   dropKeys(fullKeys: readonly string[]): void {
-    for (const k of fullKeys) this.tier.drop(k);
+    for (const k of fullKeys) this.tier.invalidate(k);
   }
 
   /** Tags this instance invalidated. */
@@ -51,7 +55,7 @@ export class L1Tier {
   }
 
   snapshot(): L1Snapshot {
-    return { ...this.tier.stats(), channel: this.#channel.state, channelReconnects: this.#channel.reconnects };
+    return { ...this.tier.stats(), invalidations: this.#heard, channel: this.#channel.state, channelReconnects: this.#channel.reconnects };
   }
 
   close(): Promise<void> {

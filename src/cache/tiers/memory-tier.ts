@@ -62,8 +62,6 @@ export interface L1Stats {
   bytes: number;
   /** Entries dropped to stay within maxEntries / maxBytes. */
   evictions: number;
-  /** Keys named by invalidation messages (whether or not L1 held them). */
-  invalidations: number;
   /** Times L1 was emptied: the channel went down, or Redis reported a flush. */
   flushes: number;
 }
@@ -82,7 +80,6 @@ export class MemoryTier {
   #seq = 0;
   #up = false;
   #evictions = 0;
-  #invalidations = 0;
   #flushes = 0;
 
   constructor(options: ResolvedL1Options) {
@@ -90,7 +87,6 @@ export class MemoryTier {
     this.#lru = new LRUCache<string, L1Entry, unknown>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
-      sizeCalculation: (_e, key) => key.length * 2 + 64,
       dispose: (entry, key, reason) => {
         if (reason === 'evict') this.#evictions++;
         for (const t of entry.tags) {
@@ -169,9 +165,8 @@ export class MemoryTier {
     }
   }
 
-  /** Redis reported these keys changed (any client, any instance). */
+  /** The key changed (Redis reported it, or this instance wrote it): evicted, and reads in flight cannot bring it back. */
   invalidate(fullKey: string): void {
-    this.#invalidations++;
     const seq = ++this.#seq;
     this.#recent.delete(fullKey);
     this.#recent.set(fullKey, seq);
@@ -187,21 +182,14 @@ export class MemoryTier {
 
   /** A tag's version changed: every entry carrying it goes. */
   invalidateTag(tag: string): void {
-    this.#invalidations++;
     this.#lastTagInvalidation = ++this.#seq;
     const keys = this.#byTag.get(tag);
     if (keys === undefined) return;
     for (const k of Array.from(keys)) this.#lru.delete(k);
   }
 
-  /** Drops one key without it counting as an invalidation (this instance's own writes). */
-  drop(fullKey: string): void {
-    this.invalidate(fullKey);
-    this.#invalidations--;
-  }
-
   stats(): L1Stats {
-    return { entries: this.#lru.size, bytes: this.#lru.calculatedSize, evictions: this.#evictions, invalidations: this.#invalidations, flushes: this.#flushes };
+    return { entries: this.#lru.size, bytes: this.#lru.calculatedSize, evictions: this.#evictions, flushes: this.#flushes };
   }
 }
 

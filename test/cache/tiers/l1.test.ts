@@ -5,22 +5,12 @@
  * per-call and per-namespace opt-outs.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCache, InvalidOptionsError, type Cache, type CacheOptions } from '../../../src/cache/index.ts';
 import { TRACKING_CLIENT_NAME } from '../../../src/cache/tiers/tracking.ts';
-import { startRedisWithClient, type RawRedisClient, type TestRedisServer } from '../../helpers/redis-server.ts';
+import { redisForFile } from '../../helpers/redis-file.ts';
 
-let server: TestRedisServer;
-let raw: RawRedisClient;
-
-beforeAll(async () => {
-  ({ server, raw } = await startRedisWithClient());
-});
-
-afterAll(async () => {
-  await raw.close();
-  await server.stop();
-});
+const redis = redisForFile();
 
 const FAST_CHANNEL = { heartbeatMs: 50, channelTimeoutMs: 300 };
 
@@ -35,7 +25,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 
 async function pair(opts: Omit<CacheOptions, 'redis' | 'prefix'> = {}): Promise<{ a: Cache; b: Cache; prefix: string; close: () => Promise<void> }> {
   const prefix = `l1${randomBytes(4).toString('hex')}:`;
-  const make = (): Cache => createCache({ redis: server.url, prefix, l1: { ...FAST_CHANNEL }, ...opts });
+  const make = (): Cache => createCache({ redis: redis.server.url, prefix, l1: { ...FAST_CHANNEL }, ...opts });
   const a = make();
   const b = make();
   await a.ready();
@@ -77,7 +67,7 @@ describe('the in-process tier (l1)', () => {
       await a.set('guild:1', { name: 'one' }, 60);
       // The set's own message first, so that it cannot void B's first read (see loadIntoL1).
       await until('B heard the set', async () => ((await b.getStats()).l1?.invalidations ?? 0) >= 1);
-      const reads = async (): Promise<number> => Number(/^cmdstat_get:calls=(\d+)/m.exec(await raw.info('commandstats'))?.[1] ?? 0);
+      const reads = async (): Promise<number> => Number(/^cmdstat_get:calls=(\d+)/m.exec(await redis.raw.info('commandstats'))?.[1] ?? 0);
       expect(await b.getOrSet('guild:1', () => ({ name: 'fetched' }), 60)).toEqual({ name: 'one' });
       const before = await reads();
       for (let i = 0; i < 20; i++) expect(await b.getOrSet('guild:1', () => ({ name: 'fetched' }), 60)).toEqual({ name: 'one' });
@@ -98,8 +88,8 @@ describe('the in-process tier (l1)', () => {
     ['set on A', (a) => a.set('guild:7', { name: 'new' }, 60), { name: 'new' }],
     ['del on A', (a) => a.del('guild:7'), 'fetched'],
     ['invalidatePattern on A', (a) => a.invalidatePattern('guild:*'), 'fetched'],
-    ['a SET from a raw client', (_a, prefix) => raw.set(`${prefix}guild:7`, 'not an entry'), 'fetched'],
-    ['a DEL from a raw client', (_a, prefix) => raw.del(`${prefix}guild:7`), 'fetched'],
+    ['a SET from a raw client', (_a, prefix) => redis.raw.set(`${prefix}guild:7`, 'not an entry'), 'fetched'],
+    ['a DEL from a raw client', (_a, prefix) => redis.raw.del(`${prefix}guild:7`), 'fetched'],
   ];
   for (const [name, change, after] of changes) {
     it(`${name} evicts B's L1 copy`, async () => {
@@ -165,12 +155,12 @@ describe('the in-process tier (l1)', () => {
     try {
       await a.set('guild:9', { name: 'nine' }, 60);
       await loadIntoL1(b, 'guild:9', { name: 'nine' });
-      const list = await raw.sendCommand<string>(['CLIENT', 'LIST']);
+      const list = await redis.raw.sendCommand<string>(['CLIENT', 'LIST']);
       const trackers = list.split('\n').filter((l) => l.includes(`name=${TRACKING_CLIENT_NAME}`));
       expect(trackers).toHaveLength(2); // A's and B's (the other tests' caches are closed)
       const flushesBefore = (await b.getStats()).l1?.flushes ?? 0;
       // Kill both trackers' connections: whichever is B's, B loses its channel.
-      for (const line of trackers) await raw.sendCommand(['CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)?.[1] ?? '']);
+      for (const line of trackers) await redis.raw.sendCommand(['CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)?.[1] ?? '']);
       await until('B noticed', async () => ((await b.getStats()).l1?.flushes ?? 0) > flushesBefore);
       // Whatever the channel's state now, the next read is not served by an L1 filled before the loss.
       const hits = await l1Hits(b);
@@ -180,7 +170,7 @@ describe('the in-process tier (l1)', () => {
       expect((await b.getStats()).l1?.channelReconnects).toBeGreaterThanOrEqual(1);
       // Back: a change is heard again.
       await loadIntoL1(b, 'guild:9', { name: 'nine' });
-      await raw.set(`${prefix}guild:9`, 'changed');
+      await redis.raw.set(`${prefix}guild:9`, 'changed');
       await until('B hears the change', async () => (await b.getOrSet('guild:9', () => 'fetched', 60)) === 'fetched');
     } finally {
       await close();
@@ -192,13 +182,13 @@ describe('the in-process tier (l1)', () => {
     try {
       await a.set('guild:11', { name: 'eleven' }, 60);
       await loadIntoL1(b, 'guild:11', { name: 'eleven' });
-      await server.kill();
+      await redis.server.kill();
       await until('B notices', async () => (await b.getStats()).l1?.channel !== 'up');
       const hits = await l1Hits(b);
       expect(await b.getOrSet('guild:11', () => 'from the fetcher', 60)).toBe('from the fetcher');
       expect(await l1Hits(b)).toBe(hits);
       expect((await b.getStats()).l1?.entries).toBe(0);
-      await server.restart();
+      await redis.server.restart();
       await until('B is back', async () => (await b.getStats()).l1?.channel === 'up', 10_000);
       await a.ready();
       await b.ready();
@@ -214,14 +204,14 @@ describe('the in-process tier (l1)', () => {
     try {
       await a.set('guild:12', { name: 'before' }, 60);
       await loadIntoL1(b, 'guild:12', { name: 'before' });
-      server.freeze();
+      redis.server.freeze();
       try {
         // A write from elsewhere, sent during the freeze: Redis runs it when it wakes up.
-        void raw.set(`${prefix}guild:12`, 'written during the freeze').catch(() => undefined);
+        void redis.raw.set(`${prefix}guild:12`, 'written during the freeze').catch(() => undefined);
         await until('B gives up on its channel', async () => (await b.getStats()).l1?.channel === 'down');
         expect((await b.getStats()).l1?.entries).toBe(0);
       } finally {
-        server.resume();
+        redis.server.resume();
       }
       await until('B is back', async () => (await b.getStats()).l1?.channel === 'up');
       await b.ready();
@@ -263,8 +253,8 @@ describe('the in-process tier (l1)', () => {
 
   it('keeps to maxEntries and maxBytes when ten times more is read than fits', async () => {
     const prefix = `l1${randomBytes(4).toString('hex')}:`;
-    const c = createCache({ redis: server.url, prefix, l1: { ...FAST_CHANNEL, maxEntries: 100, maxBytes: 1_000_000 } });
-    const d = createCache({ redis: server.url, prefix, l1: { ...FAST_CHANNEL, maxEntries: 10_000, maxBytes: 40_000 } });
+    const c = createCache({ redis: redis.server.url, prefix, l1: { ...FAST_CHANNEL, maxEntries: 100, maxBytes: 1_000_000 } });
+    const d = createCache({ redis: redis.server.url, prefix, l1: { ...FAST_CHANNEL, maxEntries: 10_000, maxBytes: 40_000 } });
     try {
       for (const x of [c, d]) await until('up', async () => (await x.getStats()).l1?.channel === 'up');
       const value = (i: number): { i: number; pad: string } => ({ i, pad: 'x'.repeat(1000) });
@@ -309,7 +299,7 @@ describe('the in-process tier (l1)', () => {
 
   it('refuses l1 on a Cluster or Sentinel cache with a typed error, and bad l1 options', () => {
     expect(() => createCache({ cluster: { rootNodes: ['redis://127.0.0.1:1'] }, l1: {} })).toThrow(InvalidOptionsError);
-    expect(() => createCache({ redis: server.url, l1: { maxEntries: 0 } })).toThrow(/l1.maxEntries/);
-    expect(() => createCache({ redis: server.url, l1: { heartbeatMs: 500, channelTimeoutMs: 100 } })).toThrow(/channelTimeoutMs/);
+    expect(() => createCache({ redis: redis.server.url, l1: { maxEntries: 0 } })).toThrow(/l1.maxEntries/);
+    expect(() => createCache({ redis: redis.server.url, l1: { heartbeatMs: 500, channelTimeoutMs: 100 } })).toThrow(/channelTimeoutMs/);
   });
 });
