@@ -99,7 +99,17 @@ describe('Redis killed for good', () => {
     expect(windowMs).toBeLessThan(window.maxMs + 3000);
     // Requests accepted before the end were answered; later ones were refused, not dropped.
     expect(server.logs().some((l) => l['msg'] === 'shutdown complete')).toBe(true);
-    expect(Object.keys(result.errorCodes).filter((c) => c !== 'ECONNREFUSED')).toEqual([]);
+    // Every request the server read was answered: each `incoming request` has its `request completed`.
+    const logged = (msg: string): Set<unknown> => new Set(server.logs().filter((l) => l['msg'] === msg).map((l) => l['reqId']));
+    const completed = logged('request completed');
+    expect(completed.size).toBeGreaterThan(10);
+    expect([...logged('incoming request')].filter((id) => !completed.has(id))).toEqual([]);
+    // After the listener closed, connections are refused. A connection the kernel had accepted but
+    // Node had not read yet when the server closed (Node's server.close() also closes idle
+    // connections) is reset instead: its request never reached the app (checked above), and there
+    // can be at most one per load worker, the ones connecting at that instant.
+    expect(Object.keys(result.errorCodes).filter((c) => c !== 'ECONNREFUSED' && c !== 'ECONNRESET')).toEqual([]);
+    expect(result.errorCodes['ECONNRESET'] ?? 0).toBeLessThanOrEqual(4);
     expect(Object.keys(result.statuses).filter((c) => c !== '200' && c !== '503')).toEqual([]);
     expect(result.statuses['200'] ?? 0).toBeGreaterThan(10);
   }, 60_000);
