@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { createClient } from 'redis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCache, ManualClock, type Cache, type CacheOptions } from '../../src/cache/index.ts';
 import { redisForFile } from '../helpers/redis-file.ts';
@@ -297,6 +298,33 @@ describe('on Redis only', () => {
     expect(waiter).toBeDefined();
     expect(waiter?.attributes['cache.outcome']).toBe('miss');
     expect(parentOf(only('cache.fetch'))).not.toBe(waiter === undefined ? undefined : idOf(waiter));
+  });
+
+  it("the call's span is active while its Redis commands are sent: a client instrumentation's spans nest under it", async () => {
+    // What node-redis's instrumentation reads to parent its span: the active span when the command is sent.
+    const client = createClient({ url: redis.server.url });
+    await client.connect();
+    const sentUnder: { command: string; spanId: string | undefined }[] = [];
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = ((args: readonly string[], ...rest: unknown[]) => {
+      sentUnder.push({ command: String(args[0]), spanId: trace.getActiveSpan()?.spanContext().spanId });
+      return (send as (...a: unknown[]) => unknown)(args, ...rest);
+    }) as typeof client.sendCommand;
+    const c = createCache({ redis: client, prefix: `tr${randomBytes(4).toString('hex')}:`, tracing: { tracerProvider: provider } });
+    try {
+      await c.getOrSet('user:1', () => 'v', 60); // GET, then the lease and the write
+      await c.idle();
+      await c.getOrSet('user:1', () => 'v', 60); // GET
+      const [miss, hit] = spans('cache.getOrSet');
+      const missCommands = sentUnder.filter((x) => x.spanId === (miss === undefined ? '' : idOf(miss))).map((x) => x.command);
+      const hitCommands = sentUnder.filter((x) => x.spanId === (hit === undefined ? '' : idOf(hit))).map((x) => x.command);
+      expect(missCommands[0]).toBe('GET');
+      expect(missCommands.length).toBeGreaterThan(1);
+      expect(hitCommands).toEqual(['GET']);
+    } finally {
+      await c.close();
+      await client.close();
+    }
   });
 
   it('Redis down: getOrSet answers from the fetcher, its span ERROR with the store error code', async () => {
