@@ -47,8 +47,20 @@ export function resolveTracingOptions(t: TracingOptions | undefined): ResolvedTr
 
 /** The instrumentation scope: the package's name and version, as OpenTelemetry asks of libraries. */
 export const TRACER_NAME = 'redis-cache-layer';
-// ../../package.json from both src/cache and dist/cache: the version never drifts from the package's.
-const TRACER_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+/**
+ * ../../package.json from both src/cache and dist/cache, so the version never drifts from the
+ * package's. A bundled application may have no such file beside the code: the scope then goes
+ * without a version rather than the import failing.
+ */
+function packageVersion(): string | undefined {
+  try {
+    const pkg = createRequire(import.meta.url)('../../package.json') as { name?: unknown; version?: unknown };
+    return pkg.name === TRACER_NAME && typeof pkg.version === 'string' ? pkg.version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const TRACER_VERSION = packageVersion();
 
 /** Span names: `cache.<method>`, plus the fetcher's run and an early refresh. */
 export const SPAN = {

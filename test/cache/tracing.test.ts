@@ -4,12 +4,13 @@
  * context manager is global, as an application's is, so spans nest across awaits.
  */
 import { randomBytes } from 'node:crypto';
-import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { readFileSync } from 'node:fs';
+import { context, SpanStatusCode, trace, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCache, ManualClock, type Cache, type CacheOptions } from '../../src/cache/index.ts';
+import { createCache, InvalidOptionsError, ManualClock, type Cache, type CacheOptions } from '../../src/cache/index.ts';
 import { redisForFile } from '../helpers/redis-file.ts';
 
 const redis = redisForFile();
@@ -335,6 +336,16 @@ describe('on Redis only', () => {
     expect(s.attributes['cache.outcome']).toBe('miss');
     expect(s.status.code).toBe(SpanStatusCode.ERROR);
     expect(String(s.attributes['error.type'])).toMatch(/^E_/);
+  });
+
+  it('the spans carry the instrumentation scope (the package name and version); bad tracing options are refused', async () => {
+    const c = await cacheOn('memory');
+    await c.getOrSet('user:1', () => 1, 60);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string; version: string };
+    expect(only('cache.getOrSet').instrumentationScope).toMatchObject({ name: pkg.name, version: pkg.version });
+    expect(() => createCache({ tracing: { enabled: 'yes' as unknown as boolean } })).toThrow(InvalidOptionsError);
+    expect(() => createCache({ tracing: { recordKeys: 1 as unknown as boolean } })).toThrow(InvalidOptionsError);
+    expect(() => createCache({ tracing: { tracerProvider: {} as TracerProvider } })).toThrow(InvalidOptionsError);
   });
 
   it('without tracerProvider the global provider is used, even one registered after createCache', async () => {
