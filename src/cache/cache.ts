@@ -245,6 +245,8 @@ export class Cache {
    */
   #traced<R>(name: string, key: string | undefined, call: (span: Span) => Promise<R>): Promise<R> {
     const span = this.#tracer.start(name, key);
+    // Nothing to record or end (no SDK, or sampled out): no wrapper promise, no closures.
+    if (!span.isRecording()) return call(span);
     return activeIn(span, () => call(span)).then(
       (v) => {
         span.end();
