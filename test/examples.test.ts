@@ -17,8 +17,8 @@ afterAll(async () => {
 });
 
 describe('examples', () => {
-  it('there are eleven of them', () => {
-    expect(examples).toHaveLength(11);
+  it('there are twelve of them', () => {
+    expect(examples).toHaveLength(12);
   });
   it.each(examples)('%s runs against real Redis', async (file) => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', `examples/${file}`], {

@@ -95,6 +95,8 @@ async function main(): Promise<void> {
   const onCacheError = { notify: (): void => {} };
   // CACHE_L1: config.ts has refused it on Cluster and Sentinel; the memory store ignores it.
   // The server's own (the CLI shares cacheOptionsFor and has no use for an in-process tier).
+  // Traces need no option here: the cache's spans go to the global OpenTelemetry provider, which
+  // an SDK loaded with `node --import` registers (README, "Turning traces on in the backend").
   const makeCache = (conn: RedisConnection | undefined): Cache => createCache({ ...cacheOptionsFor(config, conn, cacheLogger, () => onCacheError.notify()), l1: l1CacheOptions(config) });
   if (config.cacheL1) {
     if (redis === undefined) logger.warn('CACHE_L1=true has no effect while the cache runs on the in-memory store (no Redis): there is no other writer to hear about');

@@ -21,6 +21,8 @@ import { shouldRefreshEarly } from './xfetch.ts';
 import type { OpenInvalidations } from './tiers/invalidation-source.ts';
 import { L1Tier } from './tiers/l1.ts';
 import { TrackingChannel } from './tiers/tracking.ts';
+import { activeIn, ATTR, CacheTracer, count, endWithOutcome, failed, setOutcome, SPAN } from './tracing.ts';
+import type { Span } from '@opentelemetry/api';
 
 export interface SetManyEntry<T = unknown> {
   key: string;
@@ -77,6 +79,8 @@ class GetOrSetRead<T, R> implements EntryRead<R> {
     readonly shape: Shape<T, R>,
     /** The in-process tier's ticket for this read (MemoryTier.ticket), or -1: not to be kept there. */
     readonly l1Ticket: number,
+    /** This call's span (tracing.ts), ended where the call settles. */
+    readonly span: Span,
   ) {
     this.tags = plan?.tags;
   }
@@ -112,6 +116,7 @@ export class Cache {
   readonly #reporter: ErrorReporter;
   readonly #resolver: Resolver;
   readonly #l1: L1Tier | undefined;
+  readonly #tracer: CacheTracer;
   #closed = false;
   #seq = 0;
 
@@ -125,11 +130,13 @@ export class Cache {
     this.#connection = backing.connection;
     this.redis = backing.connection?.client;
     this.#l1 = this.#openL1(backing.connection, internals.invalidations);
+    this.#tracer = new CacheTracer(o.tracing);
     this.#resolver = new Resolver({
       store: this.store,
       options: o,
       stats: this.#stats,
-      fail: (op, key, err) => this.#fail(op, key, err),
+      tracer: this.#tracer,
+      fail: (op, key, err, span) => this.#fail(op, key, err, span),
       encode: (key, value) => this.#encode(key, value),
       decode: (key, full, entry) => this.#decode(key, full, entry),
       nextSeq: () => ++this.#seq,
@@ -222,10 +229,35 @@ export class Cache {
     }
   }
 
-  #fail(operation: string, key: string | undefined, err: unknown): CacheError {
+  /** Counts and reports a failure; with `span`, records it there (a Redis failure a read rode out included). */
+  #fail(operation: string, key: string | undefined, err: unknown, span?: Span): CacheError {
     this.#stats.error(key);
     if (err instanceof ReplicationTimeoutError) this.#stats.replicationTimeouts++;
-    return this.#reporter.report(operation, key, err);
+    const e = this.#reporter.report(operation, key, err);
+    if (span !== undefined) failed(span, e);
+    return e;
+  }
+
+  /**
+   * Runs one call in a span named `name`: active while the call runs (so the node-redis client's
+   * spans nest under it), failed if the call rejects, ended when it settles. getOrSet does not go
+   * through here: its hit path allocates no closure (see #getOrSet).
+   */
+  #traced<R>(name: string, key: string | undefined, call: (span: Span) => Promise<R>): Promise<R> {
+    const span = this.#tracer.start(name, key);
+    // Nothing to record or end (no SDK, or sampled out): no wrapper promise, no closures.
+    if (!span.isRecording()) return call(span);
+    return activeIn(span, () => call(span)).then(
+      (v) => {
+        span.end();
+        return v;
+      },
+      (err: unknown) => {
+        failed(span, err);
+        span.end();
+        throw err;
+      },
+    );
   }
 
   /** The fresh value of a stored entry, or not found. */
@@ -234,7 +266,11 @@ export class Cache {
     return this.#decode(key, full, entry);
   }
 
-  async get<T = unknown>(key: string): Promise<T | null> {
+  get<T = unknown>(key: string): Promise<T | null> {
+    return this.#traced(SPAN.get, key, (span) => this.#get<T>(key, span));
+  }
+
+  async #get<T>(key: string, span: Span): Promise<T | null> {
     this.#assertOpen();
     const full = this.#key(key);
     const l1 = this.#l1?.tier;
@@ -243,6 +279,7 @@ export class Cache {
       const e = l1.get(full, this.options.clock.now());
       if (e !== undefined) {
         this.#stats.l1HitAt(full, this.options.prefix.length);
+        setOutcome(span, 'hit', 'l1');
         return e.value as T;
       }
       ticket = l1.ticket();
@@ -251,15 +288,18 @@ export class Cache {
     try {
       entry = await this.store.readEntry(full);
     } catch (err) {
-      this.#fail('get', key, err);
+      this.#fail('get', key, err, span);
+      setOutcome(span, 'miss', undefined);
       return null;
     }
     const value = this.#fresh(key, full, entry, this.options.clock.now());
     if (value === NO_VALUE) {
       this.#stats.miss(key);
+      setOutcome(span, 'miss', undefined);
       return null;
     }
     this.#stats.hit(key);
+    setOutcome(span, 'hit', 'l2');
     if (ticket >= 0 && entry !== null) this.#admit(full, ticket, value, entry);
     return value as T;
   }
@@ -275,14 +315,19 @@ export class Cache {
     this.#l1?.dropKeys(full);
   }
 
-  async getMany<T = unknown>(keys: readonly string[]): Promise<(T | null)[]> {
+  getMany<T = unknown>(keys: readonly string[]): Promise<(T | null)[]> {
+    return this.#traced(SPAN.getMany, keys[0], (span) => this.#getMany<T>(keys, span));
+  }
+
+  async #getMany<T>(keys: readonly string[], span: Span): Promise<(T | null)[]> {
     this.#assertOpen();
+    count(span, ATTR.keyCount, keys.length);
     const full = keys.map((k) => this.#key(k));
     let entries: (StoredEntry | null)[];
     try {
       entries = await this.store.readEntries(full);
     } catch (err) {
-      for (const k of keys) this.#fail('getMany', k, err);
+      for (const k of keys) this.#fail('getMany', k, err, span);
       return keys.map(() => null);
     }
     const now = this.options.clock.now();
@@ -306,7 +351,11 @@ export class Cache {
    * Replaces the key whole, so a lease on it is revoked. Resolves false (reported, counted) when
    * Redis fails.
    */
-  async set<T>(key: string, value: T, ttl: TtlArg): Promise<boolean> {
+  set<T>(key: string, value: T, ttl: TtlArg): Promise<boolean> {
+    return this.#traced(SPAN.set, key, (span) => this.#set(key, value, ttl, span));
+  }
+
+  async #set(key: string, value: unknown, ttl: TtlArg, span: Span): Promise<boolean> {
     this.#assertOpen();
     const entry = this.#entryWrite(key, value, ttl, this.options.clock.now());
     try {
@@ -315,14 +364,19 @@ export class Cache {
       this.#stats.sets++;
       return true;
     } catch (err) {
-      this.#fail('set', key, err);
+      this.#fail('set', key, err, span);
       return false;
     }
   }
 
   /** Stores several values in one atomic round trip. */
-  async setMany(entries: readonly SetManyEntry[]): Promise<boolean> {
+  setMany(entries: readonly SetManyEntry[]): Promise<boolean> {
+    return this.#traced(SPAN.setMany, entries[0]?.key, (span) => this.#setMany(entries, span));
+  }
+
+  async #setMany(entries: readonly SetManyEntry[], span: Span): Promise<boolean> {
     this.#assertOpen();
+    count(span, ATTR.keyCount, entries.length);
     const now = this.options.clock.now();
     const prepared = entries.map((e) => this.#entryWrite(e.key, e.value, e.ttl, now));
     try {
@@ -331,7 +385,7 @@ export class Cache {
       this.#stats.sets += prepared.length;
       return true;
     } catch (err) {
-      this.#fail('setMany', entries[0]?.key, err);
+      this.#fail('setMany', entries[0]?.key, err, span);
       return false;
     }
   }
@@ -346,17 +400,24 @@ export class Cache {
    * `{ throwOnError: true }` rejects with the typed error, for callers that must retry an
    * invalidation rather than lose it.
    */
-  async del(keys: string | readonly string[], options?: { throwOnError?: boolean }): Promise<number> {
+  del(keys: string | readonly string[], options?: { throwOnError?: boolean }): Promise<number> {
+    return this.#traced(SPAN.del, typeof keys === 'string' ? keys : keys[0], (span) => this.#del(keys, options, span));
+  }
+
+  async #del(keys: string | readonly string[], options: { throwOnError?: boolean } | undefined, span: Span): Promise<number> {
     this.#assertOpen();
     const list = typeof keys === 'string' ? [keys] : keys;
+    count(span, ATTR.keyCount, list.length);
     const full = list.map((k) => this.#key(k));
     try {
       const n = await this.store.delete(full);
       this.#dropL1(full);
       this.#stats.deletes += n;
+      count(span, ATTR.deleted, n);
       return n;
     } catch (err) {
-      const e = this.#fail('del', list[0], err);
+      // A rethrown error is recorded once, by #traced.
+      const e = this.#fail('del', list[0], err, options?.throwOnError === true ? undefined : span);
       if (options?.throwOnError === true) throw e;
       return 0;
     }
@@ -418,6 +479,10 @@ export class Cache {
    * frame or closure measurably lowered the hit throughput (bench/cache.bench.ts).
    */
   #getOrSet<T, R>(key: string, fetcher: () => Promise<T> | T, ttlOrOptions: number | GetOrSetOptions, shape: Shape<T, R>): Promise<R> {
+    // One span per call, ended wherever the call settles: below on an L1 hit or an input error,
+    // in #afterRead on a Redis hit, after the resolver otherwise. Without an SDK it is the API's
+    // non-recording span and nothing else is done with it.
+    const span = this.#tracer.start(SPAN.getOrSet, key);
     let full: string;
     let plan: GetOrSetPlan<T> | undefined;
     try {
@@ -427,7 +492,7 @@ export class Cache {
       if (typeof ttlOrOptions === 'number') assertTtlSeconds(ttlOrOptions);
       else plan = getOrSetPlanOf(key, full, fetcher, ttlOrOptions, this.options);
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return this.#rejectCall(span, err);
     }
     const l1 = this.#l1?.tier;
     let ticket = -1;
@@ -442,20 +507,30 @@ export class Cache {
           try {
             this.#resolver.refreshEarly(plan ?? getOrSetPlanOf(key, full, fetcher, ttlOrOptions, o));
           } catch (err) {
-            return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+            return this.#rejectCall(span, err);
           }
         }
+        endWithOutcome(span, 'hit', 'l1');
         return Promise.resolve(shape(e.value as T, 'hit'));
       }
       ticket = l1.ticket();
     }
-    return this.store.read(new GetOrSetRead(this.#afterRead, key, full, fetcher, ttlOrOptions, plan, ++this.#seq, shape, ticket));
+    const read = new GetOrSetRead(this.#afterRead, key, full, fetcher, ttlOrOptions, plan, ++this.#seq, shape, ticket, span);
+    // The closure only when the span records: the untraced hit path allocates none.
+    return span.isRecording() ? activeIn(span, () => this.store.read(read)) : this.store.read(read);
+  }
+
+  #rejectCall<R>(span: Span, err: unknown): Promise<R> {
+    const e = err instanceof Error ? err : new Error(String(err));
+    failed(span, e);
+    span.end();
+    return Promise.reject(e);
   }
 
   /** What getOrSet does with its read: a fresh value is the answer; anything else goes to the resolver. */
   readonly #afterRead = <T, R>(r: GetOrSetRead<T, R>, entry: StoredEntry | null, storeError: CacheError | undefined): R | Promise<R> => {
     const o = this.options;
-    if (storeError !== undefined) this.#fail('getOrSet', r.key, storeError);
+    if (storeError !== undefined) this.#fail('getOrSet', r.key, storeError, r.span);
     const now = o.clock.now();
     let stale: Found | null = null;
     if (entry !== null && now < entry.graceUntilMs) {
@@ -465,26 +540,37 @@ export class Cache {
           this.#stats.hitAt(r.fullKey, o.prefix.length);
           if (entry.failSafe) {
             this.#stats.stale++;
+            endWithOutcome(r.span, 'stale', 'l2');
             return r.shape(value as T, 'stale');
           }
           if ((r.plan?.earlyRefresh ?? o.earlyRefresh) && shouldRefreshEarly(now, entry.freshUntilMs, entry.fetchMs, o.earlyRefreshBeta, o.random)) {
             this.#resolver.refreshEarly(r.planWith(o));
           }
           if (r.l1Ticket >= 0) this.#admit(r.fullKey, r.l1Ticket, value, entry);
+          endWithOutcome(r.span, 'hit', 'l2');
           return r.shape(value as T, 'hit');
         }
         stale = { value, fresh: false, failSafe: entry.failSafe, freshUntilMs: entry.freshUntilMs, seq: r.readSeq };
       }
     }
-    return this.#resolver.resolve(r.planWith(o), r.readSeq, stale, storeError !== undefined).then((out) => {
-      if (out.status === 'miss') {
-        this.#stats.miss(r.key);
-      } else {
-        this.#stats.hit(r.key);
-        if (out.status === 'stale') this.#stats.stale++;
-      }
-      return r.shape(out.value as T, out.status);
-    });
+    return this.#resolver.resolve(r.planWith(o), r.readSeq, stale, storeError !== undefined, r.span).then(
+      (out) => {
+        if (out.status === 'miss') {
+          this.#stats.miss(r.key);
+        } else {
+          this.#stats.hit(r.key);
+          if (out.status === 'stale') this.#stats.stale++;
+        }
+        // Not a miss: the value came from the store (a write that beat this caller's lease, or stale).
+        endWithOutcome(r.span, out.status, out.status === 'miss' ? undefined : 'l2');
+        return r.shape(out.value as T, out.status);
+      },
+      (err: unknown) => {
+        failed(r.span, err);
+        r.span.end();
+        throw err;
+      },
+    );
   };
 
   /**
@@ -492,7 +578,11 @@ export class Cache {
    * leases taken under them. Cost: one atomic step over the tags, whatever the number of keys
    * (nothing is scanned). Rejects with a typed error if Redis fails.
    */
-  async invalidateTags(tags: string[]): Promise<void> {
+  invalidateTags(tags: string[]): Promise<void> {
+    return this.#traced(SPAN.invalidateTags, undefined, () => this.#invalidateTags(tags));
+  }
+
+  async #invalidateTags(tags: string[]): Promise<void> {
     this.#assertOpen();
     const list = assertTags(tags);
     try {
@@ -529,7 +619,11 @@ export class Cache {
    * RedisNodeError naming it, after the others finished. `onProgress(deleted)`: the running
    * total, after each batch (for a progress display).
    */
-  async invalidatePatternByNode(pattern: string, options: { onProgress?: (deleted: number) => void } = {}): Promise<PatternDeletion> {
+  invalidatePatternByNode(pattern: string, options: { onProgress?: (deleted: number) => void } = {}): Promise<PatternDeletion> {
+    return this.#traced(SPAN.invalidatePattern, undefined, (span) => this.#invalidatePatternByNode(pattern, options, span));
+  }
+
+  async #invalidatePatternByNode(pattern: string, options: { onProgress?: (deleted: number) => void }, span: Span): Promise<PatternDeletion> {
     this.#assertOpen();
     const full = prefixedKey(escapeGlob(this.options.prefix), pattern);
     const onProgress = options.onProgress;
@@ -549,6 +643,7 @@ export class Cache {
       // others evict each deleted key as Redis reports it).
       this.#l1?.tier.flush();
       this.#stats.deletes += r.deleted;
+      count(span, ATTR.deleted, r.deleted);
       return r;
     } catch (err) {
       throw this.#fail('invalidatePattern', pattern, err);
@@ -610,7 +705,11 @@ export class Cache {
   }
 
   /** Adds `by` to a counter; the first increment sets its TTL atomically. Rejects on Redis failure. */
-  async incr(key: string, by = 1, ttlSeconds: number = this.options.defaultCounterTtlSeconds): Promise<number> {
+  incr(key: string, by = 1, ttlSeconds: number = this.options.defaultCounterTtlSeconds): Promise<number> {
+    return this.#traced(SPAN.incr, key, () => this.#incr(key, by, ttlSeconds));
+  }
+
+  async #incr(key: string, by: number, ttlSeconds: number): Promise<number> {
     this.#assertOpen();
     const full = this.#key(key);
     assertTtlSeconds(ttlSeconds);

@@ -8,6 +8,8 @@ import type { StatsRecorder } from './stats.ts';
 import { race, type Race } from './fetch-race.ts';
 import type { LeaseWatch } from './lease-watch.ts';
 import type { CacheStore } from './store.ts';
+import { ATTR, flag, NO_SPAN, SPAN, type CacheTracer } from './tracing.ts';
+import type { Span } from '@opentelemetry/api';
 
 /** Where a getOrSet value came from: the cache, the fetcher, or the cache past its TTL (within grace). */
 export type CacheStatus = 'hit' | 'miss' | 'stale';
@@ -27,7 +29,9 @@ export interface ResolverHost {
   readonly store: CacheStore;
   readonly options: ResolvedCacheOptions;
   readonly stats: StatsRecorder;
-  fail(operation: string, key: string | undefined, err: unknown): CacheError;
+  readonly tracer: CacheTracer;
+  /** Counts and reports a failure; with `span`, records it there too (tracing.ts). */
+  fail(operation: string, key: string | undefined, err: unknown, span?: Span): CacheError;
   encode(key: string, value: unknown): string;
   /** The decoded value, or NO_VALUE when it does not decode (counted, reported, deleted). */
   decode(key: string, full: string, entry: StoredEntry): unknown;
@@ -127,8 +131,9 @@ export class Resolver {
    * would have revoked. Otherwise the caller waits for that resolution to end and starts its
    * own. Errors are always shared (an error is never stale data). A caller holding a stale
    * value of its own does not wait on a refresh already running here: it answers stale at once.
+   * `span` is the caller's getOrSet span: how the call got its value is flagged there.
    */
-  async resolve(plan: GetOrSetPlan<unknown>, readSeq: number, stale: Found | null, storeDown: boolean): Promise<Outcome> {
+  async resolve(plan: GetOrSetPlan<unknown>, readSeq: number, stale: Found | null, storeDown: boolean, span: Span = NO_SPAN): Promise<Outcome> {
     for (;;) {
       const pending = this.#inflight.get(plan.full);
       if (pending === undefined) break;
@@ -136,6 +141,7 @@ export class Resolver {
       // known and only its write is in flight, everyone waits for the write (a round trip).
       if (stale !== null && !pending.answered) return { value: stale.value, status: 'stale', seq: stale.seq };
       this.#host.stats.coalesced++;
+      flag(span, ATTR.coalesced);
       const out = await (pending.final as Promise<Outcome>);
       if (out.seq > readSeq) return out;
     }
@@ -144,7 +150,7 @@ export class Resolver {
       // Removed before joiners see the outcome, so one that must retry does not find it again.
       if (this.#inflight.get(plan.full) === entry) this.#inflight.delete(plan.full);
     };
-    const run = this.#settle(plan, stale, storeDown);
+    const run = this.#settle(plan, stale, storeDown, span);
     entry.final = run.then(
       (s) => {
         entry.answered = true;
@@ -176,11 +182,11 @@ export class Resolver {
     for (const w of waiting) w();
   };
 
-  async #settle(plan: GetOrSetPlan<unknown>, staleFromRead: Found | null, storeDown: boolean): Promise<Settled> {
+  async #settle(plan: GetOrSetPlan<unknown>, staleFromRead: Found | null, storeDown: boolean, span: Span): Promise<Settled> {
     const h = this.#host;
     // Redis just failed: fetch, and write nothing (an unleased write could be a stale set).
-    if (storeDown) return this.#fetch(plan, undefined, null, false);
-    if (!plan.lease) return this.#fetch(plan, undefined, staleFromRead, true);
+    if (storeDown) return this.#fetch(plan, undefined, null, false, span);
+    if (!plan.lease) return this.#fetch(plan, undefined, staleFromRead, true, span);
     const o = h.options;
     const token = randomToken();
     // lockWaitMs is measured on the cache's clock like every other library time, so under a
@@ -198,12 +204,12 @@ export class Resolver {
       try {
         t = await h.store.tryLease(plan.full, token, o.leaseTtlMs, startedMs);
       } catch (err) {
-        h.fail('getOrSet', plan.key, err);
-        return this.#fetch(plan, undefined, null, false);
+        h.fail('getOrSet', plan.key, err, span);
+        return this.#fetch(plan, undefined, null, false, span);
       }
       if (t.taken) {
         const f = this.found(plan.key, plan.full, t.entry, o.clock.now(), seq);
-        if (f === null || !f.fresh) return this.#fetch(plan, token, f, true);
+        if (f === null || !f.fresh) return this.#fetch(plan, token, f, true, span);
         // A holder's write landed between this caller's read and its lease: that is the value.
         this.#track(this.#release(plan, token));
         return settledNow({ value: f.value, status: f.failSafe ? 'stale' : 'hit', seq });
@@ -221,9 +227,13 @@ export class Resolver {
           const waitedMs = o.clock.now() - startedMs;
           if (waitedMs >= o.lockWaitMs) {
             h.stats.lockTimeouts++;
-            return await this.#fetch(plan, undefined, null, false);
+            flag(span, ATTR.lockTimeout);
+            return await this.#fetch(plan, undefined, null, false, span);
           }
-          if (!waited) h.stats.leaseWaits++;
+          if (!waited) {
+            h.stats.leaseWaits++;
+            flag(span, ATTR.leaseWait);
+          }
           waited = true;
           if (watch === undefined) {
             watch = h.store.watchLease(plan.full);
@@ -241,14 +251,14 @@ export class Resolver {
         try {
           r = await h.store.acquire(plan.full, { nowMs: o.clock.now(), token, leaseTtlMs: o.leaseTtlMs, mode: 'take', tags: plan.tags });
         } catch (err) {
-          h.fail('getOrSet', plan.key, err);
-          return await this.#fetch(plan, undefined, null, false);
+          h.fail('getOrSet', plan.key, err, span);
+          return await this.#fetch(plan, undefined, null, false, span);
         }
         const now = o.clock.now();
         // Only what this call returned counts: the read's stale value may have been invalidated since.
         const f = this.found(plan.key, plan.full, r.entry, now, seq);
         if (f !== null && f.fresh) return settledNow({ value: f.value, status: f.failSafe ? 'stale' : waited ? 'miss' : 'hit', seq });
-        if (r.lease === 'acquired') return await this.#fetch(plan, token, f, true);
+        if (r.lease === 'acquired') return await this.#fetch(plan, token, f, true, span);
         // Someone else is fetching. With a stale value, answer at once; otherwise wait for theirs.
         if (f !== null) return settledNow({ value: f.value, status: 'stale', seq });
         held = true;
@@ -268,16 +278,19 @@ export class Resolver {
   /**
    * Runs the fetcher. With `token`, the value is written only if the lease still holds; with
    * `write` false it is not written at all. `stale` is the fallback for soft time-out and
-   * fail-safe.
+   * fail-safe. The fetcher runs in a `cache.fetch` span under `span` (tracing.ts).
    */
-  async #fetch(plan: GetOrSetPlan<unknown>, token: string | undefined, stale: Found | null, write: boolean): Promise<Settled> {
+  async #fetch(plan: GetOrSetPlan<unknown>, token: string | undefined, stale: Found | null, write: boolean, span: Span): Promise<Settled> {
     const h = this.#host;
     const fetchSeq = h.nextSeq();
     const startedMs = h.options.clock.now();
     h.stats.fetches++;
     let abandoned = false;
+    let abandonFetch: (err: unknown) => void = ignore;
     const work = (async (): Promise<Settled> => {
-      const value = await plan.fetcher();
+      const run = h.tracer.fetch(span, plan.fetcher);
+      abandonFetch = run.abandon;
+      const value = await run.value;
       const outcome: Outcome = { value, status: 'miss', seq: fetchSeq };
       if (!write) return settledNow(outcome);
       // Issued now, awaited by nobody on the caller's path: joiners wait for it (a write that
@@ -297,7 +310,7 @@ export class Resolver {
       try {
         return await work;
       } catch (err) {
-        return settledNow(await this.#onFailure(plan, token, stale, err));
+        return settledNow(await this.#onFailure(plan, token, stale, err, span));
       }
     }
     // softTimeoutMs 0 with a stale value at hand: answer with it at once, whatever the fetch does.
@@ -309,9 +322,13 @@ export class Resolver {
       this.#track(
         race(work, undefined, hardLeft).then(async (late) => {
           if (late.kind === 'value') return late.value.final;
-          if (late.kind === 'hard') abandoned = true;
           const err = late.kind === 'hard' ? new FactoryTimeoutError(plan.key, hard ?? 0) : late.kind === 'error' ? late.error : undefined;
-          await this.#onFailure(plan, token, stale, err).catch(() => undefined);
+          if (late.kind === 'hard') {
+            abandoned = true;
+            abandonFetch(err);
+          }
+          // The caller's span has ended (it answered stale): nothing more is flagged on it.
+          await this.#onFailure(plan, token, stale, err, NO_SPAN).catch(() => undefined);
           return undefined;
         }),
       );
@@ -320,9 +337,11 @@ export class Resolver {
     if (r.kind === 'hard') {
       abandoned = true;
       work.catch(() => undefined);
-      return settledNow(await this.#onFailure(plan, token, stale, new FactoryTimeoutError(plan.key, hard ?? 0)));
+      const timeout = new FactoryTimeoutError(plan.key, hard ?? 0);
+      abandonFetch(timeout);
+      return settledNow(await this.#onFailure(plan, token, stale, timeout, span));
     }
-    return settledNow(await this.#onFailure(plan, token, stale, r.kind === 'error' ? r.error : undefined));
+    return settledNow(await this.#onFailure(plan, token, stale, r.kind === 'error' ? r.error : undefined, span));
   }
 
   #trackWrite(p: Promise<unknown>): void {
@@ -374,7 +393,7 @@ export class Resolver {
   }
 
   /** Fail-safe: the stale value if there is one and it is still valid; else the error. */
-  async #onFailure(plan: GetOrSetPlan<unknown>, token: string | undefined, stale: Found | null, err: unknown): Promise<Outcome> {
+  async #onFailure(plan: GetOrSetPlan<unknown>, token: string | undefined, stale: Found | null, err: unknown, span: Span): Promise<Outcome> {
     const h = this.#host;
     if (stale === null || isInputError(err)) {
       if (token !== undefined) await this.#release(plan, token);
@@ -390,6 +409,8 @@ export class Resolver {
     // Invalidated while the fetch ran: an invalidated value is never served.
     if (!kept) throw err;
     h.stats.failSafe++;
+    // The fetch span carries the error; the call itself answered (stale), as designed.
+    flag(span, ATTR.failSafe);
     h.fail('getOrSet', plan.key, new FetchFailedError(plan.key, { cause: err }));
     return { value: stale.value, status: 'stale', seq: stale.seq };
   }
@@ -411,6 +432,7 @@ export class Resolver {
     if (this.#refreshing.has(plan.full) || this.#inflight.has(plan.full)) return;
     this.#refreshing.add(plan.full);
     const h = this.#host;
+    const span = h.tracer.start(SPAN.refresh, plan.key);
     const run = async (): Promise<void> => {
       if (h.isClosed()) return;
       let token: string | undefined;
@@ -426,14 +448,17 @@ export class Resolver {
         if (r.lease !== 'acquired') return;
       }
       h.stats.earlyRefreshes++;
-      await (await this.#fetch(plan, token, null, true)).final;
+      await (await this.#fetch(plan, token, null, true, span)).final;
     };
     this.#track(
       run()
         .catch((err: unknown) => {
-          h.fail('refresh', plan.key, err instanceof CacheError ? err : new FetchFailedError(plan.key, { cause: err }));
+          h.fail('refresh', plan.key, err instanceof CacheError ? err : new FetchFailedError(plan.key, { cause: err }), span);
         })
-        .finally(() => this.#refreshing.delete(plan.full)),
+        .finally(() => {
+          this.#refreshing.delete(plan.full);
+          span.end();
+        }),
     );
   }
 }

@@ -3,6 +3,8 @@ export type { GetOrSetResult, RedisState, SetManyEntry } from './cache.ts';
 export type { GetOrSetOptions, SetOptions, TtlArg } from './call-options.ts';
 export type { CacheStatus } from './get-or-set.ts';
 export type { CacheOptions } from './options.ts';
+export type { TracingOptions } from './tracing.ts';
+export { ATTR as TRACE_ATTRIBUTES, SPAN as SPAN_NAMES, TRACER_NAME } from './tracing.ts';
 export type { CacheStats, NamespaceStats } from './stats.ts';
 export type { EntryForm, EntryInspection, EntryState, KeyScanBatch, LeaseInspection, RedisServerInfo, TagInspection } from './inspect.ts';
 export type { PatternDeletion } from './store.ts';

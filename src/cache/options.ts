@@ -7,6 +7,7 @@ import type { CacheErrorEvent, CacheLogger } from './reporter.ts';
 import type { Serializer } from './serializer.ts';
 import { resolveL1Options, type L1Options, type ResolvedL1Options } from './tiers/l1.ts';
 import { defaultSerializer } from './serializer.ts';
+import { resolveTracingOptions, type ResolvedTracingOptions, type TracingOptions } from './tracing.ts';
 
 /** Options of `createCache`. Every field is optional; defaults are listed on each. */
 export interface CacheOptions {
@@ -59,6 +60,13 @@ export interface CacheOptions {
    * (a Cluster or Sentinel cache with `l1` is refused); ignored by the in-memory store. Default: off.
    */
   l1?: L1Options | false;
+  /**
+   * OpenTelemetry spans, one per call (README, "Traces"), through `@opentelemetry/api`: no-ops
+   * until the application registers an SDK. `enabled` (default `true`); `tracerProvider`
+   * (default: the global one); `recordKeys`, the caller's key as `cache.key` (default `false`:
+   * keys often hold user ids; the namespace is always recorded).
+   */
+  tracing?: TracingOptions;
   /** Where failures are logged, rate-limited (pino-compatible). Default: not logged. */
   logger?: CacheLogger;
   /** Called for every failure, unthrottled. Default: none. */
@@ -162,6 +170,7 @@ export interface ResolvedCacheOptions {
   breakerCooldownMs: number;
   memory: { maxEntries: number; maxBytes: number };
   l1: ResolvedL1Options | undefined;
+  tracing: ResolvedTracingOptions;
   logger: CacheLogger | undefined;
   onError: ((event: CacheErrorEvent) => void) | undefined;
   logIntervalMs: number;
@@ -273,6 +282,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedCacheOptions
       maxBytes: positive('memory.maxBytes', options.memory?.maxBytes, 64 * 1024 * 1024),
     },
     l1: l1Of(options.l1),
+    tracing: resolveTracingOptions(options.tracing),
     logger: options.logger,
     onError: options.onError,
     logIntervalMs: positive('logIntervalMs', options.logIntervalMs, 10_000),
