@@ -45,6 +45,7 @@ tfoot td{font-weight:600}
 ol{margin:0;padding-left:1.2rem}
 li{margin:.3rem 0;word-break:break-word}
 code{font-size:.85em}
+@media (max-width:480px){main{padding:.5rem;gap:.5rem}section{padding:.6rem}th,td{padding:.25rem .3rem}.tile .value{font-size:1.15rem}}
 `;
 
 const SCRIPT = `
@@ -66,7 +67,11 @@ function fill(id, rows) {
   rows.forEach(function (cells) { var tr = document.createElement('tr'); cells.forEach(function (c) { cell(tr, c); }); fresh.appendChild(tr); });
   body.replaceWith(fresh);
 }
-function x(t) { return ((t - (lastAt - windowMs)) / windowMs) * WIDTH; }
+// The time axis spans the samples there are (at least 30 s, at most the window): a server up
+// for a minute fills the chart instead of drawing a sliver at the right edge.
+var spanMs = 30000;
+function x(t) { return ((t - (lastAt - spanMs)) / spanMs) * WIDTH; }
+function ago(ms) { var s = Math.round(ms / 1000); return '\u2212' + (s < 120 ? s + ' s' : Math.round(s / 60) + ' min'); }
 function y(v, max) { return HEIGHT - (Math.min(v, max) / max) * HEIGHT; }
 function p(a, b) { return a.toFixed(1) + ',' + b.toFixed(1); }
 // Each sample covers the interval before its time: drawn as a step, so one sample shows.
@@ -90,19 +95,21 @@ function line(f, max) {
 }
 function reads(s) { return s.l1HitsPerSecond + s.l2HitsPerSecond + s.missesPerSecond; }
 function drawCharts() {
+  spanMs = samples.length === 0 ? 30000 : Math.min(windowMs, Math.max(30000, lastAt - samples[0].atMs + intervalMs));
   var l1 = function (s) { var r = reads(s); return r === 0 ? null : s.l1HitsPerSecond / r; };
   $('l1-area').setAttribute('d', area(function (s) { return reads(s) === 0 ? null : 0; }, l1));
   $('l2-area').setAttribute('d', area(l1, function (s) { var r = reads(s); return r === 0 ? null : (s.l1HitsPerSecond + s.l2HitsPerSecond) / r; }));
   $('chart-hits').setAttribute('data-points', String(samples.length));
   var req = function (s) { return total(s.requestsPerSecond); }, db = function (s) { return total(s.dbReadsPerSecond); };
   var peak = 1; samples.forEach(function (s) { peak = Math.max(peak, req(s), db(s)); });
-  var max = Math.pow(10, Math.ceil(Math.log10(peak))); if (max / 2 >= peak) max /= 2;
+  // The smallest 1, 2 or 5 times a power of ten at or above the peak.
+  var decade = Math.pow(10, Math.floor(Math.log10(peak))), max = [1, 2, 5, 10].map(function (m) { return m * decade; }).filter(function (m) { return m >= peak; })[0];
   $('req-line').setAttribute('d', line(req, max));
   $('db-line').setAttribute('d', line(db, max));
   $('chart-load').setAttribute('data-points', String(samples.length));
   put('load-max', num(max) + '/s');
-  put('window-label', '\\u2212' + Math.round(windowMs / 60000) + ' min');
-  put('window-label-2', '\\u2212' + Math.round(windowMs / 60000) + ' min');
+  put('window-label', ago(spanMs));
+  put('window-label-2', ago(spanMs));
 }
 function render(snap) {
   var c = snap.cache, last = within(60), r = mean(last, reads);
@@ -124,7 +131,10 @@ function render(snap) {
   put('t-outbox', pend.flushAll ? 'flush all' : num(pend.keys + pend.tags + pend.patterns));
   var recent = within(10), domains = {};
   recent.forEach(function (s) { Object.keys(s.requestsPerSecond).concat(Object.keys(s.dbReadsPerSecond)).forEach(function (d) { domains[d] = true; }); });
-  fill('domains', Object.keys(domains).sort().map(function (d) {
+  // Domains with neither requests nor reads in the last 10 s (the start-up seed, migrations) are left out.
+  fill('domains', Object.keys(domains).sort().filter(function (d) {
+    return recent.some(function (s) { return (s.requestsPerSecond[d] || 0) + (s.dbReadsPerSecond[d] || 0) > 0; });
+  }).map(function (d) {
     return [d, num(mean(recent, function (s) { return s.requestsPerSecond[d] || 0; })), num(mean(recent, function (s) { return s.dbReadsPerSecond[d] || 0; }))];
   }));
   fill('namespaces', snap.namespaces.map(function (n) { return [n.namespace, num(n.hits), num(n.misses), pct(n.hitRate), num(n.errors)]; }));
