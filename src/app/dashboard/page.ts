@@ -119,7 +119,7 @@ function render(snap) {
   state.className = 'badge ' + (snap.redis.healthy ? 'ok' : 'bad');
   put('t-hitrate', r === 0 ? '\\u2014' : pct((100 * (mean(last, function (s) { return s.l1HitsPerSecond + s.l2HitsPerSecond; }))) / r));
   var hits = c.l1Hits + c.l2Hits;
-  put('t-l1share', hits === 0 ? '\\u2014' : pct((100 * c.l1Hits) / hits));
+  put('t-l1share', c.l1 === null ? 'L1 off' : hits === 0 ? '\\u2014' : pct((100 * c.l1Hits) / hits));
   put('t-req', num(mean(within(10), function (s) { return total(s.requestsPerSecond); })));
   put('t-db', num(mean(within(10), function (s) { return total(s.dbReadsPerSecond); })));
   put('t-hits', num(c.hits)); put('t-misses', num(c.misses)); put('t-keys', num(c.keys));
