@@ -134,6 +134,8 @@ describe('dashboard in a browser', () => {
     await expect.poll(async () => (await readPage(page)).polls, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     const before = await readPage(page);
     expect(await page.textContent('#redis-state')).toBe('Redis ready');
+    // L1 serves once its invalidation channel is up, which may be a moment after readiness.
+    await expect.poll(() => page.textContent('#t-l1'), { timeout: 10_000 }).toMatch(/ \(up\)$/);
 
     const login = await fetch(`${dev.baseUrl}/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: DEMO_USER.email, password: DEMO_USER.password }) });
     expect(login.status).toBe(201);
@@ -148,7 +150,7 @@ describe('dashboard in a browser', () => {
     }
 
     // The page polls once a second and the sampler reads once a second: a few seconds at most.
-    const moved = (p: PageState): boolean => count(p.hits) > (count(before.hits) || 0) && p.l2Area !== before.l2Area && p.namespaces.includes('user');
+    const moved = (p: PageState): boolean => count(p.hits) > (count(before.hits) || 0) && p.l2Area !== before.l2Area && p.l1Area !== '' && p.namespaces.includes('user');
     await expect.poll(async () => moved(await readPage(page)), { timeout: 15_000, interval: 250 }).toBe(true);
     const after = await readPage(page);
     expect(after.polls).toBeGreaterThan(before.polls);
