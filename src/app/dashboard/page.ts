@@ -141,7 +141,7 @@ function render(snap) {
   put('ns-hits', num(c.hits)); put('ns-misses', num(c.misses)); put('ns-rate', pct(c.hitRate)); put('ns-errors', num(c.errors));
   put('ns-stale', num(c.staleServed)); put('ns-keys', num(c.keys));
   put('redis-topology', snap.redis.topology); put('redis-reconnects', num(snap.redis.reconnectAttempts));
-  fill('nodes', snap.redis.nodes.map(function (n) { return [n.address, n.role, n.state]; }));
+  fill('nodes', snap.redis.nodes.map(function (n) { return [n.address, n.role, n.state, n.observedVia, num(n.recoveries)]; }));
   var list = document.createElement('ol'); list.id = 'errors';
   snap.errors.recent.forEach(function (e) {
     var li = document.createElement('li'), head = document.createElement('code');
@@ -205,7 +205,8 @@ ${tile('t-outbox', 'Invalidations pending')}${tile('t-errors', 'Cache errors')}
 <tfoot><tr><td>all</td><td id="ns-hits"></td><td id="ns-misses"></td><td id="ns-rate"></td><td id="ns-errors"></td></tr></tfoot></table></div>
 <p class="muted">All namespaces: stale served <span id="ns-stale"></span>, keys <span id="ns-keys"></span> (the library counts these in total only).</p></section>
 <section><h2>Redis</h2><p>Topology <b id="redis-topology"></b>, failed reconnect attempts <b id="redis-reconnects"></b></p>
-<div class="scroll"><table><thead><tr><th>Node</th><th>Role</th><th>State</th></tr></thead><tbody id="nodes"></tbody></table></div></section>
+<div class="scroll"><table><thead><tr><th>Node</th><th>Role</th><th>State</th><th>Seen by</th><th>Reconnects</th></tr></thead><tbody id="nodes"></tbody></table></div>
+<p class="muted">Reconnects: times a node came back to ready, as sampled once a second.</p></section>
 <section><h2>Last errors</h2><p id="errors-none" class="muted"></p><ol id="errors"></ol></section>
 </main>`;
 

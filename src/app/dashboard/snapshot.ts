@@ -66,9 +66,13 @@ export interface DashboardSnapshot {
     topology: RedisStatus['topology'];
     state: RedisStatus['state'];
     healthy: boolean;
-    /** Failed reconnect attempts over the connection's life (the library counts them per connection, not per node). */
+    /** Failed reconnect attempts over the connection's life (the connection counts them in total, not per node). */
     reconnectAttempts: number;
-    nodes: Array<{ address: string; role: string; state: string }>;
+    /**
+     * Each node now; `recoveries`: times the sampler saw it back to `ready` after seeing it in
+     * another state (sampled once a second, so a blip shorter than that can go unseen).
+     */
+    nodes: Array<{ address: string; role: string; state: string; observedVia: string; recoveries: number }>;
   };
   fallback: { inFlight: number; limit: number; rejected: number };
   pendingInvalidations: { keys: number; tags: number; patterns: number; flushAll: boolean };
@@ -109,6 +113,29 @@ export function domainOfRoute(route: string): string {
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
+/** What the sampler remembers of one node between samples. */
+export interface NodeTrack {
+  state: string;
+  recoveries: number;
+}
+
+/**
+ * Updates `seen` with the nodes' states now: a node back to `ready` after being seen otherwise
+ * counts one recovery. The per-node reconnect count the dashboard shows, since the Redis
+ * connection counts reconnect attempts in total only. Nodes that left the topology are kept (a
+ * node that comes back keeps its count).
+ */
+export function trackNodeRecoveries(seen: Map<string, NodeTrack>, nodes: ReadonlyArray<{ address: string; state: string }>): void {
+  for (const n of nodes) {
+    const before = seen.get(n.address);
+    if (before === undefined) seen.set(n.address, { state: n.state, recoveries: 0 });
+    else {
+      if (n.state === 'ready' && before.state !== 'ready') before.recoveries++;
+      before.state = n.state;
+    }
+  }
+}
+
 export class DashboardSampler {
   readonly sampleIntervalMs: number;
   readonly windowSeconds: number;
@@ -116,6 +143,7 @@ export class DashboardSampler {
   readonly #now: () => number;
   readonly #samples: DashboardSample[] = [];
   readonly #capacity: number;
+  readonly #nodes = new Map<string, NodeTrack>();
   #last: Totals | undefined;
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
@@ -168,6 +196,7 @@ export class DashboardSampler {
   }
 
   async #read(): Promise<void> {
+    trackNodeRecoveries(this.#nodes, this.#opts.redisStatus().nodes);
     const totals = await this.#totals();
     const prev = this.#last;
     this.#last = totals;
@@ -239,7 +268,7 @@ export class DashboardSampler {
         state: redis.state,
         healthy: redis.healthy,
         reconnectAttempts: redis.totalReconnectAttempts,
-        nodes: redis.nodes.map((n) => ({ address: n.address, role: n.role, state: n.state })),
+        nodes: redis.nodes.map((n) => ({ address: n.address, role: n.role, state: n.state, observedVia: n.observedVia, recoveries: this.#nodes.get(n.address)?.recoveries ?? 0 })),
       },
       fallback: { inFlight: sources.fallbackInFlight(), limit: sources.fallbackLimit(), rejected: last.rejected },
       pendingInvalidations: sources.pendingInvalidations(),

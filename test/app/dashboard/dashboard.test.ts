@@ -9,7 +9,7 @@ import { buildApp, type App } from '../../../src/app/app.ts';
 import { ConfigError, loadConfig, type AppConfig } from '../../../src/app/config.ts';
 import { RecentErrors, redactSecrets } from '../../../src/app/dashboard/recent-errors.ts';
 import type { DashboardSnapshot } from '../../../src/app/dashboard/snapshot.ts';
-import { domainOfRoute } from '../../../src/app/dashboard/snapshot.ts';
+import { domainOfRoute, trackNodeRecoveries } from '../../../src/app/dashboard/snapshot.ts';
 import { CommandTimeoutError, RedisUnavailableError } from '../../../src/cache/index.ts';
 import { bearer, createTestApp, type TestApp } from '../../helpers/app.ts';
 
@@ -182,6 +182,33 @@ describe('dashboard data', () => {
     expect(JSON.stringify(after.errors)).not.toMatch(/user:1[123]/);
     expect(after.namespaces.find((n) => n.namespace === 'user')?.errors).toBeGreaterThan(0);
   });
+
+  // Last in the file: it kills the file's redis-server (and starts it again).
+  it('counts reconnects per node: Redis killed and restarted shows the node down, then back with one reconnect', async () => {
+    // The test app's status lists no nodes (server.ts's connection does): this one lists the
+    // file's Redis, in the state of the cache's real client.
+    const address = `127.0.0.1:${t.redisServer.port}`;
+    const app = await buildApp({
+      ...t.deps,
+      redisStatus: () => {
+        const r = t.deps.redisStatus();
+        return { ...r, nodes: [{ address, role: 'master', state: r.healthy ? 'ready' : 'reconnecting', observedVia: 'client' }] };
+      },
+    });
+    extra.push(app);
+    const nodeNow = async (): Promise<DashboardSnapshot['redis']['nodes'][number] | undefined> =>
+      (await app.inject({ method: 'GET', url: '/dashboard/data' })).json<DashboardSnapshot>().redis.nodes[0];
+    expect(await nodeNow()).toEqual({ address, role: 'master', state: 'ready', observedVia: 'client', recoveries: 0 });
+    await t.redisServer.kill();
+    try {
+      // Down for a few samples, so the sampler (once a second) sees it.
+      await expect.poll(async () => (await nodeNow())?.state, { timeout: 10_000, interval: 200 }).toBe('reconnecting');
+      await sleep(1500);
+    } finally {
+      await t.redisServer.restart();
+    }
+    await expect.poll(async () => await nodeNow(), { timeout: 15_000, interval: 250 }).toEqual({ address, role: 'master', state: 'ready', observedVia: 'client', recoveries: 1 });
+  });
 });
 
 describe('recent errors', () => {
@@ -207,6 +234,15 @@ describe('recent errors', () => {
       ['E_REDIS_UNAVAILABLE', '_connection', 'redis://****@h:1 refused'],
     ]);
     expect(log.total).toBe(4);
+  });
+
+  it('counts a node back to ready after any other state as one reconnect, per node', () => {
+    const seen = new Map<string, { state: string; recoveries: number }>();
+    trackNodeRecoveries(seen, [{ address: 'a:1', state: 'ready' }, { address: 'b:1', state: 'connecting' }]);
+    trackNodeRecoveries(seen, [{ address: 'a:1', state: 'reconnecting' }, { address: 'b:1', state: 'ready' }]);
+    trackNodeRecoveries(seen, [{ address: 'a:1', state: 'down' }, { address: 'b:1', state: 'ready' }]);
+    trackNodeRecoveries(seen, [{ address: 'a:1', state: 'ready' }]);
+    expect(Object.fromEntries(seen)).toEqual({ 'a:1': { state: 'ready', recoveries: 1 }, 'b:1': { state: 'ready', recoveries: 1 } });
   });
 
   it('charts requests by the route\'s first segment', () => {
