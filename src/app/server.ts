@@ -9,7 +9,7 @@
  * a second signal, or a crash.
  */
 import { pino, type Logger } from 'pino';
-import { createCache, type Cache } from '../cache/index.ts';
+import { createCache, type Cache, type CacheErrorEvent } from '../cache/index.ts';
 import { buildApp, type App } from './app.ts';
 import { L1_NAMESPACES, l1CacheOptions } from './cache-policy.ts';
 import { cacheOptionsFor, redisStatusOf } from './cache-setup.ts';
@@ -98,10 +98,11 @@ async function main(): Promise<void> {
   const recentErrors = new RecentErrors();
   // CACHE_L1: config.ts has refused it on Cluster and Sentinel; the memory store ignores it.
   // The server's own (the CLI shares cacheOptionsFor and has no use for an in-process tier).
-  const makeCache = (conn: RedisConnection | undefined): Cache => createCache({ ...cacheOptionsFor(config, conn, cacheLogger, (event) => {
-        recentErrors.record(event);
-        onCacheError.notify();
-      }), l1: l1CacheOptions(config) });
+  const onError = (event: CacheErrorEvent): void => {
+    recentErrors.record(event);
+    onCacheError.notify();
+  };
+  const makeCache = (conn: RedisConnection | undefined): Cache => createCache({ ...cacheOptionsFor(config, conn, cacheLogger, onError), l1: l1CacheOptions(config) });
   if (config.cacheL1) {
     if (redis === undefined) logger.warn('CACHE_L1=true has no effect while the cache runs on the in-memory store (no Redis): there is no other writer to hear about');
     else logger.info({ namespaces: [...L1_NAMESPACES], maxEntries: config.cacheL1MaxEntries, maxBytes: config.cacheL1MaxBytes }, 'in-process tier (L1) on');
