@@ -3,7 +3,8 @@
  * browser), on real server processes with their own redis-server. A development server (L1 on)
  * serves the page; the test drives traffic through the backend's routes and waits for the
  * figures and both charts to change, with no console error and no page error on the way (a
- * CSP violation is a console error). A production server without DASHBOARD_TOKEN must refuse
+ * CSP violation is a console error), then freezes Redis for a moment and waits for the failures
+ * in the page's list. A production server without DASHBOARD_TOKEN must refuse
  * the page. Screenshots, laptop and phone width, go to test-output/dashboard/;
  * UPDATE_DOCS_SCREENSHOT=1 also writes the laptop one to docs/dashboard.png for the README.
  *
@@ -99,7 +100,8 @@ describe('dashboard in a browser', () => {
     // Both servers boot at once: the development one seeds the demo data, the production one
     // (no token, no seed) only has to come up.
     [dev, prod, browser] = await Promise.all([
-      spawnServer({ NODE_ENV: 'development', REDIS_URL: redis.url, CACHE_PREFIX: 'dash-dev:', CACHE_L1: 'true', LOG_LEVEL: 'warn' }),
+      // A short command deadline keeps the frozen-Redis step below short.
+      spawnServer({ NODE_ENV: 'development', REDIS_URL: redis.url, CACHE_PREFIX: 'dash-dev:', CACHE_L1: 'true', REDIS_COMMAND_TIMEOUT_MS: '200', LOG_LEVEL: 'warn' }),
       spawnServer({ NODE_ENV: 'production', REDIS_URL: redis.url, CACHE_PREFIX: 'dash-prod:', LOG_LEVEL: 'warn' }),
       chromium.launch({
         executablePath: chromiumPath,
@@ -164,6 +166,21 @@ describe('dashboard in a browser', () => {
     expect(after.domains).toEqual(expect.arrayContaining(['users', 'leaderboards']));
     expect(after.namespaces).toContain('user');
     expect(count(after.requestsPerSecond)).toBeGreaterThan(0);
+
+    // Redis frozen for a moment: the reads still answer (from the database), the page lists the
+    // failures with their code, and shows Redis ready again once it answers.
+    redis.freeze();
+    try {
+      for (const id of [41, 42, 43]) expect((await fetch(`${dev.baseUrl}/users/${id}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    } finally {
+      redis.resume();
+    }
+    await expect.poll(() => page.locator('#errors li').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await page.locator('#errors li code').first().textContent()).toMatch(/^E_[A-Z_]+ \w+ \[[\w-]+\]/);
+    expect(count((await page.textContent('#t-errors')) ?? '')).toBeGreaterThan(0);
+    await expect.poll(() => page.textContent('#redis-state'), { timeout: 15_000 }).toBe('Redis ready');
+    // The key count (DBSIZE, skipped while the circuit was open) comes back with the next samples.
+    await expect.poll(() => page.textContent('#t-keys'), { timeout: 15_000 }).toMatch(/^\d/);
 
     mkdirSync(OUTPUT_DIR, { recursive: true });
     const laptop = join(OUTPUT_DIR, 'dashboard-laptop.png');
