@@ -125,7 +125,7 @@ function render(snap) {
   put('t-hits', num(c.hits)); put('t-misses', num(c.misses)); put('t-keys', num(c.keys));
   put('t-stale', num(c.staleServed)); put('t-swp', num(c.staleWritesPrevented));
   put('t-fallback', num(snap.fallback.inFlight) + ' / ' + num(snap.fallback.limit));
-  put('t-rejected', num(snap.fallback.rejected)); put('t-errors', num(snap.errors.total));
+  put('t-rejected', num(snap.fallback.rejected)); put('t-errors', num(c.errors));
   put('t-l1', c.l1 === null ? 'off' : num(c.l1.entries) + ' (' + c.l1.channel + ')');
   var pend = snap.pendingInvalidations;
   put('t-outbox', pend.flushAll ? 'flush all' : num(pend.keys + pend.tags + pend.patterns));
