@@ -4,11 +4,13 @@
  */
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import type { AppDeps } from './deps.ts';
 import type { App } from './http/domain.ts';
 import { clientErrorHandler, frameworkErrors, parseJsonBody, sendError, toHttpError } from './http/error-shape.ts';
 import { ShuttingDownError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
+import type { MetricsSources } from './http/metrics.ts';
 import { buildValidatorCompiler, validationError } from './http/validation.ts';
 import { registerDomains } from './routes.ts';
 
@@ -66,8 +68,8 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     );
   });
 
-  // Everything /metrics reports is read from the deps at scrape time.
-  deps.metrics.bind({
+  // Everything /metrics reports is read from the deps at scrape time; the dashboard reads the same.
+  const sources: MetricsSources = {
     cacheStats: () => deps.cacheAccess.cache.getStats(),
     redisState: () => deps.redisStatus().state,
     redisNodes: () => deps.redisStatus().nodes,
@@ -77,9 +79,11 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     fallbackInFlight: () => deps.cacheAccess.bulkhead.inFlight,
     fallbackLimit: () => deps.cacheAccess.bulkhead.limit,
     pendingInvalidations: () => deps.cacheAccess.pendingInvalidations,
-  });
+  };
+  deps.metrics.bind(sources);
 
   await app.register(healthRoutes, { deps });
+  await app.register(dashboardRoutes, { deps, sources });
   await registerDomains(app, deps);
   return app;
 }

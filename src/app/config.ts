@@ -86,6 +86,12 @@ export interface AppConfig {
    * routes do not exist (404). A secret: never logged or echoed.
    */
   adminToken: string | undefined;
+  /**
+   * Credential of the live dashboard (`/dashboard`), at least 32 characters. Set: required in
+   * every environment. Unset: the dashboard answers 404 in production, and outside production
+   * it is open to loopback clients only. A secret: never logged or echoed.
+   */
+  dashboardToken: string | undefined;
 }
 
 /** One Redis (`REDIS_URL`). */
@@ -204,8 +210,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (firestoreEmulatorHost !== undefined && !/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(firestoreEmulatorHost)) problems.push('FIRESTORE_EMULATOR_HOST must be host:port');
 
   const adminToken = env['ADMIN_TOKEN'] === '' ? undefined : env['ADMIN_TOKEN'];
+  const dashboardToken = env['DASHBOARD_TOKEN'] === '' ? undefined : env['DASHBOARD_TOKEN'];
   // Operator credentials: long enough that guessing over HTTP is hopeless; never echoed.
-  for (const [name, token] of [['ADMIN_TOKEN', adminToken], ['OPS_TOKEN', env['OPS_TOKEN']]] as const) {
+  for (const [name, token] of [['ADMIN_TOKEN', adminToken], ['OPS_TOKEN', env['OPS_TOKEN']], ['DASHBOARD_TOKEN', dashboardToken]] as const) {
     if (token !== undefined && token !== '' && (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))) problems.push(`${name} must be at least ${MIN_TOKEN_LENGTH} characters without whitespace`);
   }
 
@@ -251,6 +258,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     writeRateLimitPerUser: int('WRITE_RATE_LIMIT_PER_USER', 120, 1),
     rateLimitWindowSeconds: int('RATE_LIMIT_WINDOW_SECONDS', 60, 1),
     adminToken,
+    dashboardToken,
   };
   if (config.loginLockoutMaxSeconds < config.loginLockoutBaseSeconds) problems.push('LOGIN_LOCKOUT_MAX_SECONDS must be at least LOGIN_LOCKOUT_BASE_SECONDS');
   if (config.databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) problems.push('DATABASE_SCHEMA must be a lower-case SQL identifier');

@@ -1,6 +1,7 @@
 /** What buildApp needs; server.ts (or a test) builds it. */
 import type { AppConfig } from './config.ts';
 import type { AppData } from './data.ts';
+import type { RecentErrors } from './dashboard/recent-errors.ts';
 import type { CacheAccess } from './http/cache-access.ts';
 import type { AppMetrics } from './http/metrics.ts';
 import type { RedisConnectionState, RedisNodeStatus, RedisTopologyKind } from './redis/index.ts';
@@ -34,6 +35,8 @@ export interface AppDeps {
   data: AppData;
   cacheAccess: CacheAccess;
   metrics: AppMetrics;
+  /** The last cache and Redis failures, secrets removed, for the dashboard (fed by the cache's onError). */
+  recentErrors: RecentErrors;
   redisStatus(): RedisStatus;
   lifecycle: Lifecycle;
 }

@@ -9,11 +9,12 @@
  * a second signal, or a crash.
  */
 import { pino, type Logger } from 'pino';
-import { createCache, type Cache } from '../cache/index.ts';
+import { createCache, type Cache, type CacheErrorEvent } from '../cache/index.ts';
 import { buildApp, type App } from './app.ts';
 import { L1_NAMESPACES, l1CacheOptions } from './cache-policy.ts';
 import { cacheOptionsFor, redisStatusOf } from './cache-setup.ts';
 import { openData } from './open-data.ts';
+import { RecentErrors } from './dashboard/recent-errors.ts';
 import { ConfigError, describeRedisTarget, loadConfig, loadDotEnv, maskUrl, type AppConfig } from './config.ts';
 import type { AppDeps, Lifecycle, RedisStatus } from './deps.ts';
 import { CacheAccess } from './http/cache-access.ts';
@@ -93,11 +94,17 @@ async function main(): Promise<void> {
   let redis = await openRedis(config, logger, onRedisLost);
   const cacheLogger = logger.child({ component: 'cache' });
   const onCacheError = { notify: (): void => {} };
+  // The dashboard's "last errors": every failure, secrets removed (dashboard/recent-errors.ts).
+  const recentErrors = new RecentErrors();
   // CACHE_L1: config.ts has refused it on Cluster and Sentinel; the memory store ignores it.
   // The server's own (the CLI shares cacheOptionsFor and has no use for an in-process tier).
+  const onError = (event: CacheErrorEvent): void => {
+    recentErrors.record(event);
+    onCacheError.notify();
+  };
   // Traces need no option here: the cache's spans go to the global OpenTelemetry provider, which
   // an SDK loaded with `node --import` registers (README, "Turning traces on in the backend").
-  const makeCache = (conn: RedisConnection | undefined): Cache => createCache({ ...cacheOptionsFor(config, conn, cacheLogger, () => onCacheError.notify()), l1: l1CacheOptions(config) });
+  const makeCache = (conn: RedisConnection | undefined): Cache => createCache({ ...cacheOptionsFor(config, conn, cacheLogger, onError), l1: l1CacheOptions(config) });
   if (config.cacheL1) {
     if (redis === undefined) logger.warn('CACHE_L1=true has no effect while the cache runs on the in-memory store (no Redis): there is no other writer to hear about');
     else logger.info({ namespaces: [...L1_NAMESPACES], maxEntries: config.cacheL1MaxEntries, maxBytes: config.cacheL1MaxBytes }, 'in-process tier (L1) on');
@@ -138,7 +145,7 @@ async function main(): Promise<void> {
   const data = await openData(config, logger, { seed: config.seedDemo }).catch((err: unknown) => fail(logger, err instanceof Error ? err.message : String(err)));
 
   const redisStatus = (): RedisStatus => redisStatusOf(config, redis);
-  const deps: AppDeps = { config, data, cacheAccess: access, metrics, redisStatus, lifecycle };
+  const deps: AppDeps = { config, data, cacheAccess: access, metrics, recentErrors, redisStatus, lifecycle };
   const app: App = await buildApp(deps, { logger });
 
   let stopping = false;

@@ -36,6 +36,7 @@ import { createSqlData } from '../../src/app/db/sql-data.ts';
 import type { AppDeps } from '../../src/app/deps.ts';
 import { CacheAccess } from '../../src/app/http/cache-access.ts';
 import { AppMetrics } from '../../src/app/http/metrics.ts';
+import { RecentErrors } from '../../src/app/dashboard/recent-errors.ts';
 import { afterAll, describe } from 'vitest';
 import { connectFirestore, type FirestoreConnection } from '../../src/app/db/firestore/connection.ts';
 import { createFirestoreContext } from '../../src/app/db/firestore/context.ts';
@@ -377,8 +378,17 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   }
 
   const metrics = new AppMetrics();
+  // The cache's failures reach the dashboard's list as in server.ts.
+  const recentErrors = new RecentErrors();
   // The in-process tier as server.ts sets it up (CACHE_L1 → `config: { cacheL1: true }`).
-  const cache = createCache({ redis: client, prefix, commandTimeoutMs: config.redisCommandTimeoutMs, l1: l1CacheOptions(config), ...(opts.clock === undefined ? {} : { clock: opts.clock }) });
+  const cache = createCache({
+    redis: client,
+    prefix,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    l1: l1CacheOptions(config),
+    onError: (event) => recentErrors.record(event),
+    ...(opts.clock === undefined ? {} : { clock: opts.clock }),
+  });
   const cacheAccess = new CacheAccess({
     cache,
     enabled: config.cacheEnabled,
@@ -391,6 +401,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     data,
     cacheAccess,
     metrics,
+    recentErrors,
     redisStatus: () => ({ mode: 'redis', topology: 'single', state: client.isReady ? 'ready' : 'reconnecting', healthy: client.isReady, reconnectAttempts: 0, totalReconnectAttempts: 0, url: redisServer.url, nodes: [] }),
     lifecycle: { startedAtMs: Date.now(), warmed: true, shuttingDown: false },
   };

@@ -54,7 +54,7 @@ export async function spawnServer(env: Record<string, string | undefined>): Prom
   const cleanEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     // The parent's configuration must not leak into the server under test.
-    if (v !== undefined && !/^(REDIS_|DATABASE_URL|NODE_ENV|CACHE_|PORT|HOST|DB_|SEED_|PGLITE_|OPS_|ADMIN_)/.test(k)) cleanEnv[k] = v;
+    if (v !== undefined && !/^(REDIS_|DATABASE_URL|NODE_ENV|CACHE_|PORT|HOST|DB_|SEED_|PGLITE_|OPS_|ADMIN_|DASHBOARD_)/.test(k)) cleanEnv[k] = v;
   }
   for (const [k, v] of Object.entries({ PORT: String(port), LOG_LEVEL: 'info', OPS_TOKEN: TEST_OPS_TOKEN, ...database.env, ...env })) {
     if (v !== undefined) cleanEnv[k] = v;

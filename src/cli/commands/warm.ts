@@ -15,12 +15,13 @@ export async function warm(ctx: CommandContext): Promise<void> {
   const timeoutMs = ctx.values['timeout-ms'] === undefined ? config.cacheWarmTimeoutMs : Number(ctx.values['timeout-ms']);
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new CliError('E_CLI_USAGE', `--timeout-ms must be a whole number of at least 1, got ${JSON.stringify(ctx.values['timeout-ms'])}`);
   // Loaded here, not at start: the database drivers and every domain are needed by this command only.
-  const [{ openData }, { redisStatusOf }, { CacheAccess }, { AppMetrics }, { warmCache, warmers }] = await Promise.all([
+  const [{ openData }, { redisStatusOf }, { CacheAccess }, { AppMetrics }, { warmCache, warmers }, { RecentErrors }] = await Promise.all([
     import('../../app/open-data.ts'),
     import('../../app/cache-setup.ts'),
     import('../../app/http/cache-access.ts'),
     import('../../app/http/metrics.ts'),
     import('../../app/warm.ts'),
+    import('../../app/dashboard/recent-errors.ts'),
     // The domains register their warmers when the routes module loads.
     import('../../app/routes.ts'),
   ]);
@@ -29,7 +30,7 @@ export async function warm(ctx: CommandContext): Promise<void> {
   const access = new CacheAccess({ cache, enabled: true, fallbackConcurrency: config.dbFallbackConcurrency, isRedisHealthy: () => connection.healthy });
   try {
     const lifecycle: Lifecycle = { startedAtMs: Date.now(), warmed: false, shuttingDown: false };
-    const deps: AppDeps = { config, data, cacheAccess: access, metrics: new AppMetrics(), redisStatus: () => redisStatusOf(config, connection), lifecycle };
+    const deps: AppDeps = { config, data, cacheAccess: access, metrics: new AppMetrics(), recentErrors: new RecentErrors(), redisStatus: () => redisStatusOf(config, connection), lifecycle };
     const names = Object.keys(warmers);
     const failures: string[] = [];
     let finished = 0;
