@@ -539,7 +539,7 @@ export class Cache {
         if (now < entry.freshUntilMs) {
           this.#stats.hitAt(r.fullKey, o.prefix.length);
           if (entry.failSafe) {
-            this.#stats.stale++;
+            this.#stats.staleAt(r.fullKey, o.prefix.length);
             endWithOutcome(r.span, 'stale', 'l2');
             return r.shape(value as T, 'stale');
           }
@@ -559,7 +559,7 @@ export class Cache {
           this.#stats.miss(r.key);
         } else {
           this.#stats.hit(r.key);
-          if (out.status === 'stale') this.#stats.stale++;
+          if (out.status === 'stale') this.#stats.staleAt(r.key, 0);
         }
         // Not a miss: the value came from the store (a write that beat this caller's lease, or stale).
         endWithOutcome(r.span, out.status, out.status === 'miss' ? undefined : 'l2');

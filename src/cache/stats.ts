@@ -7,6 +7,8 @@ export interface NamespaceStats {
   /** Percent, 0–100, two decimals; 0 when there were no reads. */
   hitRate: number;
   errors: number;
+  /** getOrSet answers served stale (past TTL, within grace, or fail-safe); also counted in hits. */
+  stale: number;
 }
 
 export interface CacheStats extends NamespaceStats {
@@ -18,8 +20,6 @@ export interface CacheStats extends NamespaceStats {
   fetches: number;
   /** getOrSet calls answered by an in-flight fetch of the same key in this process. */
   coalesced: number;
-  /** getOrSet answers served stale (past TTL, within grace); also counted in hits. */
-  stale: number;
   /** getOrSet misses that waited for another caller's lease (any instance) instead of fetching. */
   leaseWaits: number;
   /** Lease waits ended by Redis announcing the holder's write or release (lease-watch.ts), rather than by a poll. */
@@ -50,6 +50,7 @@ interface Counters {
   hits: number;
   misses: number;
   errors: number;
+  stale: number;
 }
 
 function rate(hits: number, misses: number): number {
@@ -96,7 +97,7 @@ export class StatsRecorder {
     const name = namespaceOf(from === 0 ? key : key.slice(from));
     let c = this.#byNamespace.get(name);
     if (c === undefined) {
-      c = { hits: 0, misses: 0, errors: 0 };
+      c = { hits: 0, misses: 0, errors: 0, stale: 0 };
       this.#byNamespace.set(name, c);
       if (this.#known.length < 16) this.#known.push({ name, counters: c });
     }
@@ -121,6 +122,12 @@ export class StatsRecorder {
   l1HitAt(fullKey: string, from: number): void {
     this.l1Hits++;
     this.hitAt(fullKey, from);
+  }
+
+  /** A stale answer on the key that starts at `from` in `fullKey` (the hit is counted apart). */
+  staleAt(fullKey: string, from: number): void {
+    this.stale++;
+    this.#ns(fullKey, from).stale++;
   }
 
   miss(key: string): void {

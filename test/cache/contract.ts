@@ -239,7 +239,7 @@ export function cacheContract(name: string, h: ContractHarness): void {
       await c.get('guild:1');
       const s = await c.getStats();
       expect(s.hitRate).toBe(60);
-      expect(s.namespaces['user']).toEqual({ hits: 3, misses: 1, errors: 0, hitRate: 75 });
+      expect(s.namespaces['user']).toEqual({ hits: 3, misses: 1, errors: 0, hitRate: 75, stale: 0 });
       expect(s.namespaces['guild']?.misses).toBe(1);
       expect(s.keys).toBeGreaterThanOrEqual(1);
       await c.close();

@@ -137,7 +137,7 @@ function render(snap) {
   }).map(function (d) {
     return [d, num(mean(recent, function (s) { return s.requestsPerSecond[d] || 0; })), num(mean(recent, function (s) { return s.dbReadsPerSecond[d] || 0; }))];
   }));
-  fill('namespaces', snap.namespaces.map(function (n) { return [n.namespace, num(n.hits), num(n.misses), pct(n.hitRate), num(n.errors)]; }));
+  fill('namespaces', snap.namespaces.map(function (n) { return [n.namespace, num(n.hits), num(n.misses), pct(n.hitRate), num(n.stale), num(n.errors)]; }));
   put('ns-hits', num(c.hits)); put('ns-misses', num(c.misses)); put('ns-rate', pct(c.hitRate)); put('ns-errors', num(c.errors));
   put('ns-stale', num(c.staleServed)); put('ns-keys', num(c.keys));
   put('redis-topology', snap.redis.topology); put('redis-reconnects', num(snap.redis.reconnectAttempts));
@@ -201,9 +201,9 @@ ${tile('t-outbox', 'Invalidations pending')}${tile('t-errors', 'Cache errors')}
 <line class="grid" x1="0" x2="600" y1="80" y2="80"/><path id="req-line" d=""/><path id="db-line" d=""/></svg>
 <div class="axis"><span id="window-label-2"></span><span>now</span></div></section>
 <section><h2>By domain, last 10 s</h2><div class="scroll"><table><thead><tr><th>Domain</th><th>Requests/s</th><th>DB reads/s</th></tr></thead><tbody id="domains"></tbody></table></div></section>
-<section><h2>By namespace, since start</h2><div class="scroll"><table><thead><tr><th>Namespace</th><th>Hits</th><th>Misses</th><th>Hit rate</th><th>Errors</th></tr></thead><tbody id="namespaces"></tbody>
-<tfoot><tr><td>all</td><td id="ns-hits"></td><td id="ns-misses"></td><td id="ns-rate"></td><td id="ns-errors"></td></tr></tfoot></table></div>
-<p class="muted">All namespaces: stale served <span id="ns-stale"></span>, keys <span id="ns-keys"></span> (the library counts these in total only).</p></section>
+<section><h2>By namespace, since start</h2><div class="scroll"><table><thead><tr><th>Namespace</th><th>Hits</th><th>Misses</th><th>Hit rate</th><th>Stale</th><th>Errors</th></tr></thead><tbody id="namespaces"></tbody>
+<tfoot><tr><td>all</td><td id="ns-hits"></td><td id="ns-misses"></td><td id="ns-rate"></td><td id="ns-stale"></td><td id="ns-errors"></td></tr></tfoot></table></div>
+<p class="muted">Keys in Redis, all namespaces: <span id="ns-keys"></span> (DBSIZE: a count per namespace would need a SCAN of the keyspace).</p></section>
 <section><h2>Redis</h2><p>Topology <b id="redis-topology"></b>, failed reconnect attempts <b id="redis-reconnects"></b></p>
 <div class="scroll"><table><thead><tr><th>Node</th><th>Role</th><th>State</th><th>Seen by</th><th>Reconnects</th></tr></thead><tbody id="nodes"></tbody></table></div>
 <p class="muted">Reconnects: times a node came back to ready, as sampled once a second.</p></section>

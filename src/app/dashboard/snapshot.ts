@@ -34,6 +34,8 @@ export interface DashboardNamespaceRow {
   /** Percent, 0–100. */
   hitRate: number;
   errors: number;
+  /** getOrSet answers served stale (within grace, or fail-safe); also counted in hits. */
+  stale: number;
 }
 
 export interface DashboardSnapshot {
@@ -59,7 +61,7 @@ export interface DashboardSnapshot {
     keys: number | null;
     l1: { entries: number; bytes: number; channel: string } | null;
   };
-  /** The library counts hits, misses and errors per namespace; stale served and keys are totals only. */
+  /** The library counts hits, misses, errors and stale answers per namespace; keys are a total only (DBSIZE). */
   namespaces: DashboardNamespaceRow[];
   redis: {
     mode: RedisStatus['mode'];
@@ -260,7 +262,7 @@ export class DashboardSampler {
         l1: s.l1 === null ? null : { entries: s.l1.entries, bytes: s.l1.bytes, channel: s.l1.channel },
       },
       namespaces: Object.entries(s.namespaces)
-        .map(([namespace, n]) => ({ namespace, hits: n.hits, misses: n.misses, hitRate: n.hitRate, errors: n.errors }))
+        .map(([namespace, n]) => ({ namespace, hits: n.hits, misses: n.misses, hitRate: n.hitRate, errors: n.errors, stale: n.stale }))
         .sort((a, b) => b.hits + b.misses - (a.hits + a.misses) || a.namespace.localeCompare(b.namespace)),
       redis: {
         mode: redis.mode,
