@@ -20,7 +20,7 @@ import { assertTtlSeconds, ttlToMs } from './ttl.ts';
 import { shouldRefreshEarly } from './xfetch.ts';
 import type { OpenInvalidations } from './tiers/invalidation-source.ts';
 import { L1Tier } from './tiers/l1.ts';
-import { TrackingChannel } from './tiers/tracking.ts';
+import { NodeTrackingSource, type TrackingTargets } from './tiers/node-tracking.ts';
 
 export interface SetManyEntry<T = unknown> {
   key: string;
@@ -145,14 +145,16 @@ export class Cache {
     if (given !== undefined) return new L1Tier(l1, o.prefix, given);
     // The in-memory store has no other writer to hear about: nothing to put in front of it.
     if (connection === undefined) return undefined;
-    const trackingClient = connection.trackingClient?.bind(connection);
-    if (trackingClient === undefined) {
+    let targets: TrackingTargets;
+    try {
+      targets = connection.trackingTargets();
+    } catch (err) {
       void connection.close();
-      throw new InvalidOptionsError(`l1 needs a single Redis: invalidation tracking per node on ${connection.kind} is not implemented yet`);
+      throw err;
     }
     const onError = (err: unknown): void => void this.#reporter.report('l1', undefined, err);
     const tracking: OpenInvalidations = (handlers) =>
-      new TrackingChannel({ prefix: o.prefix, heartbeatMs: l1.heartbeatMs, channelTimeoutMs: l1.channelTimeoutMs, connect: trackingClient, onError }, handlers);
+      new NodeTrackingSource({ prefix: o.prefix, heartbeatMs: l1.heartbeatMs, channelTimeoutMs: l1.channelTimeoutMs, targets, onError }, handlers);
     return new L1Tier(l1, o.prefix, tracking);
   }
 
