@@ -4,14 +4,18 @@
  * cluster client, evict B's copy; one master's channel lost or frozen puts the whole of B's L1
  * out of use until it is back (keys on the other masters included); a manual failover (the old
  * master stays up, as a replica) and a killed master each empty L1 and move the channel to the
- * promoted node, and nothing written meanwhile is missed.
+ * promoted node, and nothing written meanwhile is missed; a master added and resharded to keeps
+ * L1 off from the moment it joins without slots until it has a channel. Destructive tests last.
  */
 import { randomBytes } from 'node:crypto';
 import { createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, type Cache, type CacheOptions } from '../../../src/cache/index.ts';
 import { TRACKING_CLIENT_NAME } from '../../../src/cache/tiers/tracking.ts';
+import { clusterMastersAgree } from '../../../src/cache/topology/cluster-nodes.ts';
+import { keySlot } from '../../../src/cache/topology/slots.ts';
 import { FAST_CHANNEL, l1Hits, loadIntoL1, until } from '../../helpers/l1.ts';
+import { freePort, startRedisServer } from '../../helpers/redis-server.ts';
 import { askNode, type ClusterNode, type TestRedisCluster, startRedisCluster } from '../../helpers/redis-topology.ts';
 import { topologiesUnderTest } from '../../helpers/topologies.ts';
 
@@ -75,6 +79,23 @@ describe.runIf(topologiesUnderTest().includes('cluster'))('the in-process tier o
       .filter((l) => l.includes(`name=${TRACKING_CLIENT_NAME}`))
       .map((l) => /id=(\d+)/.exec(l)?.[1] ?? '');
   }
+
+  it("compares node-redis's masters with CLUSTER NODES by id: the same; a failover; a master that owns no slot yet", async () => {
+    const text = await askNode<string>(cluster.nodes[0]?.port ?? 0, ['CLUSTER', 'NODES']);
+    expect(clusterMastersAgree(text, raw.masters)).toBe('same');
+    const lines = text.trim().split('\n');
+    const masterLine = lines.find((l) => l.split(' ')[2]?.includes('master') === true) ?? '';
+    const [id] = masterLine.split(' ');
+    // That master's replica promoted: the old one now a replica without slots, another id owning them.
+    const failedOver = lines.map((l) => (l === masterLine ? l.split(' ').slice(0, 8).join(' ').replace('master', 'slave') : l)).join('\n');
+    const promoted = `${failedOver}\n${'f'.repeat(40)} 127.0.0.1:1@2 master - 0 0 9 connected ${masterLine.split(' ').slice(8).join(' ')}`;
+    expect(clusterMastersAgree(promoted, raw.masters)).toBe('slot owners differ');
+    // A node added as a master with no slots: it can take ASK writes during resharding.
+    expect(clusterMastersAgree(`${text.trim()}\n${'e'.repeat(40)} 127.0.0.1:3@4 master - 0 0 10 connected`, raw.masters)).toBe('a master without slots');
+    // ...but not once it has failed (its replica took over): it takes no writes.
+    expect(clusterMastersAgree(`${text.trim()}\n${'e'.repeat(40)} 127.0.0.1:3@4 master,fail - 0 0 10 disconnected`, raw.masters)).toBe('same');
+    expect(id).toHaveLength(40);
+  });
 
   it('keeps a channel on every master; a write to a key on each master, by A or by a raw client, evicts B\'s copy', async () => {
     const { a, b, prefix, close } = await pair();
@@ -230,4 +251,40 @@ describe.runIf(topologiesUnderTest().includes('cluster'))('the in-process tier o
       await close();
     }
   }, 90_000);
+
+  it('resharding to a new master: L1 is off from the moment it joins without slots until it owns one and has a channel; a key moved there is heard there', async () => {
+    const { a, b, prefix, close } = await pair();
+    const busPort = await freePort();
+    const added = await startRedisServer({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-port', String(busPort)] });
+    try {
+      const addedId = await askNode<string>(added.port, ['CLUSTER', 'MYID']);
+      const keys = await keyPerMaster(prefix);
+      const [[fromPort, key]] = Array.from(keys) as [[number, string]];
+      const slot = keySlot(`${prefix}${key}`);
+      const from = cluster.node(fromPort);
+      await a.set(key, { v: 'before the move' }, 60);
+      await loadIntoL1(b, key, { v: 'before the move' });
+      await askNode(added.port, ['CLUSTER', 'MEET', '127.0.0.1', String(fromPort), String(from.busPort)]);
+      // A master without slots is in the cluster: L1 is not trusted, on A and B alike.
+      await until('B sees the master without slots', async () => (await l1Of(b)).channel === 'down', 10_000);
+      expect((await l1Of(b)).entries).toBe(0);
+      await until('the new node sees the cluster up', async () => (await askNode<string>(added.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok'), 15_000);
+      // The slot moves with its key, as redis-cli --cluster reshard does it.
+      await askNode(added.port, ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id]);
+      await askNode(fromPort, ['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', addedId]);
+      await askNode(fromPort, ['MIGRATE', '127.0.0.1', String(added.port), `${prefix}${key}`, '0', '5000']);
+      await askNode(added.port, ['CLUSTER', 'SETSLOT', String(slot), 'NODE', addedId]);
+      await askNode(fromPort, ['CLUSTER', 'SETSLOT', String(slot), 'NODE', addedId]);
+      await until('B tracks the new master too', async () => {
+        const l1 = await l1Of(b);
+        return l1.channel === 'up' && l1.channels.length === 4 && l1.channels.some((c) => c.address === `127.0.0.1:${added.port}`);
+      }, 15_000);
+      await loadIntoL1(b, key, { v: 'before the move' }, 5000);
+      await askNode(added.port, ['DEL', `${prefix}${key}`]);
+      await until('B hears the DEL on the new master', async () => (await b.getOrSet(key, () => 'fetched', 60)) === 'fetched');
+    } finally {
+      await close();
+      await added.stop();
+    }
+  }, 60_000);
 });
