@@ -45,9 +45,10 @@ export interface CacheInternals {
   sleep?: (ms: number) => Promise<void>;
   /**
    * Where the in-process tier hears of changes, used when `options.l1` is set, whatever the
-   * store (an injected one included). Default: Redis's tracking channel on a single Redis, and
-   * no tier otherwise. The interleaving test passes one fed by the shared memory store's
-   * `subscribeChanges`, each message delayed by its scheduler.
+   * store (an injected one included). Default: Redis's tracking channels, one on each node that
+   * takes writes (tiers/node-tracking.ts), and no tier on the in-memory store. The interleaving
+   * test passes one fed by the shared memory store's `subscribeChanges`, each message delayed by
+   * its scheduler.
    */
   invalidations?: OpenInvalidations;
 }
