@@ -264,11 +264,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (config.databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) problems.push('DATABASE_SCHEMA must be a lower-case SQL identifier');
   // The demo data set publishes its passwords (the demo account's is in the README).
   if (config.seedDemo && nodeEnv === 'production') problems.push('SEED_DEMO=true is not allowed when NODE_ENV=production: the demo accounts have published passwords');
-  // The library would refuse it at createCache (InvalidOptionsError); said here, at start-up, with the fix.
-  if (config.cacheL1 && (redis?.kind === 'cluster' || redis?.kind === 'sentinel')) {
-    const via = redis.kind === 'cluster' ? 'Redis Cluster (REDIS_CLUSTER_NODES)' : 'Sentinel (REDIS_SENTINELS)';
-    problems.push(`CACHE_L1=true needs one Redis (REDIS_URL): the in-process tier's invalidation tracking per node is not implemented yet for ${via}; unset CACHE_L1 or set it to false`);
-  }
   if (config.redisTlsCaFile !== undefined && !existsSync(config.redisTlsCaFile)) problems.push(`REDIS_TLS_CA_FILE does not exist: ${config.redisTlsCaFile}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

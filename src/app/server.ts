@@ -20,7 +20,7 @@ import type { AppDeps, Lifecycle, RedisStatus } from './deps.ts';
 import { CacheAccess } from './http/cache-access.ts';
 import { loggerOptions } from './http/logging.ts';
 import { AppMetrics } from './http/metrics.ts';
-import { connectRedis, RedisBootError, type RedisConnection } from './redis/index.ts';
+import { connectRedis, RedisBootError, sentinelNodeClient, type RedisConnection } from './redis/index.ts';
 import { warmCache } from './warm.ts';
 
 function fail(logger: Logger, message: string, obj: object = {}): never {
@@ -96,15 +96,18 @@ async function main(): Promise<void> {
   const onCacheError = { notify: (): void => {} };
   // The dashboard's "last errors": every failure, secrets removed (dashboard/recent-errors.ts).
   const recentErrors = new RecentErrors();
-  // CACHE_L1: config.ts has refused it on Cluster and Sentinel; the memory store ignores it.
-  // The server's own (the CLI shares cacheOptionsFor and has no use for an in-process tier).
   const onError = (event: CacheErrorEvent): void => {
     recentErrors.record(event);
     onCacheError.notify();
   };
+  // CACHE_L1, on every topology (the memory store ignores it). The server's own: the CLI shares
+  // cacheOptionsFor and has no use for an in-process tier. Through Sentinel the channel to the
+  // master needs the data nodes' options, which node-redis keeps private in its client.
+  const l1 = l1CacheOptions(config);
+  const l1Options = l1 !== false && config.redis?.kind === 'sentinel' ? { ...l1, sentinelNodeClient: sentinelNodeClient(config, config.redis) } : l1;
   // Traces need no option here: the cache's spans go to the global OpenTelemetry provider, which
   // an SDK loaded with `node --import` registers (README, "Turning traces on in the backend").
-  const makeCache = (conn: RedisConnection | undefined): Cache => createCache({ ...cacheOptionsFor(config, conn, cacheLogger, onError), l1: l1CacheOptions(config) });
+  const makeCache = (conn: RedisConnection | undefined): Cache => createCache({ ...cacheOptionsFor(config, conn, cacheLogger, onError), l1: l1Options });
   if (config.cacheL1) {
     if (redis === undefined) logger.warn('CACHE_L1=true has no effect while the cache runs on the in-memory store (no Redis): there is no other writer to hear about');
     else logger.info({ namespaces: [...L1_NAMESPACES], maxEntries: config.cacheL1MaxEntries, maxBytes: config.cacheL1MaxBytes }, 'in-process tier (L1) on');

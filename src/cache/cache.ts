@@ -20,7 +20,7 @@ import { assertTtlSeconds, ttlToMs } from './ttl.ts';
 import { shouldRefreshEarly } from './xfetch.ts';
 import type { OpenInvalidations } from './tiers/invalidation-source.ts';
 import { L1Tier } from './tiers/l1.ts';
-import { TrackingChannel } from './tiers/tracking.ts';
+import { NodeTrackingSource, type TrackingTargets } from './tiers/node-tracking.ts';
 import { activeIn, ATTR, CacheTracer, count, endWithOutcome, failed, setOutcome, SPAN } from './tracing.ts';
 import type { Span } from '@opentelemetry/api';
 
@@ -47,9 +47,10 @@ export interface CacheInternals {
   sleep?: (ms: number) => Promise<void>;
   /**
    * Where the in-process tier hears of changes, used when `options.l1` is set, whatever the
-   * store (an injected one included). Default: Redis's tracking channel on a single Redis, and
-   * no tier otherwise. The interleaving test passes one fed by the shared memory store's
-   * `subscribeChanges`, each message delayed by its scheduler.
+   * store (an injected one included). Default: Redis's tracking channels, one on each node that
+   * takes writes (tiers/node-tracking.ts), and no tier on the in-memory store. The interleaving
+   * test passes one fed by the shared memory store's `subscribeChanges`, each message delayed by
+   * its scheduler.
    */
   invalidations?: OpenInvalidations;
 }
@@ -152,14 +153,16 @@ export class Cache {
     if (given !== undefined) return new L1Tier(l1, o.prefix, given);
     // The in-memory store has no other writer to hear about: nothing to put in front of it.
     if (connection === undefined) return undefined;
-    const trackingClient = connection.trackingClient?.bind(connection);
-    if (trackingClient === undefined) {
+    let targets: TrackingTargets;
+    try {
+      targets = connection.trackingTargets();
+    } catch (err) {
       void connection.close();
-      throw new InvalidOptionsError(`l1 needs a single Redis: invalidation tracking per node on ${connection.kind} is not implemented yet`);
+      throw err;
     }
     const onError = (err: unknown): void => void this.#reporter.report('l1', undefined, err);
     const tracking: OpenInvalidations = (handlers) =>
-      new TrackingChannel({ prefix: o.prefix, heartbeatMs: l1.heartbeatMs, channelTimeoutMs: l1.channelTimeoutMs, connect: trackingClient, onError }, handlers);
+      new NodeTrackingSource({ prefix: o.prefix, heartbeatMs: l1.heartbeatMs, channelTimeoutMs: l1.channelTimeoutMs, targets, onError }, handlers);
     return new L1Tier(l1, o.prefix, tracking);
   }
 

@@ -7,6 +7,8 @@ import { RedisStore } from './redis-store.ts';
 import { defaultSerializer } from './serializer.ts';
 import type { ErrorReporter } from './reporter.ts';
 import type { CacheStore } from './store.ts';
+import type { SentinelOptions } from './topology/options.ts';
+import type { TrackingClientLike } from './tiers/tracking.ts';
 import { tagKeyPrefix } from './tags.ts';
 import { ClusterConnection } from './topology/cluster.ts';
 import { isCluster, isSentinel, type RedisClientOfAnyVersion } from './topology/clients.ts';
@@ -21,10 +23,37 @@ export interface Backing {
 }
 
 /** The topology of a client the caller passed (which stays theirs), or one the cache created. */
-export function connectionOf(client: RedisClientOfAnyVersion, owned: boolean): RedisConnection {
+export function connectionOf(client: RedisClientOfAnyVersion, owned: boolean, sentinelTracking?: (host: string, port: number) => TrackingClientLike): RedisConnection {
   if (isCluster(client)) return new ClusterConnection(client, owned);
-  if (isSentinel(client)) return new SentinelConnection(client, owned);
+  if (isSentinel(client)) return new SentinelConnection(client, owned, sentinelTracking);
   return new SingleConnection(client, owned);
+}
+
+type Socket = { connectTimeout: number; reconnectStrategy: (retries: number) => number };
+
+/** Connects have a deadline, and reconnects back off (backoff.ts). */
+const socketOf = (o: ResolvedCacheOptions): Socket => ({ connectTimeout: o.connectTimeoutMs, reconnectStrategy: (retries: number) => reconnectDelayMs(retries + 1) });
+
+/** The data nodes' options of a Sentinel topology: for node-redis's clients and the L1 channel's. */
+function sentinelNodeOptions(s: SentinelOptions, socket: Socket): { disableOfflineQueue: true; username?: string; password?: string; socket: Socket & { tls?: true; ca?: string | Buffer } } {
+  return {
+    disableOfflineQueue: true,
+    ...(s.username === undefined ? {} : { username: s.username }),
+    ...(s.password === undefined ? {} : { password: s.password }),
+    socket: { ...socket, ...(s.tls === true ? { tls: true as const, ...(s.ca === undefined ? {} : { ca: s.ca }) } : {}) },
+  };
+}
+
+/**
+ * The L1 channel's client on a Sentinel-managed data node (SentinelConnection.trackingTargets):
+ * RESP2, as on the other topologies (clients.ts, TRACKING_CLIENT_OVERRIDES), with the options
+ * node-redis's own master clients get.
+ */
+function sentinelTrackingClient(s: SentinelOptions, socket: Socket): (host: string, port: number) => TrackingClientLike {
+  return (host, port) => {
+    const o = sentinelNodeOptions(s, socket);
+    return createClient({ ...o, RESP: 2, socket: { ...o.socket, host, port } });
+  };
 }
 
 /**
@@ -33,7 +62,7 @@ export function connectionOf(client: RedisClientOfAnyVersion, owned: boolean): R
  * a deadline, and reconnects back off (backoff.ts).
  */
 function createOwned(o: ResolvedCacheOptions): AnyRedisClient | undefined {
-  const socket = { connectTimeout: o.connectTimeoutMs, reconnectStrategy: (retries: number) => reconnectDelayMs(retries + 1) };
+  const socket = socketOf(o);
   if (typeof o.redis === 'string') return createClient({ url: o.redis, disableOfflineQueue: true, socket });
   if (o.cluster !== undefined) {
     const first = new URL(o.cluster.rootNodes[0] as string);
@@ -53,12 +82,7 @@ function createOwned(o: ResolvedCacheOptions): AnyRedisClient | undefined {
     return createSentinel({
       name: s.name,
       sentinelRootNodes: s.sentinelRootNodes.map((n) => ({ host: n.host, port: n.port })),
-      nodeClientOptions: {
-        disableOfflineQueue: true,
-        ...(s.username === undefined ? {} : { username: s.username }),
-        ...(s.password === undefined ? {} : { password: s.password }),
-        socket: { ...socket, ...(s.tls === true ? { tls: true as const, ...(s.ca === undefined ? {} : { ca: s.ca }) } : {}) },
-      },
+      nodeClientOptions: sentinelNodeOptions(s, socket),
       ...(s.sentinelPassword === undefined ? {} : { sentinelClientOptions: { password: s.sentinelPassword } }),
     });
   }
@@ -71,11 +95,12 @@ export function openStore(o: ResolvedCacheOptions, reporter: ErrorReporter, give
   if (given === undefined) {
     const owned = createOwned(o);
     if (owned !== undefined) {
-      connection = connectionOf(owned, true);
+      connection = connectionOf(owned, true, o.sentinel === undefined ? undefined : sentinelTrackingClient(o.sentinel, socketOf(o)));
       const connecting = owned.connect() as Promise<unknown>;
       connecting.catch((err: unknown) => reporter.report('connect', undefined, classify('connect', err)));
     } else if (o.redis !== undefined && typeof o.redis !== 'string') {
-      connection = connectionOf(o.redis, false);
+      const nodeClient = o.l1?.sentinelNodeClient;
+      connection = connectionOf(o.redis, false, nodeClient === undefined ? undefined : (host, port) => nodeClient({ host, port }));
     }
   }
   if (connection === undefined) {

@@ -56,8 +56,9 @@ export interface CacheOptions {
    * The in-process tier in front of Redis (README, "The in-process tier"): decoded values of
    * recent hits, kept coherent by Redis's client-side caching invalidations on a connection of
    * its own, emptied and bypassed whenever that connection cannot be trusted. `{}` for the
-   * defaults; per call, `getOrSet(key, fetcher, { ttl, l1: false })` skips it. One Redis only
-   * (a Cluster or Sentinel cache with `l1` is refused); ignored by the in-memory store. Default: off.
+   * defaults; per call, `getOrSet(key, fetcher, { ttl, l1: false })` skips it. On one Redis,
+   * a Cluster (a channel per master) or Sentinel (a channel to the master); a node-redis
+   * Sentinel client passed in also needs `l1.sentinelNodeClient`. Ignored by the in-memory store. Default: off.
    */
   l1?: L1Options | false;
   /**

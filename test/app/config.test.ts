@@ -165,15 +165,10 @@ describe('loadConfig: the in-process tier (CACHE_L1)', () => {
     expect(loadConfig({ ...cluster, CACHE_L1: 'false' }).cacheL1).toBe(false);
   });
 
-  it('refuses CACHE_L1=true on Redis Cluster or Sentinel, saying why and what to do', () => {
-    for (const [env, via] of [
-      [cluster, 'Redis Cluster (REDIS_CLUSTER_NODES)'],
-      [sentinel, 'Sentinel (REDIS_SENTINELS)'],
-    ] as const) {
-      const problems = problemsOf({ ...env, CACHE_L1: 'true' });
-      expect(problems).toEqual([expect.stringContaining('CACHE_L1=true needs one Redis (REDIS_URL)')]);
-      expect(problems[0]).toContain(`tracking per node is not implemented yet for ${via}`);
-      expect(problems[0]).toContain('unset CACHE_L1 or set it to false');
+  it('accepts CACHE_L1=true on Redis Cluster and Sentinel (a channel per master, src/cache/tiers/node-tracking.ts)', () => {
+    for (const env of [cluster, sentinel]) {
+      expect(problemsOf({ ...env, CACHE_L1: 'true' })).toEqual([]);
+      expect(loadConfig({ ...env, CACHE_L1: 'true' })).toMatchObject({ cacheL1: true });
     }
   });
 

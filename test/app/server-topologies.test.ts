@@ -95,6 +95,33 @@ async function redisView(server: ServerProcess): Promise<RedisView> {
   return ((await res.json()) as { redis: RedisView }).redis;
 }
 
+interface L1View {
+  channel: string;
+  channels: { address: string; state: string }[];
+  flushes: number;
+}
+
+/** The in-process tier as /health reports it (CACHE_L1=true on the failover servers). */
+async function l1View(server: ServerProcess): Promise<L1View> {
+  const res = await fetch(`${server.baseUrl}/health`, { headers: OPS_HEADERS });
+  const l1 = ((await res.json()) as { cache: { l1: L1View | null } }).cache.l1;
+  if (l1 === null) throw new Error('/health: the in-process tier is off');
+  return l1;
+}
+
+/** Polls until the server's L1 is up with a channel on exactly these masters. */
+async function l1TracksExactly(server: ServerProcess, masters: string[]): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const l1 = await l1View(server);
+        return { channel: l1.channel, addresses: l1.channels.map((c) => c.address).sort(), allUp: l1.channels.every((c) => c.state === 'up') };
+      },
+      { timeout: 15_000, interval: 100 },
+    )
+    .toEqual({ channel: 'up', addresses: [...masters].sort(), allUp: true });
+}
+
 async function metrics(server: ServerProcess): Promise<string> {
   return (await fetch(`${server.baseUrl}/metrics`, { headers: OPS_HEADERS })).text();
 }
@@ -178,7 +205,8 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES)', () => {
     const started = Date.now();
     cluster = await startRedisCluster({ password: PASSWORD });
     console.log(`[timing] cluster start: ${Date.now() - started} ms`);
-    early = bootEarly({ REDIS_CLUSTER_NODES: nodesEnv(), REDIS_RECONNECT_MAX_ATTEMPTS: String(ATTEMPTS) });
+    // CACHE_L1 on: the in-process tier follows the failover too (a channel per master).
+    early = bootEarly({ REDIS_CLUSTER_NODES: nodesEnv(), REDIS_RECONNECT_MAX_ATTEMPTS: String(ATTEMPTS), CACHE_L1: 'true' });
   }, 60_000);
   afterAll(async () => {
     await early?.stop();
@@ -220,6 +248,8 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES)', () => {
 
       const text = await metrics(server);
       for (const m of masters) expect(text).toContain(`redis_node_up{node="${m}",role="master"} 1`);
+      await l1TracksExactly(server, masters);
+      expect(text).toMatch(/^cache_l1_enabled 1$/m);
       expect(text.match(/^redis_node_up\{node="[^"]+",role="replica"\} 1$/gm)).toHaveLength(3);
       expect(text).toContain('redis_connection_state{state="ready"} 1');
 
@@ -249,6 +279,8 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES)', () => {
       // The dead master is still in the cluster's node table, failed.
       expect(after.nodes).toContainEqual(expect.objectContaining({ address: `127.0.0.1:${victim.port}`, state: 'down' }));
       expect(await metrics(server)).toContain(`redis_node_up{node="127.0.0.1:${promoted.port}",role="master"} 1`);
+      // L1 moved with the failover: a channel on the promoted master, none on the dead one.
+      await l1TracksExactly(server, (await cluster.masters()).map((m) => `127.0.0.1:${m.port}`));
 
       await lostForGood(
         server,
@@ -276,7 +308,8 @@ describe('Redis Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER)', () => {
     const started = Date.now();
     sentinel = await startRedisSentinel({ password: PASSWORD });
     console.log(`[timing] sentinel start: ${Date.now() - started} ms`);
-    early = bootEarly({ ...sentinelEnv(), REDIS_RECONNECT_MAX_ATTEMPTS: String(ATTEMPTS) });
+    // CACHE_L1 on: the in-process tier follows the failover too (its channel on the master, with the data nodes' password).
+    early = bootEarly({ ...sentinelEnv(), REDIS_RECONNECT_MAX_ATTEMPTS: String(ATTEMPTS), CACHE_L1: 'true' });
   }, 60_000);
   afterAll(async () => {
     await early?.stop();
@@ -321,6 +354,8 @@ describe('Redis Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER)', () => {
       expect(text).toContain(`redis_node_up{node="${master}",role="master"} 1`);
       expect(text).toContain(`redis_node_up{node="${replica}",role="replica"} 1`);
       expect(text.match(/^redis_node_up\{node="[^"]+",role="sentinel"\} 1$/gm)).toHaveLength(3);
+      await l1TracksExactly(server, [master]);
+      expect(text).toMatch(/^cache_l1_enabled 1$/m);
 
       const { notReadyMs, load } = await failoverUnderLoad(
         server,
@@ -344,6 +379,8 @@ describe('Redis Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER)', () => {
       expect(after).toMatchObject({ topology: 'sentinel', state: 'ready', healthy: true });
       expect(after.nodes).toContainEqual({ address: replica, role: 'master', state: 'ready', observedVia: 'client' });
       expect(await metrics(server)).toContain(`redis_node_up{node="${replica}",role="master"} 1`);
+      // L1 moved with the failover: its channel is on the new master.
+      await l1TracksExactly(server, [replica]);
 
       // The promoted master dies too, with no replica left to take over.
       await lostForGood(

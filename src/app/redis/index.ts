@@ -19,6 +19,7 @@ import type { AppConfig, RedisTarget } from '../config.ts';
 import { connectCluster } from './cluster.ts';
 import type { PolicyLogger, RedisConnection, RedisPolicyHooks } from './policy.ts';
 import { connectSentinel } from './sentinel.ts';
+export { sentinelNodeClient } from './sentinel.ts';
 import { connectSingle } from './single.ts';
 
 export { classifyBootFailure, RedisBootError, type BootFailureKind } from './boot-errors.ts';

@@ -15,7 +15,7 @@
  *   read every few seconds on a short connection to one sentinel.
  */
 import { createClient, createSentinel } from 'redis';
-import { reconnectDelayMs } from '../../cache/index.ts';
+import { reconnectDelayMs, type L1Options } from '../../cache/index.ts';
 import { describeRedisTarget, hostPort, type AppConfig, type HostPort, type SentinelRedisTarget } from '../config.ts';
 import { classifyBootFailure, isPermanent, probeAll, probeTcp, RedisBootError } from './boot-errors.ts';
 import { connectionHandle, destroyClient, ErrorLog, every, ReconnectWindow, sleep, stateWatcher, tlsSocket, withDeadline, type PolicyLogger, type RedisConnection, type RedisNodeStatus, type RedisPolicyHooks } from './policy.ts';
@@ -54,6 +54,21 @@ async function askOnce<T>(config: AppConfig, node: HostPort, o: ShortClientOptio
   } finally {
     destroyClient(client);
   }
+}
+
+/**
+ * The in-process tier's channel client on a data node (createCache's `l1.sentinelNodeClient`):
+ * the data nodes' credentials and TLS, as the master client below gets them. node-redis keeps a
+ * sentinel client's node options private, so the cache cannot derive them from the client.
+ */
+export function sentinelNodeClient(config: AppConfig, target: SentinelRedisTarget): NonNullable<L1Options['sentinelNodeClient']> {
+  return ({ host, port }) =>
+    createClient({
+      RESP: 2,
+      ...(target.username === undefined ? {} : { username: target.username }),
+      ...(target.password === undefined ? {} : { password: target.password }),
+      socket: { host, port, connectTimeout: config.redisConnectTimeoutMs, ...tlsSocket(config, target.tls) },
+    });
 }
 
 /** A flat [k1, v1, k2, v2, …] reply (RESP2 map) as a Map. */

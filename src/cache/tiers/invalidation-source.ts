@@ -28,10 +28,20 @@ export interface InvalidationHandlers {
   onDown(): void;
 }
 
+/** One node's channel, for a source made of several (node-tracking.ts). */
+export interface NodeChannelState {
+  /** `host:port`. */
+  readonly address: string;
+  readonly state: ChannelState;
+}
+
 export interface InvalidationSource {
+  /** `up` only while every change can be heard (on Redis: every node's channel is subscribed). */
   readonly state: ChannelState;
   /** Times the source had to be re-established after it was up. */
   readonly reconnects: number;
+  /** Each node's channel, where the source has them. */
+  readonly channels?: readonly NodeChannelState[];
   /** Stops reporting; calls `onDown` once. */
   close(): Promise<void>;
 }

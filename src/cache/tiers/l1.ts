@@ -6,7 +6,7 @@
  * instance always reads its own writes).
  */
 import { tagKeyPrefix } from '../tags.ts';
-import type { ChannelState, InvalidationSource, OpenInvalidations } from './invalidation-source.ts';
+import type { ChannelState, InvalidationSource, NodeChannelState, OpenInvalidations } from './invalidation-source.ts';
 import { MemoryTier, type L1Options, type L1Stats, type ResolvedL1Options } from './memory-tier.ts';
 
 export type { L1Options, ResolvedL1Options } from './memory-tier.ts';
@@ -14,10 +14,15 @@ export type { L1Options, ResolvedL1Options } from './memory-tier.ts';
 export interface L1Snapshot extends L1Stats {
   /** Keys named by the source's reports (whether or not L1 held them); this instance's own writes are not counted. */
   invalidations: number;
-  /** The invalidation channel: `up` (L1 serving), `connecting`, `down` (L1 emptied and bypassed), `closed`. */
+  /**
+   * The invalidation channel: `up` (L1 serving), `connecting`, `down` (L1 emptied and
+   * bypassed), `closed`. On a cluster `up` means every master's channel is up.
+   */
   channel: ChannelState;
-  /** Times the channel was lost after being up and had to be re-established. */
+  /** Times a node's channel was lost after being up and re-established, plus changes of the node set (a failover) while up. */
   channelReconnects: number;
+  /** Each node's channel (one Redis, the Sentinel master, each cluster master); empty where the source has no nodes. */
+  channels: NodeChannelState[];
 }
 
 export class L1Tier {
@@ -55,7 +60,8 @@ export class L1Tier {
   }
 
   snapshot(): L1Snapshot {
-    return { ...this.tier.stats(), invalidations: this.#heard, channel: this.#channel.state, channelReconnects: this.#channel.reconnects };
+    const c = this.#channel;
+    return { ...this.tier.stats(), invalidations: this.#heard, channel: c.state, channelReconnects: c.reconnects, channels: c.channels === undefined ? [] : [...c.channels] };
   }
 
   close(): Promise<void> {
@@ -72,5 +78,6 @@ export function resolveL1Options(l1: L1Options | false | undefined, positive: (n
     freeze: l1.freeze ?? !isProduction,
     heartbeatMs: positive('l1.heartbeatMs', l1.heartbeatMs, 250),
     channelTimeoutMs: positive('l1.channelTimeoutMs', l1.channelTimeoutMs, 1000),
+    sentinelNodeClient: l1.sentinelNodeClient,
   };
 }

@@ -17,6 +17,7 @@
  * "The in-process tier", for the measured bound).
  */
 import { LRUCache } from 'lru-cache';
+import type { TrackingClientLike } from './tracking.ts';
 
 export interface L1Options {
   /** Most entries kept. Default 10,000. */
@@ -34,6 +35,14 @@ export interface L1Options {
   heartbeatMs?: number;
   /** A ping unanswered this long puts the channel down (L1 emptied and bypassed), in ms. Default 1,000. */
   channelTimeoutMs?: number;
+  /**
+   * Only when `redis` is a node-redis Sentinel client you created: a new client, not connected,
+   * in RESP2, on the data node at `host:port`, with your data nodes' credentials and TLS (the
+   * `nodeClientOptions` you gave createSentinel). The invalidation channel must be a connection
+   * of its own on the master, and node-redis keeps a sentinel client's node options private.
+   * Without it `l1` on such a client is refused. Ignored otherwise. Default: none.
+   */
+  sentinelNodeClient?: ((node: { host: string; port: number }) => TrackingClientLike) | undefined;
 }
 
 export interface ResolvedL1Options {
@@ -43,6 +52,7 @@ export interface ResolvedL1Options {
   freeze: boolean;
   heartbeatMs: number;
   channelTimeoutMs: number;
+  sentinelNodeClient: ((node: { host: string; port: number }) => TrackingClientLike) | undefined;
 }
 
 /** One L1 entry: the decoded value and what decides whether it may still be served. */

@@ -17,6 +17,7 @@
  * L1 serves a value it could not hear about. A lost connection is replaced by a new one, each
  * with its own tracking, after a pause that grows to 1 s.
  */
+import { RedisNodeError } from '../errors.ts';
 import { CACHE_COMMAND_OPTIONS, type RedisClientLike } from '../topology/clients.ts';
 import type { ChannelState, InvalidationHandlers, InvalidationSource } from './invalidation-source.ts';
 
@@ -31,8 +32,15 @@ export interface TrackingOptions {
   prefix: string;
   heartbeatMs: number;
   channelTimeoutMs: number;
-  /** A new connection on the cache's Redis, not yet connected. */
-  connect: () => TrackingClientLike;
+  /** A new connection on the node, not yet connected (on a cluster, found through the cluster client: hence a promise). */
+  connect: () => TrackingClientLike | Promise<TrackingClientLike>;
+  /**
+   * `host:port` of the node, named in errors. When set, the node must say `ROLE` master before
+   * the channel comes up: on a cluster or through Sentinel a master demoted by a failover keeps
+   * running as a replica, and a channel reconnected to it would hear writes only as they are
+   * replicated (or not at all, were the link down) while the new master takes them.
+   */
+  requireMaster?: string | undefined;
   onError?: (err: unknown) => void;
 }
 
@@ -76,9 +84,13 @@ export class TrackingChannel implements InvalidationSource {
     const generation = ++this.#generation;
     let c: TrackingClientLike;
     try {
-      c = this.#o.connect();
+      c = await this.#o.connect();
     } catch (err) {
       this.#lost(generation, err);
+      return;
+    }
+    if (generation !== this.#generation || this.#closed) {
+      // Closed while the node's client was being found: it was never connected, nothing to end.
       return;
     }
     this.#client = c;
@@ -88,6 +100,11 @@ export class TrackingChannel implements InvalidationSource {
       await c.connect();
       const id = await c.sendCommand<number>(['CLIENT', 'ID'], CACHE_COMMAND_OPTIONS);
       await c.sendCommand(['CLIENT', 'SETNAME', TRACKING_CLIENT_NAME], CACHE_COMMAND_OPTIONS);
+      const master = this.#o.requireMaster;
+      if (master !== undefined) {
+        const role = await c.sendCommand<unknown[]>(['ROLE'], CACHE_COMMAND_OPTIONS);
+        if (role[0] !== 'master') throw new RedisNodeError(master, 'L1 invalidation tracking', { cause: new Error(`the node is ${String(role[0])}, not master (a failover demoted it)`) });
+      }
       // An empty prefix: every key of the database.
       const prefix = this.#o.prefix === '' ? [] : ['PREFIX', this.#o.prefix];
       await c.sendCommand(['CLIENT', 'TRACKING', 'on', 'REDIRECT', String(id), 'BCAST', ...prefix], CACHE_COMMAND_OPTIONS);

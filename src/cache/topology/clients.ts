@@ -44,20 +44,38 @@ interface Closable {
   destroy(): unknown;
 }
 
+/**
+ * What the in-process tier's channel client changes on a duplicate (tiers/tracking.ts): RESP2,
+ * so invalidations arrive as pub/sub messages rather than RESP3 pushes node-redis keeps for its
+ * own client-side cache; and, on a node-redis 6 client, the RESP3-only features turned off, or
+ * node-redis refuses RESP2.
+ */
+export const TRACKING_CLIENT_OVERRIDES = { RESP: 2, maintNotifications: 'disabled', clientSideCache: undefined, emitInvalidate: undefined } as const;
+
+type DuplicateOverrides = { RESP?: 2 | 3; maintNotifications?: 'disabled'; clientSideCache?: undefined; emitInvalidate?: undefined };
+
 /** `createClient()`. */
 export interface RedisClientLike extends ClientEvents, Closable, ShardedPubSub {
   readonly isReady: boolean;
   readonly options?: { readonly socket?: unknown } | undefined;
   sendCommand<T>(args: string[], options?: CommandOptionsLike): Promise<T>;
   multi(): { addCommand(args: string[]): unknown; exec(): Promise<unknown[]> };
-  duplicate(overrides?: { RESP?: 2 | 3; maintNotifications?: 'disabled'; clientSideCache?: undefined; emitInvalidate?: undefined }): RedisClientLike;
+  duplicate(overrides?: DuplicateOverrides): RedisClientLike;
 }
 
 /** A cluster node, as `masters`, `replicas` and `slots` list them. */
 export interface ClusterNodeLike {
   readonly address: string;
+  /** The node's cluster id (`CLUSTER MYID`), as CLUSTER SLOTS names it. */
+  readonly id?: string;
   /** Set once the cluster client has connected to the node. */
   readonly client?: { readonly isReady: boolean; readonly isOpen: boolean } | undefined;
+}
+
+/** The client of one cluster node. */
+export interface ClusterNodeClientLike {
+  sendCommand<T>(args: string[], options?: CommandOptionsLike): Promise<T>;
+  duplicate(overrides?: DuplicateOverrides): RedisClientLike;
 }
 
 /** `createCluster()`. */
@@ -69,7 +87,7 @@ export interface RedisClusterLike extends ClientEvents, Closable, ShardedPubSub 
   readonly slots: readonly { readonly master: ClusterNodeLike }[];
   sendCommand<T>(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[], options?: CommandOptionsLike): Promise<T>;
   multi(routing?: string): { addCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): unknown; exec(): Promise<unknown[]> };
-  nodeClient(node: ClusterNodeLike): { sendCommand<T>(args: string[], options?: CommandOptionsLike): Promise<T> } | Promise<{ sendCommand<T>(args: string[], options?: CommandOptionsLike): Promise<T> }>;
+  nodeClient(node: ClusterNodeLike): ClusterNodeClientLike | Promise<ClusterNodeClientLike>;
   duplicate(): RedisClusterLike;
 }
 

@@ -1,7 +1,10 @@
-import { RedisUnavailableError } from '../errors.ts';
+import { InvalidOptionsError, RedisUnavailableError } from '../errors.ts';
 import type { LuaScript } from '../scripts.ts';
 import type { PubSubChannel } from '../lease-watch.ts';
-import { CACHE_COMMAND_OPTIONS, hasSlotsInternals, type RedisClusterLike } from './clients.ts';
+import type { TrackingTargets } from '../tiers/node-tracking.ts';
+import type { TrackingClientLike } from '../tiers/tracking.ts';
+import { CACHE_COMMAND_OPTIONS, hasSlotsInternals, TRACKING_CLIENT_OVERRIDES, type RedisClusterLike } from './clients.ts';
+import { clusterMastersAgree } from './cluster-nodes.ts';
 import { clientPubSub, evalWith, pollReady, type MasterHandle, type RedisConnection, type RedisNodeState } from './connection.ts';
 import { closeClient } from './primary.ts';
 import { assertClusterKey, clusterLeaseKey, groupBySlot, keySlot } from './slots.ts';
@@ -65,16 +68,54 @@ export class ClusterConnection implements RedisConnection {
     if (this.#watch !== undefined || this.#closed) return;
     this.#watch = setInterval(() => {
       const masters = this.client.masters;
-      const healthy = masters.find((m) => m.client?.isReady === true)?.client;
       if (masters.every((m) => m.client?.isReady === true) || this.#closed || !this.client.isOpen) {
         clearInterval(this.#watch);
         this.#watch = undefined;
         return;
       }
-      // Every cluster client the cache accepts has the slot map (clients.ts, unsupportedClient).
-      if (healthy !== undefined && hasSlotsInternals(this.client)) this.client._slots.rediscover(healthy).catch(() => undefined);
+      this.#rediscover();
     }, REDISCOVER_EVERY_MS);
     this.#watch.unref();
+  }
+
+  /** Has node-redis re-read the slot map, from a master that answers. */
+  #rediscover(): void {
+    const healthy = this.client.masters.find((m) => m.client?.isReady === true)?.client;
+    // Every cluster client the cache accepts has the slot map (clients.ts, unsupportedClient).
+    if (healthy !== undefined && hasSlotsInternals(this.client)) this.client._slots.rediscover(healthy).catch(() => undefined);
+  }
+
+  /**
+   * Every master, each through a duplicate of node-redis's client for it (its address mapping,
+   * credentials and TLS). node-redis's list of masters is its slot map's, which it re-reads
+   * only when a command is redirected (MOVED) or this connection asks after a node failed;
+   * `verify` compares it with what a node says (CLUSTER NODES) so that a failover or a new
+   * master is acted on within a heartbeat even when this instance sends no command there.
+   */
+  trackingTargets(): TrackingTargets {
+    // A replica answers with what it has replicated so far: a read sent after an invalidation
+    // arrived could still bring back the old value, and L1 would keep it.
+    const options = (this.client as { _options?: { useReplicas?: unknown } })._options;
+    if (options?.useReplicas === true) throw new InvalidOptionsError('l1 on a cluster client with useReplicas: true: a replica can answer a read with a value already invalidated, which L1 would keep; pass a client without useReplicas, or cluster: { rootNodes }');
+    return {
+      requireMaster: true,
+      current: () =>
+        this.client.masters.map((m) => ({
+          address: m.address,
+          connect: async (): Promise<TrackingClientLike> => (await this.client.nodeClient(m)).duplicate(TRACKING_CLIENT_OVERRIDES) as TrackingClientLike,
+        })),
+      verify: async () => {
+        // Asked of a master that answers, a different one each time: one whose view lags (gossip
+        // takes a moment to spread) cannot keep the answer wrong for long.
+        const ready = this.client.masters.filter((m) => m.client?.isReady === true);
+        const asked = ready[Math.floor(Math.random() * ready.length)];
+        if (asked === undefined) return true;
+        const nodes = await (await this.client.nodeClient(asked)).sendCommand<string>(['CLUSTER', 'NODES'], CACHE_COMMAND_OPTIONS);
+        const agree = clusterMastersAgree(String(nodes), this.client.masters);
+        if (agree === 'slot owners differ') this.#rediscover();
+        return agree === 'same';
+      },
+    };
   }
 
   get(key: string): Promise<string | null> {

@@ -2,7 +2,7 @@ import type { createClient, createCluster, createSentinel } from 'redis';
 import type { PubSubChannel } from '../lease-watch.ts';
 import type { LuaScript } from '../scripts.ts';
 import type { RedisClientOfAnyVersion } from './clients.ts';
-import type { TrackingClientLike } from '../tiers/tracking.ts';
+import type { TrackingTargets } from '../tiers/node-tracking.ts';
 
 /** A node-redis v5 client as `createClient()` returns it (the version the cache creates its own clients with). */
 export type NodeRedisClient = ReturnType<typeof createClient>;
@@ -49,11 +49,11 @@ export interface RedisConnection {
   /** The client is open (connected, connecting or reconnecting). */
   readonly isOpen: boolean;
   /**
-   * A new client on the same Redis, not connected, in RESP2, for the in-process tier's
-   * invalidation channel (tiers/tracking.ts). Absent where tracking per node is not implemented
-   * (Cluster, Sentinel): a cache with `l1` on those is refused.
+   * The nodes the in-process tier keeps an invalidation channel to, and how to reach them
+   * (tiers/node-tracking.ts): the one Redis, the current Sentinel master, every cluster master.
+   * Throws InvalidOptionsError when this client cannot be tracked safely (cache.ts refuses `l1`).
    */
-  trackingClient?(): TrackingClientLike;
+  trackingTargets(): TrackingTargets;
   /** Resolves the first time the connection is ready; rejects after timeoutMs. */
   firstReady(timeoutMs: number): Promise<void>;
   /** Calls fn each time the connection becomes ready; returns the unsubscribe function. */

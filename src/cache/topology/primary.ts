@@ -1,4 +1,5 @@
 import type { PubSubChannel } from '../lease-watch.ts';
+import type { TrackingTargets } from '../tiers/node-tracking.ts';
 import type { LuaScript } from '../scripts.ts';
 import type { RedisClientOfAnyVersion } from './clients.ts';
 import { evalWith, type MasterHandle, type RedisConnection, type RedisNodeState, type TopologyKind } from './connection.ts';
@@ -74,6 +75,7 @@ export abstract class PrimaryConnection implements RedisConnection {
   }
 
   abstract duplicate(): RedisConnection | undefined;
+  abstract trackingTargets(): TrackingTargets;
   abstract openPubSub(): PubSubChannel | undefined;
   abstract connect(): Promise<void>;
 

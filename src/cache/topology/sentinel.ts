@@ -1,5 +1,7 @@
-import { RedisUnavailableError } from '../errors.ts';
+import { InvalidOptionsError, RedisUnavailableError } from '../errors.ts';
 import type { PubSubChannel } from '../lease-watch.ts';
+import type { TrackingTarget, TrackingTargets } from '../tiers/node-tracking.ts';
+import type { TrackingClientLike } from '../tiers/tracking.ts';
 import { CACHE_COMMAND_OPTIONS, type RedisSentinelLike } from './clients.ts';
 import { clientPubSub, pollReady, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
@@ -14,14 +16,22 @@ export class SentinelConnection extends PrimaryConnection {
   readonly kind = 'sentinel' as const;
   readonly client: RedisSentinelLike;
   readonly #owned: boolean;
+  readonly #trackingClient: ((host: string, port: number) => TrackingClientLike) | undefined;
   readonly #readyListeners = new Set<() => void>();
   #wasReady: boolean;
   #poll: NodeJS.Timeout | undefined;
 
-  constructor(client: RedisSentinelLike, owned: boolean) {
+  /**
+   * `trackingClient`: a new RESP2 client on a data node, with the data nodes' credentials and
+   * TLS. node-redis keeps a sentinel client's node options private: the cache makes it for a
+   * client it created (connect.ts), the caller for one it passed (`l1.sentinelNodeClient`);
+   * without it `l1` is refused.
+   */
+  constructor(client: RedisSentinelLike, owned: boolean, trackingClient?: (host: string, port: number) => TrackingClientLike) {
     super();
     this.client = client;
     this.#owned = owned;
+    this.#trackingClient = trackingClient;
     this.#wasReady = client.isReady;
   }
 
@@ -82,6 +92,34 @@ export class SentinelConnection extends PrimaryConnection {
     const out: RedisNodeState[] = [{ address: this.masterAddress(), role: 'master', state: c.isReady ? 'ready' : c.isOpen ? 'connecting' : 'closed' }];
     for (const [n] of c.getReplicaNodes()) out.push({ address: `${n.host}:${n.port}`, role: 'replica', state: c.isOpen ? 'ready' : 'closed' });
     return out;
+  }
+
+  /**
+   * The current master, as node-redis follows it (`+switch-master` from the sentinels, or a
+   * failed command that makes it ask them again). While node-redis has no ready master (it
+   * is reconnecting, or a failover is under way) the last one known stays the target: its
+   * channel is down then anyway, and a demoted master is refused by ROLE when it comes back.
+   */
+  trackingTargets(): TrackingTargets {
+    const open = this.#trackingClient;
+    if (open === undefined) {
+      throw new InvalidOptionsError(
+        'l1 through a Sentinel client passed in needs l1.sentinelNodeClient: node-redis keeps its node options (credentials, TLS) private, so the cache cannot open the invalidation channel to the master itself; give l1.sentinelNodeClient, or pass sentinel: { name, sentinelRootNodes, … } and the cache creates its own client',
+      );
+    }
+    let last: TrackingTarget | undefined;
+    return {
+      requireMaster: true,
+      current: () => {
+        const n = this.client.getMasterNode();
+        const address = n === undefined ? undefined : `${n.host}:${n.port}`;
+        if (n !== undefined && address !== last?.address) {
+          const { host, port } = n;
+          last = { address: `${host}:${port}`, connect: () => open(host, port) };
+        }
+        return last === undefined ? [] : [last];
+      },
+    };
   }
 
   /** node-redis's sentinel client has no duplicate(): WAIT shares the connection (DESIGN.md). */

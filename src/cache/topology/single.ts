@@ -1,7 +1,8 @@
 import { RedisUnavailableError } from '../errors.ts';
 import type { PubSubChannel } from '../lease-watch.ts';
+import type { TrackingTargets } from '../tiers/node-tracking.ts';
 import type { TrackingClientLike } from '../tiers/tracking.ts';
-import { CACHE_COMMAND_OPTIONS, type RedisClientLike } from './clients.ts';
+import { CACHE_COMMAND_OPTIONS, TRACKING_CLIENT_OVERRIDES, type RedisClientLike } from './clients.ts';
 import { addressOf, type RedisNodeState } from './connection.ts';
 import { closeClient, PrimaryConnection } from './primary.ts';
 
@@ -86,13 +87,10 @@ export class SingleConnection extends PrimaryConnection {
     return new SingleConnection(this.client.duplicate(), true);
   }
 
-  /** A duplicate of the client, connected in the background; watches are unarmed until it is ready. */
-  trackingClient(): TrackingClientLike {
-    // RESP2: invalidations then arrive as pub/sub messages; a RESP3 client would get them as
-    // pushes, which node-redis keeps for its own client-side cache. The RESP3-only features a
-    // passed node-redis 6 client may carry (maintenance notifications, its own client-side
-    // cache) are turned off on the copy, or node-redis refuses RESP2.
-    return this.client.duplicate({ RESP: 2, maintNotifications: 'disabled', clientSideCache: undefined, emitInvalidate: undefined }) as TrackingClientLike;
+  /** One node, which never changes: a duplicate of the client (TRACKING_CLIENT_OVERRIDES says why RESP2). */
+  trackingTargets(): TrackingTargets {
+    const target = { address: this.masterAddress(), connect: () => this.client.duplicate(TRACKING_CLIENT_OVERRIDES) as TrackingClientLike };
+    return { requireMaster: false, current: () => [target] };
   }
 
   openPubSub(): PubSubChannel {

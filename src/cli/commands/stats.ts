@@ -74,7 +74,8 @@ async function fromRedis(ctx: CommandContext): Promise<void> {
     evictedKeys: sum((n) => n.evictedKeys),
     expiredKeys: sum((n) => n.expiredKeys),
     connectedClients: sum((n) => n.connectedClients),
-    l1TrackingClients: sum((n) => n.l1TrackingClients),
+    // A cache with l1 keeps one channel on every master: the busiest master counts the caches, a sum would count each once per master.
+    l1TrackingClients: Math.max(0, ...nodes.map((n) => n.l1TrackingClients)),
   };
   const namespaces = Object.fromEntries(Array.from(byNamespace).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
   const note = 'a CLI process has no cache counters of its own: these are Redis\'s figures (hits and misses count every client of this Redis); --server http://host:port reads a running server\'s cache counters';

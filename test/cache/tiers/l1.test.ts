@@ -5,23 +5,14 @@
  * per-call and per-namespace opt-outs.
  */
 import { randomBytes } from 'node:crypto';
+import { createCluster, createSentinel } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { createCache, InvalidOptionsError, type Cache, type CacheOptions } from '../../../src/cache/index.ts';
 import { TRACKING_CLIENT_NAME } from '../../../src/cache/tiers/tracking.ts';
+import { FAST_CHANNEL, l1Hits, loadIntoL1, until } from '../../helpers/l1.ts';
 import { redisForFile } from '../../helpers/redis-file.ts';
 
 const redis = redisForFile();
-
-const FAST_CHANNEL = { heartbeatMs: 50, channelTimeoutMs: 300 };
-
-/** Resolves once `check` holds, polling every 5 ms; fails the test after `ms`. */
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function pair(opts: Omit<CacheOptions, 'redis' | 'prefix'> = {}): Promise<{ a: Cache; b: Cache; prefix: string; close: () => Promise<void> }> {
   const prefix = `l1${randomBytes(4).toString('hex')}:`;
@@ -40,24 +31,6 @@ async function pair(opts: Omit<CacheOptions, 'redis' | 'prefix'> = {}): Promise<
       for (const c of [a, b]) await c.close();
     },
   };
-}
-
-const l1Hits = async (c: Cache): Promise<number> => (await c.getStats()).l1Hits;
-
-/**
- * Puts `key` in B's L1: reads until one is served by L1. A read is not kept when an
- * invalidation of its key arrives while it is in flight, and the message of the write that
- * stored the value may arrive after B's first read was sent: that read then stays out.
- */
-async function loadIntoL1(b: Cache, key: string, expected: unknown): Promise<void> {
-  const fetcher = (): never => {
-    throw new Error(`${key} should be cached`);
-  };
-  await until(`${key} served from B's L1`, async () => {
-    const before = await l1Hits(b);
-    expect(await b.getOrSet(key, fetcher, 60)).toEqual(expected);
-    return (await l1Hits(b)) === before + 1;
-  });
 }
 
 describe('the in-process tier (l1)', () => {
@@ -297,8 +270,16 @@ describe('the in-process tier (l1)', () => {
     }
   });
 
-  it('refuses l1 on a Cluster or Sentinel cache with a typed error, and bad l1 options', () => {
-    expect(() => createCache({ cluster: { rootNodes: ['redis://127.0.0.1:1'] }, l1: {} })).toThrow(InvalidOptionsError);
+  it('refuses, with a typed error, l1 on clients it cannot track safely, and bad l1 options', () => {
+    // A passed Sentinel client keeps its node options (credentials, TLS) private: no channel to the master.
+    const sentinel = createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] });
+    expect(() => createCache({ redis: sentinel, l1: {} })).toThrow(InvalidOptionsError);
+    expect(() => createCache({ redis: sentinel, l1: {} })).toThrow(/l1.sentinelNodeClient/);
+    // A cluster client reading from replicas could bring back a value already invalidated.
+    const cluster = createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:1' }], useReplicas: true });
+    expect(() => createCache({ redis: cluster, l1: {} })).toThrow(/useReplicas/);
+    // The refused cache did not connect them: they stay their owner's, untouched.
+    expect(sentinel.isOpen || cluster.isOpen).toBe(false);
     expect(() => createCache({ redis: redis.server.url, l1: { maxEntries: 0 } })).toThrow(/l1.maxEntries/);
     expect(() => createCache({ redis: redis.server.url, l1: { heartbeatMs: 500, channelTimeoutMs: 100 } })).toThrow(/channelTimeoutMs/);
   });
