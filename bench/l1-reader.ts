@@ -1,8 +1,10 @@
 /**
  * Instance B of the propagation bench (l1.bench.ts): a child process with its own cache (L1 on)
- * that reads one key. For each version the parent announces it reports, in wall-clock ms, when a
- * read first returned it, and then that it holds it in L1 (so the next write has an L1 copy to
- * evict).
+ * that reads one key. For each version the parent announces it reports, in wall-clock ms, when
+ * the first read that returned it started (`goneAtMs`: that read found no old copy in L1, so
+ * from then on B no longer serves the old value) and when it answered (`atMs`: after its round
+ * trip to Redis), and then that it holds the new version in L1 (so the next write has an L1
+ * copy to evict).
  *
  * Two ways of reading, as two kinds of server:
  * - `spin`: a server that is always busy. B reads in a loop, yielding to the event loop between
@@ -50,6 +52,7 @@ if (wakeUp !== undefined) {
 
 let waitingFor = -1;
 let seenAt = 0;
+let goneAt = 0;
 let stopped = false;
 // Between versions the loop sleeps until the next message instead of spinning.
 let wake: () => void = () => undefined;
@@ -72,11 +75,15 @@ const missing = (): never => {
 let last: { version: number } | undefined;
 while (!stopped) {
   if (waitingFor >= 0) {
+    const startedAt = wallNow();
     const v = await cache.getOrSet<{ version: number }>(key, missing, 3600);
     if (v.version === waitingFor) {
-      if (seenAt === 0) seenAt = wallNow();
+      if (seenAt === 0) {
+        seenAt = wallNow();
+        goneAt = startedAt;
+      }
       if (v === last) {
-        send({ type: 'seen', version: waitingFor, atMs: seenAt });
+        send({ type: 'seen', version: waitingFor, atMs: seenAt, goneAtMs: goneAt });
         waitingFor = -1;
         seenAt = 0;
       }
