@@ -4,11 +4,11 @@
  * typed error; multi-key calls never meet CROSSSLOT; a lease shares its entry's slot.
  */
 import { randomBytes } from 'node:crypto';
-import { createCluster } from 'redis';
+import type { createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, InvalidKeyError, type Cache } from '../../src/cache/index.ts';
 import { clusterLeaseKey, keySlot } from '../../src/cache/topology/slots.ts';
-import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-topology.ts';
+import { clusterClient, startRedisCluster, type TestRedisCluster } from '../helpers/redis-topology.ts';
 import { topologiesUnderTest } from '../helpers/topologies.ts';
 
 let cluster: TestRedisCluster;
@@ -17,9 +17,7 @@ let raw: ReturnType<typeof createCluster>;
 describe.runIf(topologiesUnderTest().includes('cluster'))('Redis Cluster specifics', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    raw = createCluster({ rootNodes: cluster.rootNodes, defaults: cluster.defaults });
-    raw.on('error', () => {});
-    await raw.connect();
+    raw = await clusterClient(cluster);
   }, 90_000);
 
   afterAll(async () => {

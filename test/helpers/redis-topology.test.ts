@@ -32,6 +32,8 @@ describe('startRedisCluster', () => {
     client.on('error', () => {});
     try {
       expect(cluster.nodes).toHaveLength(6);
+      // Formed and healthy at start-up; a spontaneous failover since (see below) is waited out.
+      await cluster.waitForHealthy();
       const masters = await cluster.masters();
       expect(masters).toHaveLength(3);
       // Live roles only: on a machine busy with the rest of the suite a node can miss the node

@@ -8,7 +8,7 @@
  * L1 off from the moment it joins without slots until it has a channel. Destructive tests last.
  */
 import { randomBytes } from 'node:crypto';
-import { createCluster } from 'redis';
+import type { createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, type Cache, type CacheOptions } from '../../../src/cache/index.ts';
 import { TRACKING_CLIENT_NAME } from '../../../src/cache/tiers/tracking.ts';
@@ -17,7 +17,7 @@ import { clusterMastersAgree } from '../../../src/cache/topology/cluster-nodes.t
 import { keySlot } from '../../../src/cache/topology/slots.ts';
 import { FAST_CHANNEL, l1Hits, loadIntoL1, until } from '../../helpers/l1.ts';
 import { freePort, startRedisServer } from '../../helpers/redis-server.ts';
-import { askNode, type ClusterNode, type TestRedisCluster, startRedisCluster } from '../../helpers/redis-topology.ts';
+import { askNode, clusterClient, type ClusterNode, type TestRedisCluster, startRedisCluster } from '../../helpers/redis-topology.ts';
 import { topologiesUnderTest } from '../../helpers/topologies.ts';
 
 let cluster: TestRedisCluster;
@@ -32,9 +32,7 @@ const l1Of = async (c: Cache): Promise<NonNullable<Awaited<ReturnType<Cache['get
 describe.runIf(topologiesUnderTest().includes('cluster'))('the in-process tier on Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    raw = createCluster({ rootNodes: cluster.rootNodes, defaults: cluster.defaults });
-    raw.on('error', () => {});
-    await raw.connect();
+    raw = await clusterClient(cluster);
   }, 90_000);
 
   afterAll(async () => {
@@ -90,10 +88,8 @@ describe.runIf(topologiesUnderTest().includes('cluster'))('the in-process tier o
     let agreement = '';
     for (let attempt = 0; attempt < 20 && agreement !== 'same'; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
-      const fresh = createCluster({ rootNodes: cluster.rootNodes, defaults: cluster.defaults });
-      fresh.on('error', () => {});
+      const fresh = await clusterClient(cluster);
       try {
-        await fresh.connect();
         known = fresh.masters.map((m) => ({ address: m.address, id: m.id }));
         text = await askNode<string>(cluster.nodes[0]?.port ?? 0, ['CLUSTER', 'NODES']);
         agreement = clusterMastersAgree(text, known);
