@@ -260,7 +260,8 @@ describe.runIf(topologiesUnderTest().includes('cluster'))('the in-process tier o
         }
       }, 5000);
       // And L1 works again across the new set of masters.
-      await a.set(otherKey, { v: 'other 2' }, 60);
+      // A's own client may still be re-reading the slot map: set resolves false until it has.
+      await until('A writes again', () => a.set(otherKey, { v: 'other 2' }, 60), 10_000);
       await loadIntoL1(b, otherKey, { v: 'other 2' }, 5000);
     } finally {
       await close();

@@ -165,7 +165,8 @@ describe.runIf(topologiesUnderTest().includes('sentinel'))('the in-process tier 
       // Never the copy L1 held before: the stored text is not an entry, so B falls to the fetcher.
       await until('B reads the new master', async () => (await b.getOrSet('guild:3', () => 'fetched', 60)) === 'fetched', 10_000);
       // L1 works on the new master: loaded, then evicted by a write there.
-      await a.set('guild:4', { v: 4 }, 60);
+      // A's own client may still be moving to the new master: set resolves false until it has.
+      await until('A writes to the new master', () => a.set('guild:4', { v: 4 }, 60), 10_000);
       await loadIntoL1(b, 'guild:4', { v: 4 }, 5000);
       await askNode(promoted.port, ['DEL', `${prefix}guild:4`], { password: sentinel.password });
       await until('B hears the DEL on the new master', async () => (await b.getOrSet('guild:4', () => 'fetched', 60)) === 'fetched');
