@@ -179,6 +179,9 @@ describe('the in-process tier in the backend (CACHE_L1=true)', () => {
 
     expect(value(body, 'cache_l1_enabled')).toBe(1);
     expect(value(body, 'cache_l1_channel_up')).toBe(1);
+    // One Redis: one node channel, up, named by the address the tier tracks.
+    const nodeChannels = body.split('\n').filter((l) => l.startsWith('cache_l1_node_channel_up{'));
+    expect(nodeChannels).toEqual([`cache_l1_node_channel_up{node="${stats.l1?.channels[0]?.address ?? 'none'}"} 1`]);
     // B's first scrape: the counters hold the totals so far.
     expect(value(body, 'cache_l1_hits_total')).toBe(stats.l1Hits);
     expect(value(body, 'cache_l2_hits_total')).toBe(stats.l2Hits);

@@ -250,6 +250,9 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES)', () => {
       for (const m of masters) expect(text).toContain(`redis_node_up{node="${m}",role="master"} 1`);
       await l1TracksExactly(server, masters);
       expect(text).toMatch(/^cache_l1_enabled 1$/m);
+      // A channel per master, each named (the scrape above may predate the channels: scrape again).
+      const channelsUp = (await metrics(server)).match(/^cache_l1_node_channel_up\{node="([^"]+)"\} 1$/gm) ?? [];
+      expect(channelsUp.map((l) => /node="([^"]+)"/.exec(l)?.[1]).sort()).toEqual(masters);
       expect(text.match(/^redis_node_up\{node="[^"]+",role="replica"\} 1$/gm)).toHaveLength(3);
       expect(text).toContain('redis_connection_state{state="ready"} 1');
 

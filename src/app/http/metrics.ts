@@ -136,6 +136,21 @@ export class AppMetrics {
       });
     l1Gauge('cache_l1_enabled', 'The in-process tier is on (1) or off (0: CACHE_L1=false, or the memory store)', (s) => (s.l1 === null ? 0 : 1));
     l1Gauge('cache_l1_channel_up', "L1's invalidation channel is up and L1 serves (1); 0 while it is down or connecting (L1 bypassed) and when L1 is off", (s) => (s.l1?.channel === 'up' ? 1 : 0));
+    // Per node, so an alert or a panel can say which master's channel is down (on a cluster L1 is
+    // bypassed while any one is); no series while L1 is off.
+    new Gauge({
+      name: 'cache_l1_node_channel_up',
+      help: "L1's invalidation channel to one Redis node (the master, or each cluster master) is up (1) or not (0)",
+      labelNames: ['node'],
+      registers: [this.registry],
+      async collect() {
+        const src = self();
+        if (src === undefined) return;
+        const channels = (await scrapeStats(src)).l1?.channels ?? [];
+        this.reset();
+        for (const c of channels) this.set({ node: c.address }, c.state === 'up' ? 1 : 0);
+      },
+    });
     l1Gauge('cache_l1_entries', 'Entries in the in-process tier', (s) => s.l1?.entries ?? 0);
     l1Gauge('cache_l1_bytes', 'Bytes in the in-process tier, as counted against CACHE_L1_MAX_BYTES (stored text, not heap)', (s) => s.l1?.bytes ?? 0);
     new Gauge({

@@ -65,6 +65,8 @@ describe('operational endpoints', () => {
     expect(health.cache.l1Hits).toBe(0);
     const metrics = (await get(development, '/metrics')).body;
     for (const line of ['cache_l1_enabled 0', 'cache_l1_channel_up 0', 'cache_l1_hits_total 0', 'cache_l1_entries 0']) expect(metrics).toContain(`\n${line}\n`);
+    // No node channels while L1 is off: no series.
+    expect(metrics).not.toContain('cache_l1_node_channel_up{');
     expect(metrics).toContain('# TYPE cache_l2_hits_total counter');
     expect(metrics).toContain('# TYPE cache_hits_total counter');
   });
