@@ -34,9 +34,13 @@ export type DashboardAccess =
   /** Allowed by a `?token=` that should become a cookie. */
   | { kind: 'token-in-query' };
 
-/** The cookie's value for a token: proves the token without being it. */
+/** The token the last cookie value was made for, and that value: one token per process. */
+let cookieFor: { token: string; value: string } | undefined;
+
+/** The cookie's value for a token: proves the token without being it (an HMAC, made once). */
 function cookieValue(token: string): string {
-  return createHmac('sha256', token).update('redis-cache-layer dashboard session').digest('base64url');
+  if (cookieFor?.token !== token) cookieFor = { token, value: createHmac('sha256', token).update('redis-cache-layer dashboard session').digest('base64url') };
+  return cookieFor.value;
 }
 
 function cookieOf(req: FastifyRequest, name: string): string | undefined {

@@ -8,7 +8,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppDeps } from '../deps.ts';
 import type { MetricsSources } from '../http/metrics.ts';
-import { checkDashboardAccess, exchangeQueryToken } from './access.ts';
+import type { FastifyRequest } from 'fastify';
+import { checkDashboardAccess, exchangeQueryToken, type DashboardAccess } from './access.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './page.ts';
 import { DashboardSampler, type DashboardSnapshot } from './snapshot.ts';
 
@@ -40,13 +41,15 @@ export const dashboardRoutes: FastifyPluginAsyncTypebox<DashboardRoutesOptions> 
   if (enabled) app.addHook('onListen', async () => sampler.start());
   app.addHook('onClose', async () => sampler.stop());
 
+  // Decided once per request, in the hook; the page's handler reads the decision.
+  const accessOf = new WeakMap<FastifyRequest, DashboardAccess>();
   app.addHook('onRequest', async (req) => {
-    checkDashboardAccess(config, req);
+    accessOf.set(req, checkDashboardAccess(config, req));
     sampler.start();
   });
 
   app.get('/dashboard', { schema: { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 512 })) }) } }, async (req, reply) => {
-    if (checkDashboardAccess(config, req).kind === 'token-in-query') return exchangeQueryToken(config, req, reply);
+    if (accessOf.get(req)?.kind === 'token-in-query') return exchangeQueryToken(config, req, reply);
     return reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(DASHBOARD_HTML);
   });
 

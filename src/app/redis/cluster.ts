@@ -14,11 +14,12 @@
  */
 import { createCluster } from 'redis';
 import { reconnectDelayMs, type NodeRedisClient } from '../../cache/index.ts';
+import { parseClusterNodes } from '../../cache/topology/cluster-nodes.ts';
 import { describeRedisTarget, hostPort, type AppConfig, type ClusterRedisTarget } from '../config.ts';
 import { classifyBootFailure, isPermanent, probeAll, RedisBootError } from './boot-errors.ts';
 import { connectionHandle, destroyClient, ErrorLog, every, ReconnectWindow, sleep, stateWatcher, tlsSocket, withDeadline, type PolicyLogger, type RedisConnection, type RedisNodeStatus, type RedisPolicyHooks } from './policy.ts';
 
-/** One line of CLUSTER NODES: `<id> <ip:port@bus[,host]> <flags> <master> … <link-state> <slots…>`. */
+/** A node as the cluster sees it (a CLUSTER NODES line, cluster-nodes.ts parses them). */
 interface ClusterViewNode {
   address: string;
   role: 'master' | 'replica';
@@ -26,18 +27,12 @@ interface ClusterViewNode {
   connected: boolean;
 }
 
-function parseClusterNodes(text: string): ClusterViewNode[] {
-  return text
-    .split(/\r?\n/)
-    .filter((l) => l.trim() !== '')
-    .flatMap((line) => {
-      const f = line.trim().split(' ');
-      const address = (f[1] ?? '').split('@')[0] ?? '';
-      const flags = (f[2] ?? '').split(',');
-      // A node without an address yet (handshake) has nothing to show.
-      if (address === '' || address.startsWith(':') || flags.includes('noaddr') || flags.includes('handshake')) return [];
-      return [{ address, role: flags.includes('master') ? ('master' as const) : ('replica' as const), failed: flags.includes('fail') || flags.includes('fail?'), connected: f[7] === 'connected' || flags.includes('myself') }];
-    });
+function clusterView(text: string): ClusterViewNode[] {
+  return parseClusterNodes(text).flatMap((n) => {
+    // A node without an address yet (handshake) has nothing to show.
+    if (n.address === '' || n.address.startsWith(':') || n.flags.includes('noaddr') || n.flags.includes('handshake')) return [];
+    return [{ address: n.address, role: n.flags.includes('master') ? ('master' as const) : ('replica' as const), failed: n.flags.includes('fail') || n.flags.includes('fail?'), connected: n.linkState === 'connected' || n.flags.includes('myself') }];
+  });
 }
 
 class ClusterNotServingError extends Error {
@@ -128,7 +123,7 @@ export async function connectCluster(config: AppConfig, target: ClusterRedisTarg
     try {
       const [info, nodes] = await Promise.all([withDeadline(asked.sendCommand<string>(['CLUSTER', 'INFO']), ms), withDeadline(asked.sendCommand<string>(['CLUSTER', 'NODES']), ms)]);
       clusterState = /cluster_state:(\w+)/.exec(String(info))?.[1] ?? 'unknown';
-      view = parseClusterNodes(String(nodes));
+      view = clusterView(String(nodes));
       viewFresh = true;
     } catch {
       // No answer this round: the previous view stands, marked stale.

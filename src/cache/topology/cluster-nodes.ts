@@ -21,26 +21,41 @@ export type MastersAgreement =
    */
   | 'a master without slots';
 
-interface NodeLine {
+/** One line of CLUSTER NODES: `<id> <ip:port@bus[,host]> <flags> <master> <ping> <pong> <epoch> <link-state> <slots…>`. */
+export interface ClusterNodesLine {
   id: string;
+  /** `host:port`, the bus port and hostname dropped; empty, or `:port`, for a node without an address yet. */
+  address: string;
   flags: string[];
+  /** The master's id, for a replica. */
+  masterId: string | undefined;
+  /** `connected` or `disconnected`: this node's link to that one. */
+  linkState: string;
   /** Slot ranges the node owns (`a-b` or `a`); the `[…]` migration markers left out. */
   slots: string[];
 }
 
-function parse(text: string): NodeLine[] {
-  const out: NodeLine[] = [];
+/** The lines of a CLUSTER NODES reply (the app's cluster view reads them too). */
+export function parseClusterNodes(text: string): ClusterNodesLine[] {
+  const out: ClusterNodesLine[] = [];
   for (const line of text.split(/\r?\n/)) {
     const f = line.trim().split(' ');
     const id = f[0];
     if (id === undefined || id === '') continue;
-    out.push({ id, flags: (f[2] ?? '').split(','), slots: f.slice(8).filter((s) => s !== '' && !s.startsWith('[')) });
+    out.push({
+      id,
+      address: (f[1] ?? '').split('@')[0] ?? '',
+      flags: (f[2] ?? '').split(','),
+      masterId: f[3] === undefined || f[3] === '-' ? undefined : f[3],
+      linkState: f[7] ?? '',
+      slots: f.slice(8).filter((s) => s !== '' && !s.startsWith('[')),
+    });
   }
   return out;
 }
 
 export function clusterMastersAgree(clusterNodes: string, known: readonly ClusterNodeLike[]): MastersAgreement {
-  const masters = parse(clusterNodes).filter((n) => n.flags.includes('master') && !n.flags.includes('handshake') && !n.flags.includes('noaddr'));
+  const masters = parseClusterNodes(clusterNodes).filter((n) => n.flags.includes('master') && !n.flags.includes('handshake') && !n.flags.includes('noaddr'));
   const owners = new Set(masters.filter((n) => n.slots.length > 0).map((n) => n.id));
   const knownIds = new Set<string>();
   for (const m of known) if (m.id !== undefined) knownIds.add(m.id);
