@@ -6,6 +6,7 @@
 import type { createClient } from 'redis';
 import { createCache } from '../src/cache/index.ts';
 import { drive, median, pairedRounds, profile } from './hit-load.ts';
+import { countCommands } from './monitor.ts';
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -16,6 +17,9 @@ export interface MissLoad {
   ratios: number[];
   /** CPU per miss, µs, over one more second of each path: Redis's (INFO cpu) and this process's. */
   cpu: { base: CpuPerOp; lib: CpuPerOp };
+  /** Redis commands per getOrSet miss, counted with MONITOR over `counted` more calls. */
+  commandsPerMiss: number;
+  counted: number;
 }
 
 export interface CpuPerOp {
@@ -68,13 +72,17 @@ export async function missLoad(raw: RedisClient, url: string, prefix: string, ro
   await drive(lib, 1000);
   const { base, lib: libRates } = await pairedRounds(baseline, lib, rounds, roundMs);
   const cpu = { base: await cpuPerOp(raw, baseline, 1000), lib: await cpuPerOp(raw, lib, 1000) };
+  const counted = 200;
+  const commands = await countCommands(raw, async () => {
+    for (let k = 0; k < counted; k++) await lib();
+  });
   await cache.idle();
   const stats = await cache.getStats();
   if (stats.errors > 0 || stats.hits > 1 || stats.leaseWaits > 0) throw new Error(`miss bench invalid: ${stats.errors} errors, ${stats.hits} hits, ${stats.leaseWaits} lease waits`);
   await cache.invalidatePattern('*');
   await cache.close();
   const ratios = base.map((b, i) => (libRates[i] ?? 0) / b);
-  return { base, lib: libRates, ratio: median(ratios), ratios, cpu };
+  return { base, lib: libRates, ratio: median(ratios), ratios, cpu, commandsPerMiss: commands / counted, counted };
 }
 
 export interface StampedeRun {

@@ -1,6 +1,6 @@
 import { entryWriteOf, getOrSetPlanOf, setPlanOf, type GetOrSetOptions, type GetOrSetPlan, type TtlArg } from './call-options.ts';
-import type { EntryWrite, StoredEntry } from './entry.ts';
-import { Resolver, type CacheStatus, type Found } from './get-or-set.ts';
+import { randomToken, type EntryWrite, type StoredEntry } from './entry.ts';
+import { Resolver, type CacheStatus, type Found, type Outcome } from './get-or-set.ts';
 import { openStore } from './connect.ts';
 import { encodeValue, NO_VALUE } from './codec.ts';
 import { CacheClosedError, CacheError, DecodeError, InvalidOptionsError, RedisUnavailableError, ReplicationTimeoutError } from './errors.ts';
@@ -12,7 +12,8 @@ import { resolveOptions } from './options.ts';
 import { defaultSerializer } from './serializer.ts';
 import { ErrorReporter } from './reporter.ts';
 import { StatsRecorder, type CacheStats } from './stats.ts';
-import type { CacheStore, EntryRead, PatternDeletion } from './store.ts';
+import type { CacheStore, LeaseState, PatternDeletion } from './store.ts';
+import { GetOrSetRead, LeasingReadPolicy, type ReadHandlers, type Shape } from './get-or-set-read.ts';
 import type { RedisClientOfAnyVersion } from './topology/clients.ts';
 import type { RedisConnection, RedisNodeState, TopologyKind } from './topology/connection.ts';
 import { assertTags } from './tags.ts';
@@ -59,43 +60,8 @@ const NO_TAG_NAMES: readonly string[] = [];
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-type Shape<T, R> = (value: T, status: CacheStatus) => R;
 const valueOf = <T>(value: T): T => value;
 const withMeta = <T>(value: T, status: CacheStatus): GetOrSetResult<T> => ({ value, status });
-
-type AfterRead = <T, R>(r: GetOrSetRead<T, R>, entry: StoredEntry | null, storeError: CacheError | undefined) => R | Promise<R>;
-
-/** One getOrSet call's state from its read on: the only object a hit allocates (see Guard.watch). */
-class GetOrSetRead<T, R> implements EntryRead<R> {
-  readonly tags: readonly string[] | undefined;
-  constructor(
-    readonly afterRead: AfterRead,
-    readonly key: string,
-    readonly fullKey: string,
-    readonly fetcher: () => Promise<T> | T,
-    readonly ttlOrOptions: number | GetOrSetOptions,
-    readonly plan: GetOrSetPlan<T> | undefined,
-    /** Where the read falls in this process's sequence of store calls (see Resolver.resolve). */
-    readonly readSeq: number,
-    readonly shape: Shape<T, R>,
-    /** The in-process tier's ticket for this read (MemoryTier.ticket), or -1: not to be kept there. */
-    readonly l1Ticket: number,
-    /** This call's span (tracing.ts), ended where the call settles. */
-    readonly span: Span,
-  ) {
-    this.tags = plan?.tags;
-  }
-  /** The full plan: given (options object), or built now from a number TTL (a miss, an early refresh). */
-  planWith(options: ResolvedCacheOptions): GetOrSetPlan<T> {
-    return this.plan ?? getOrSetPlanOf(this.key, this.fullKey, this.fetcher, this.ttlOrOptions, options);
-  }
-  onEntry(entry: StoredEntry | null): R | Promise<R> {
-    return this.afterRead(this, entry, undefined);
-  }
-  onError(err: CacheError): R | Promise<R> {
-    return this.afterRead(this, null, err);
-  }
-}
 
 /**
  * The cache facade. Reads (`get`, `getMany`, `getOrSet`, `has`, `ttl`) never throw because of
@@ -120,6 +86,8 @@ export class Cache {
   readonly #tracer: CacheTracer;
   #closed = false;
   #seq = 0;
+  readonly #leasingReads: LeasingReadPolicy;
+  readonly #readHandlers: ReadHandlers;
 
   /** `internals` is not public API (see CacheInternals). */
   constructor(options: CacheOptions = {}, internals: CacheInternals = {}) {
@@ -132,6 +100,8 @@ export class Cache {
     this.redis = backing.connection?.client;
     this.#l1 = this.#openL1(backing.connection, internals.invalidations);
     this.#tracer = new CacheTracer(o.tracing);
+    this.#leasingReads = new LeasingReadPolicy(o.leasingReads);
+    this.#readHandlers = { afterRead: this.#afterRead, afterLease: this.#afterLease };
     this.#resolver = new Resolver({
       store: this.store,
       options: o,
@@ -518,7 +488,12 @@ export class Cache {
       }
       ticket = l1.ticket();
     }
-    const read = new GetOrSetRead(this.#afterRead, key, full, fetcher, ttlOrOptions, plan, ++this.#seq, shape, ticket, span);
+    const read = new GetOrSetRead(this.#readHandlers, key, full, fetcher, ttlOrOptions, plan, ++this.#seq, shape, ticket, span);
+    if (this.#leasingReads.on && (plan === undefined ? this.options.leases : plan.lease && plan.tags.length === 0) && this.store.leaseOnRead) {
+      read.token = randomToken();
+      read.leaseTtlMs = this.options.leaseTtlMs;
+      return span.isRecording() ? activeIn(span, () => this.store.readOrLease(read)) : this.store.readOrLease(read);
+    }
     // The closure only when the span records: the untraced hit path allocates none.
     return span.isRecording() ? activeIn(span, () => this.store.read(read)) : this.store.read(read);
   }
@@ -540,6 +515,7 @@ export class Cache {
       const value = this.#decode(r.key, r.fullKey, entry);
       if (value !== NO_VALUE) {
         if (now < entry.freshUntilMs) {
+          this.#leasingReads.hit();
           this.#stats.hitAt(r.fullKey, o.prefix.length);
           if (entry.failSafe) {
             this.#stats.staleAt(r.fullKey, o.prefix.length);
@@ -556,7 +532,19 @@ export class Cache {
         stale = { value, fresh: false, failSafe: entry.failSafe, freshUntilMs: entry.freshUntilMs, seq: r.readSeq };
       }
     }
-    return this.#resolver.resolve(r.planWith(o), r.readSeq, stale, storeError !== undefined, r.span).then(
+    if (storeError === undefined) this.#leasingReads.miss();
+    return this.#resolved(r, this.#resolver.resolve(r.planWith(o), r.readSeq, stale, storeError !== undefined, r.span));
+  };
+
+  /** A leasing read found no entry: the caller took the lease (and fetches), or waits for its holder. */
+  readonly #afterLease = <T, R>(r: GetOrSetRead<T, R>, state: LeaseState): Promise<R> => {
+    this.#leasingReads.miss();
+    return this.#resolved(r, this.#resolver.resolve(r.planWith(this.options), r.readSeq, null, false, r.span, { token: r.token, state }));
+  };
+
+  /** Counts and shapes what the resolver settled for a call that did not hit. */
+  #resolved<T, R>(r: GetOrSetRead<T, R>, resolution: Promise<Outcome>): Promise<R> {
+    return resolution.then(
       (out) => {
         if (out.status === 'miss') {
           this.#stats.miss(r.key);
@@ -574,7 +562,7 @@ export class Cache {
         throw err;
       },
     );
-  };
+  }
 
   /**
    * Invalidates every value written under any of the tags, on every instance, and revokes the

@@ -197,3 +197,16 @@ export function randomToken(): string {
   return PROCESS_ID + tokenCount.toString(36);
 }
 
+
+/**
+ * The lease of a call without tags on a key that holds no entry, stored under the entry's own
+ * key (scripts.ts): NUL, which starts no entry, then the holder's token.
+ */
+export function leaseMarker(token: string): string {
+  return `\0${token}`;
+}
+
+/** Whether what is stored under an entry's key is a lease marker rather than an entry. */
+export function isLeaseMarker(raw: string): boolean {
+  return raw.charCodeAt(0) === 0;
+}

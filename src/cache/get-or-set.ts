@@ -7,7 +7,7 @@ import type { ResolvedCacheOptions } from './options.ts';
 import type { StatsRecorder } from './stats.ts';
 import { race, type Race } from './fetch-race.ts';
 import type { LeaseWatch } from './lease-watch.ts';
-import type { CacheStore } from './store.ts';
+import type { CacheStore, LeaseState } from './store.ts';
 import { ATTR, flag, NO_SPAN, SPAN, type CacheTracer } from './tracing.ts';
 import type { Span } from '@opentelemetry/api';
 
@@ -68,6 +68,12 @@ const MAX_POLL_MS = 50;
 interface Settled {
   outcome: Outcome;
   final: Promise<Outcome>;
+}
+
+/** What a leasing read (CacheStore.readOrLease) that found no entry did: the lease it took, or that another caller holds one. */
+export interface ReadLease {
+  readonly token: string;
+  readonly state: LeaseState;
 }
 
 /** A resolution of this process, shared by the callers that join it. */
@@ -132,9 +138,13 @@ export class Resolver {
    * own. Errors are always shared (an error is never stale data). A caller holding a stale
    * value of its own does not wait on a refresh already running here: it answers stale at once.
    * `span` is the caller's getOrSet span: how the call got its value is flagged there.
+   * `lease`: the caller's read was a leasing read (CacheStore.readOrLease) and found no entry: it
+   * took the lease (and then fetches, joining nobody: it is the one others wait for), or another
+   * caller holds it.
    */
-  async resolve(plan: GetOrSetPlan<unknown>, readSeq: number, stale: Found | null, storeDown: boolean, span: Span = NO_SPAN): Promise<Outcome> {
+  async resolve(plan: GetOrSetPlan<unknown>, readSeq: number, stale: Found | null, storeDown: boolean, span: Span = NO_SPAN, lease?: ReadLease): Promise<Outcome> {
     for (;;) {
+      if (lease?.state === 'acquired') break;
       const pending = this.#inflight.get(plan.full);
       if (pending === undefined) break;
       // A refresh is running: a caller with a stale value answers with it. Once the value is
@@ -150,7 +160,7 @@ export class Resolver {
       // Removed before joiners see the outcome, so one that must retry does not find it again.
       if (this.#inflight.get(plan.full) === entry) this.#inflight.delete(plan.full);
     };
-    const run = this.#settle(plan, stale, storeDown, span);
+    const run = this.#settle(plan, stale, storeDown, span, lease);
     entry.final = run.then(
       (s) => {
         entry.answered = true;
@@ -182,13 +192,13 @@ export class Resolver {
     for (const w of waiting) w();
   };
 
-  async #settle(plan: GetOrSetPlan<unknown>, staleFromRead: Found | null, storeDown: boolean, span: Span): Promise<Settled> {
+  async #settle(plan: GetOrSetPlan<unknown>, staleFromRead: Found | null, storeDown: boolean, span: Span, lease: ReadLease | undefined): Promise<Settled> {
     const h = this.#host;
     // Redis just failed: fetch, and write nothing (an unleased write could be a stale set).
     if (storeDown) return this.#fetch(plan, undefined, null, false, span);
     if (!plan.lease) return this.#fetch(plan, undefined, staleFromRead, true, span);
     const o = h.options;
-    const token = randomToken();
+    const token = lease?.token ?? randomToken();
     // lockWaitMs is measured on the cache's clock like every other library time, so under a
     // ManualClock (simulator) a waiter gives up only when simulated time passes; the pauses
     // between polls are real (host.sleep).
@@ -198,7 +208,10 @@ export class Resolver {
     // stale value or tags need the ACQUIRE script: it returns the entry atomically with the lease
     // and records the tags' versions.
     let held = false;
-    if (staleFromRead === null && plan.tags.length === 0) {
+    if (lease !== undefined) {
+      if (lease.state === 'acquired') return this.#fetch(plan, token, null, true, span);
+      held = true;
+    } else if (staleFromRead === null && plan.tags.length === 0) {
       const seq = h.nextSeq();
       let t;
       try {
@@ -207,14 +220,14 @@ export class Resolver {
         h.fail('getOrSet', plan.key, err, span);
         return this.#fetch(plan, undefined, null, false, span);
       }
-      if (t.taken) {
-        const f = this.found(plan.key, plan.full, t.entry, o.clock.now(), seq);
-        if (f === null || !f.fresh) return this.#fetch(plan, token, f, true, span);
+      if (t.state === 'taken') return this.#fetch(plan, token, null, true, span);
+      if (t.state === 'held') held = true;
+      else {
         // A holder's write landed between this caller's read and its lease: that is the value.
-        this.#track(this.#release(plan, token));
-        return settledNow({ value: f.value, status: f.failSafe ? 'stale' : 'hit', seq });
+        const f = this.found(plan.key, plan.full, t.entry, o.clock.now(), seq);
+        if (f !== null && f.fresh) return settledNow({ value: f.value, status: f.failSafe ? 'stale' : 'hit', seq });
+        // Stale, tagged or unreadable: ACQUIRE below judges it and takes the lease.
       }
-      held = true;
     }
     let delay = FIRST_POLL_MS;
     let waited = false;

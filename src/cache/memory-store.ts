@@ -4,7 +4,7 @@ import { plainEntry, randomToken, type EntryWrite, type StoredEntry, type TagRef
 import { RedisCommandError, type CacheError } from './errors.ts';
 import { globToRegExp } from './glob.ts';
 import type { LeaseWatch } from './lease-watch.ts';
-import type { AcquireRequest, AcquireResult, CacheStore, EntryRead, LeaseTry, PatternDeletion } from './store.ts';
+import type { AcquireRequest, AcquireResult, CacheStore, EntryRead, LeaseTry, LeasingRead, PatternDeletion } from './store.ts';
 import { tagKeyPrefix } from './tags.ts';
 
 export interface MemoryStoreOptions {
@@ -245,19 +245,27 @@ export class MemoryStore implements CacheStore {
     return { entry, lease: 'acquired' };
   }
 
-  /** Mirrors `SET <lease> … NX PX`: takes the lease unless one is held, whatever the entry. */
+  /** Mirrors `SET <key> <marker> NX PX … GET`: an entry stored is returned, a live lease is held, otherwise the lease is taken. */
   async tryLease(key: string, token: string, leaseTtlMs: number, nowMs: number): Promise<LeaseTry> {
-    let slot = this.#live(key);
-    if (slot?.kind === 'string') {
-      this.#lru.delete(key);
-      this.#changed(key);
-      slot = undefined;
-    }
-    if (slot?.lease !== undefined && slot.lease.untilMs > nowMs) return { taken: false, entry: null };
-    const minExpiry = this.#clock.now() + leaseTtlMs;
-    const expiresAtMs = slot?.entry !== undefined ? Math.max(slot.expiresAtMs, minExpiry) : minExpiry;
-    this.#lru.set(key, { kind: 'hash', entry: slot?.entry, lease: { token, untilMs: nowMs + leaseTtlMs, tags: [] }, expiresAtMs });
-    return { taken: true, entry: slot?.entry !== undefined && this.#valid(slot.entry.tags) ? slot.entry : null };
+    const slot = this.#live(key);
+    if (slot?.kind === 'string') return { state: 'found', entry: plainEntry(slot.value) };
+    if (slot?.entry !== undefined) return { state: 'found', entry: slot.entry.tags.length === 0 ? slot.entry : null };
+    if (slot?.lease !== undefined && slot.lease.untilMs > nowMs) return { state: 'held', entry: null };
+    this.#lru.set(key, { kind: 'hash', entry: undefined, lease: { token, untilMs: nowMs + leaseTtlMs, tags: [] }, expiresAtMs: this.#clock.now() + leaseTtlMs });
+    return { state: 'taken', entry: null };
+  }
+
+  readonly leaseOnRead = true;
+
+  readOrLease<R>(r: LeasingRead<R>): Promise<R> {
+    return this.tryLease(r.fullKey, r.token, r.leaseTtlMs, this.#clock.now()).then(
+      (t) => {
+        if (t.state !== 'found') return r.onLease(t.state === 'taken' ? 'acquired' : 'held');
+        // A tagged entry: read as `read` does, tag versions checked.
+        return t.entry !== null ? r.onEntry(t.entry) : r.onEntry(this.#read(r.fullKey));
+      },
+      (err: CacheError) => r.onError(err),
+    );
   }
 
   /** In-process: the store announces each lease it drops to the waiters on that key. */
@@ -365,7 +373,8 @@ export class MemoryStore implements CacheStore {
     // A lease alone is no key of its own on Redis (a `\0lease` key, which the tier ignores).
     if (s.kind === 'string' || s.entry !== undefined) this.#changed(key);
     if (s.kind === 'hash' && s.lease !== undefined) this.#announce(key);
-    if (s.kind === 'hash') return s.entry === undefined ? 0 : 1;
+    // An untagged call's lease on a key with no entry counts: on Redis it lives under the key itself (scripts.ts).
+    if (s.kind === 'hash') return s.entry !== undefined || (s.lease !== undefined && s.lease.tags.length === 0) ? 1 : 0;
     return key.startsWith(this.#tagPrefix) ? 0 : 1;
   }
 

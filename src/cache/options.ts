@@ -96,6 +96,19 @@ export interface CacheOptions {
    */
   leases?: boolean;
   /**
+   * Leasing reads, for misses: a `getOrSet` read sent as `SET <key> <lease> NX PX … GET`, which
+   * returns the entry like a GET and, when the key holds nothing, takes the lease in the same
+   * command, so a miss is two commands (that, then the lease-checked write) instead of three.
+   * - `'auto'` (default): while most of this instance's recent `getOrSet` reads miss (a cold
+   *   cache after a deploy or a flush, or a miss-heavy workload); plain GETs otherwise.
+   * - `'always'`, `'never'`.
+   * A leasing read is a write command: a hit through one costs Redis a little more CPU than a
+   * GET, and under `maxmemory` with `noeviction` Redis refuses it when full (the read is then
+   * sent as a GET and leasing reads pause for 10 s). Only calls with leases on and no tags use
+   * it. Needs Redis ≥ 7.0; an older one gets plain GETs.
+   */
+  leasingReads?: 'auto' | 'always' | 'never';
+  /**
    * How long a lease lasts, in ms. A holder that crashes blocks nobody past this; a fetch that
    * takes longer loses its lease and its value is not written (it is still returned). Keep it
    * above your slowest fetch and above `hardTimeoutMs`. Default 5,000.
@@ -179,6 +192,7 @@ export interface ResolvedCacheOptions {
   serializer: Serializer;
   random: () => number;
   leases: boolean;
+  leasingReads: 'auto' | 'always' | 'never';
   leaseTtlMs: number;
   lockWaitMs: number;
   graceSeconds: number;
@@ -237,6 +251,12 @@ export function booleanOf(name: string, value: boolean | undefined, fallback: bo
   return v;
 }
 
+function leasingReadsOf(v: CacheOptions['leasingReads']): 'auto' | 'always' | 'never' {
+  if (v === undefined) return 'auto';
+  if (v !== 'auto' && v !== 'always' && v !== 'never') throw new InvalidOptionsError(`leasingReads must be 'auto', 'always' or 'never', got ${JSON.stringify(v)}`);
+  return v;
+}
+
 function randomOf(random: (() => number) | undefined): () => number {
   if (random === undefined) return Math.random;
   if (typeof random !== 'function') throw new InvalidOptionsError('random must be a function returning [0, 1)');
@@ -291,6 +311,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedCacheOptions
     serializer: options.serializer ?? defaultSerializer,
     random: randomOf(options.random),
     leases: booleanOf('leases', options.leases, true),
+    leasingReads: leasingReadsOf(options.leasingReads),
     leaseTtlMs: positive('leaseTtlMs', options.leaseTtlMs, 5_000),
     lockWaitMs: nonNegative('lockWaitMs', options.lockWaitMs, 2_000) ?? 2_000,
     graceSeconds: graceOf('graceSeconds', options.graceSeconds, 0),

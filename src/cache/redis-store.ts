@@ -1,4 +1,4 @@
-import { parseStored, randomToken, storedText, type EntryWrite, type StoredEntry } from './entry.ts';
+import { isLeaseMarker, leaseMarker, parseStored, randomToken, storedText, type EntryWrite, type StoredEntry } from './entry.ts';
 import { RedisCommandError, RedisNodeError, RedisUnavailableError, ReplicationTimeoutError, type CacheError } from './errors.ts';
 import { classify, isErrorReply, type Guard } from './guard.ts';
 import { globToRegExp } from './glob.ts';
@@ -6,7 +6,7 @@ import { clientNames, readRaw, type RawInspection, type ScanBatch } from './insp
 import { tagKeyPrefix } from './tags.ts';
 import { LeaseWatcher, type LeaseWatch } from './lease-watch.ts';
 import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, TAG_VERSION, WRITE, WRITE_LEASED, type LuaScript } from './scripts.ts';
-import { EntryLookup, type AcquireRequest, type AcquireResult, type CacheStore, type EntryRead, type LeaseTry, type PatternDeletion } from './store.ts';
+import { EntryLookup, type AcquireRequest, type AcquireResult, type CacheStore, type EntryRead, type LeaseTry, type LeasingRead, type PatternDeletion } from './store.ts';
 import type { MasterHandle, RedisConnection } from './topology/connection.ts';
 import { entryOfLease, groupBySlot, LEASE_MARK } from './topology/slots.ts';
 
@@ -19,6 +19,21 @@ function isWrongType(err: unknown): boolean {
 }
 
 function noop(): void {}
+
+/** Redis refused a write command for memory (`maxmemory` with `noeviction`). */
+function isOutOfMemory(err: unknown): boolean {
+  const reply = err instanceof RedisCommandError ? err.cause : err;
+  return isErrorReply(reply) && reply.message.startsWith('OOM');
+}
+
+/** Redis does not know `SET … NX … GET` (older than 7.0: a syntax error). */
+function isSyntaxError(err: unknown): boolean {
+  const reply = err instanceof RedisCommandError ? err.cause : err;
+  return isErrorReply(reply) && /syntax error/i.test(reply.message);
+}
+
+/** How long leasing reads stay off after Redis refused one for memory. */
+const LEASE_ON_READ_OOM_PAUSE_MS = 10_000;
 
 const isOne = (reply: unknown): boolean => Number(reply) === 1;
 
@@ -49,6 +64,8 @@ export class RedisStore implements CacheStore {
   /** Where invalidations go: a connection of their own when they WAIT (WAIT blocks its connection). */
   readonly #invalidator: RedisConnection;
   readonly #watcher: LeaseWatcher;
+  /** Leasing reads (readOrLease) are off until then (monotonic ms); Infinity: this Redis lacks them. */
+  #leaseOnReadOffUntilMs = 0;
 
   /**
    * `jsonEntries`: values come from the default serializer, so its checked JSON (`c`) may be
@@ -122,6 +139,44 @@ export class RedisStore implements CacheStore {
     return this.run(operation, (c) => c.evalScript(script, keys, args));
   }
 
+  get leaseOnRead(): boolean {
+    const until = this.#leaseOnReadOffUntilMs;
+    if (until === 0) return true;
+    if (until === Infinity || performance.now() < until) return false;
+    this.#leaseOnReadOffUntilMs = 0;
+    return true;
+  }
+
+  /**
+   * `SET <key> <marker> NX PX … GET` under the deadline, as `read` sends its GET: null (taken) and
+   * another's marker go to onLease, an entry to onEntry. Refused for memory or unknown to this
+   * Redis, the call is read with a plain GET instead, and leasing reads pause (see leaseOnRead).
+   */
+  readOrLease<R>(r: LeasingRead<R>): Promise<R> {
+    const c = this.connection;
+    if (!c.isReady) return this.#firstConnect('GET').then(() => this.readOrLease(r), (err: CacheError) => r.onError(err));
+    let probe: boolean;
+    try {
+      probe = this.#guard.check('GET');
+    } catch (err) {
+      return settled(() => r.onError(classify('GET', err)));
+    }
+    return this.#guard.watch('GET', probe, c.setIfAbsentGet(r.fullKey, leaseMarker(r.token), r.leaseTtlMs), r, this.#onLeasingRaw, this.#onLeasingFailure);
+  }
+
+  readonly #onLeasingRaw = <R>(raw: string | null, r: LeasingRead<R>): R | Promise<R> => {
+    if (raw === null) return r.onLease('acquired');
+    if (isLeaseMarker(raw)) return r.onLease('held');
+    return this.#onEntry(raw, r, undefined);
+  };
+
+  readonly #onLeasingFailure = <R>(err: CacheError, r: LeasingRead<R>): R | Promise<R> => {
+    if (isOutOfMemory(err)) this.#leaseOnReadOffUntilMs = performance.now() + LEASE_ON_READ_OOM_PAUSE_MS;
+    else if (isSyntaxError(err)) this.#leaseOnReadOffUntilMs = Infinity;
+    else return this.#onFailure(err, r);
+    return this.read(r);
+  };
+
   readEntry(key: string, tags?: readonly string[]): Promise<StoredEntry | null> {
     return this.read(new EntryLookup(key, tags));
   }
@@ -157,7 +212,7 @@ export class RedisStore implements CacheStore {
 
   /** What onEntry returns, rejected or not, goes to the caller untouched; store failures go to onError. */
   #onEntry<R>(raw: string | null, r: EntryRead<R>, announced: Promise<(string | null)[]> | undefined): R | Promise<R> {
-    if (raw === null) return r.onEntry(null);
+    if (raw === null || isLeaseMarker(raw)) return r.onEntry(null);
     const e = this.#checked(parseStored(raw), r.tags, announced);
     return e instanceof Promise ? e.then((entry) => r.onEntry(entry), (err: unknown) => r.onError(classify('MGET', err))) : r.onEntry(e);
   }
@@ -192,7 +247,7 @@ export class RedisStore implements CacheStore {
       // One MGET for all keys (one per slot on a cluster). A key of another type (an entry in
       // an earlier version's hash form) reads as absent: a miss until it is next written.
       const raws = await c.mget(keys);
-      const entries = raws.map((raw) => (raw === null ? null : parseStored(raw)));
+      const entries = raws.map((raw) => (raw === null || isLeaseMarker(raw) ? null : parseStored(raw)));
       const versions = new Map<string, string | null>();
       await this.#fetchVersions((k) => c.mget(k), entries, versions);
       return entries.map((e) => (e !== null && tagsCurrent(e, versions) ? e : null));
@@ -270,19 +325,29 @@ export class RedisStore implements CacheStore {
   }
 
   /**
-   * `SET <lease> token|expiry| NX PX ttl`: one plain command, no script (the lease records no
-   * tag versions; see scripts.ts). Batching the leases of misses that arrive together into one
-   * script measured no faster (`npm run bench`, 64 misses in flight, three A/B pairs), so each
-   * miss sends its own.
+   * `SET <key> <marker> NX PX ttl GET`: one plain command, no script (the lease records no tag
+   * versions; see scripts.ts), which also returns what the key holds when it was not taken.
+   * Batching the leases of misses that arrive together into one script measured no faster
+   * (`npm run bench`, 64 misses in flight, three A/B pairs), so each miss sends its own.
    */
-  tryLease(key: string, token: string, leaseTtlMs: number, nowMs: number): Promise<LeaseTry> {
-    return this.run('LEASE', (c) => {
-      const taken = c.setIfAbsent(c.leaseKey(key), `${token}|${nowMs + leaseTtlMs}|`, leaseTtlMs);
-      // Same connection and slot, right behind the SET: it sees any write that beat the lease.
-      // An entry of an earlier version's hash form reads as none here: the write replaces it.
-      const raw = c.get(key).catch((err: unknown) => (isWrongType(err) ? null : Promise.reject(err instanceof Error ? err : new Error(String(err)))));
-      return Promise.all([taken, raw]).then(([t, r]) => ({ taken: t, entry: t && r !== null ? parseStored(r) : null }));
-    });
+  tryLease(key: string, token: string, leaseTtlMs: number, _nowMs: number): Promise<LeaseTry> {
+    return this.run('LEASE', (c) =>
+      c.setIfAbsentGet(key, leaseMarker(token), leaseTtlMs).then(
+        (raw): LeaseTry => {
+          if (raw === null) return { state: 'taken', entry: null };
+          if (isLeaseMarker(raw)) return { state: 'held', entry: null };
+          const entry = parseStored(raw);
+          // A tagged entry's versions are for ACQUIRE to check.
+          return { state: 'found', entry: entry.tags.length === 0 ? entry : null };
+        },
+        // An entry of an earlier version's hash form, or a Redis older than 7.0 (no `NX GET`):
+        // the ACQUIRE script reads the key and takes the lease.
+        (err: unknown): LeaseTry => {
+          if (isWrongType(err) || isSyntaxError(err)) return { state: 'found', entry: null };
+          throw err;
+        },
+      ),
+    );
   }
 
   watchLease(key: string): LeaseWatch {
@@ -336,7 +401,7 @@ export class RedisStore implements CacheStore {
   }
 
   async release(key: string, token: string): Promise<void> {
-    await this.run('RELEASE', (c) => c.evalScript(RELEASE, [c.leaseKey(key)], [token]));
+    await this.run('RELEASE', (c) => c.evalScript(RELEASE, [key, c.leaseKey(key)], [token]));
   }
 
   /**

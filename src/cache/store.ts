@@ -58,9 +58,24 @@ export interface AcquireRequest {
   tags: readonly string[];
 }
 
-export interface LeaseTry {
-  taken: boolean;
-  entry: StoredEntry | null;
+/**
+ * What `tryLease` found: `taken` (the key held nothing, the caller now holds the lease), `held`
+ * (another caller's lease), or `found` (an entry is stored: `entry` when it reads as one without
+ * tags, null when it needs the ACQUIRE script to judge: tagged, corrupt, an earlier version's form).
+ */
+export type LeaseTry = { state: 'taken' | 'held'; entry: null } | { state: 'found'; entry: StoredEntry | null };
+
+/** How a leasing read ended without an entry: the caller took the lease, or someone else holds it. */
+export type LeaseState = 'acquired' | 'held';
+
+/**
+ * A read that takes the lease when the key holds nothing (see CacheStore.readOrLease): an entry
+ * goes to `onEntry` as with `read`, no entry to `onLease`.
+ */
+export interface LeasingRead<R> extends EntryRead<R> {
+  readonly token: string;
+  readonly leaseTtlMs: number;
+  onLease(state: LeaseState): R | Promise<R>;
 }
 
 export interface AcquireResult {
@@ -110,13 +125,26 @@ export interface CacheStore {
   /** Reads the entry and, depending on mode and on who holds the lease, takes it. One atomic step. */
   acquire(key: string, req: AcquireRequest): Promise<AcquireResult>;
   /**
-   * Takes the lease if nobody holds it, for a miss whose read found no entry, on a call without
-   * tags (the lease records no tag versions): on Redis a plain `SET … NX PX` and a `GET` of the
-   * entry right behind it in the same round trip, no script. `entry` is what that GET found when
-   * the lease was taken (a holder's write that landed between the caller's read and its lease:
-   * the caller then has its value and drops the lease), null otherwise.
+   * Takes the lease if the key holds neither an entry nor a lease, for a call without tags (the
+   * lease records no tag versions): on Redis one plain `SET <key> <marker> NX PX … GET`, no
+   * script, which also returns what the key holds when it does not take it (see LeaseTry). On
+   * Redis a lease in the lease key (a tagged call's) does not stop it; the memory store, whose
+   * entry and lease share one slot, counts any live lease as held.
    */
   tryLease(key: string, token: string, leaseTtlMs: number, nowMs: number): Promise<LeaseTry>;
+  /**
+   * Whether `readOrLease` may be used now: false on a Redis that refused it (older than 7.0,
+   * which lacks `SET … NX GET`), and for a while after Redis refused it for memory (a write
+   * command, refused under `maxmemory` with `noeviction` where a GET is not).
+   */
+  readonly leaseOnRead: boolean;
+  /**
+   * `read` and `tryLease` in one step, for a call without tags that expects a miss: an entry goes
+   * to `r.onEntry` (tag versions checked as `read` does); a key holding nothing is leased to
+   * `r.token` and `r.onLease('acquired')` is called; another caller's lease, `r.onLease('held')`.
+   * If the store refuses the leasing form it reads as `read` does (onEntry).
+   */
+  readOrLease<R>(r: LeasingRead<R>): Promise<R>;
   /** Watches the lease on key until closed: `released` resolves when it is dropped (lease-watch.ts). */
   watchLease(key: string): LeaseWatch;
   /**
@@ -135,7 +163,10 @@ export interface CacheStore {
   release(key: string, token: string): Promise<void>;
   /** Moves the version of each tag that has one; O(tags), whatever the number of keys. */
   invalidateTags(tags: readonly string[]): Promise<void>;
-  /** Returns how many of the keys existed (lease-only keys included). Revokes their leases. */
+  /**
+   * Returns how many of the keys existed: entries, plain values, and a key holding only an
+   * untagged call's lease (which on Redis lives under the key itself). Revokes their leases.
+   */
   delete(keys: readonly string[]): Promise<number>;
   /**
    * Deletes every key matching a Redis glob pattern, in batches, on every master at once;

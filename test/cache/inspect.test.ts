@@ -75,6 +75,28 @@ describe('Cache.inspect', () => {
   });
 });
 
+describe('Cache.inspect of an untagged miss in flight', () => {
+  it("shows the lease kept under the entry's own key (no entry yet), with the key's expiry", async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const pending = cache.getOrSet('job:8', async () => {
+      await held;
+      return 8;
+    }, 60);
+    let seen = await cache.inspect('job:8');
+    for (let i = 0; i < 50 && seen.lease === null; i++) seen = await cache.inspect('job:8');
+    expect(seen).toMatchObject({ state: 'absent', form: 'absent', ttlMs: null });
+    expect(seen.lease?.token.startsWith(seen.lease.holder)).toBe(true);
+    expect(seen.lease?.ttlMs).toBeGreaterThan(0);
+    expect(seen.lease?.tags).toEqual([]);
+    release();
+    expect(await pending).toBe(8);
+    await cache.idle();
+    expect(await cache.inspect('job:8')).toMatchObject({ state: 'fresh', value: 8, lease: null });
+    await cache.del('job:8');
+  });
+});
+
 describe('Cache.scanKeys and redisServers', () => {
   it('selects the application keys as invalidatePattern would, counting leases and tag versions apart', async () => {
     const batches = [];

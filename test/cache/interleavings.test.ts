@@ -48,7 +48,8 @@ import type { CacheStatus } from '../../src/cache/index.ts';
 import { ManualClock } from '../../src/cache/index.ts';
 import { MemoryStore } from '../../src/cache/memory-store.ts';
 import type { CacheError } from '../../src/cache/errors.ts';
-import type { CacheStore } from '../../src/cache/store.ts';
+import type { CacheStore, LeaseState } from '../../src/cache/store.ts';
+import type { StoredEntry } from '../../src/cache/entry.ts';
 import { tagKeyPrefix } from '../../src/cache/tags.ts';
 import type { ChannelState, InvalidationHandlers, OpenInvalidations } from '../../src/cache/tiers/invalidation-source.ts';
 
@@ -61,6 +62,8 @@ interface Wire {
   /** Calls sent so far: a read that sends none was served by L1. */
   sent: number;
 }
+
+type LeasingOutcome = { entry: StoredEntry | null } | { state: LeaseState };
 
 /** One instance's connection: calls reach the shared store in the order they were made, each after a scheduled delay. */
 function fifo(inner: CacheStore, s: Scheduler, wire: Wire = { delayReplies: false, sent: 0 }): CacheStore {
@@ -92,6 +95,20 @@ function fifo(inner: CacheStore, s: Scheduler, wire: Wire = { delayReplies: fals
     setRaw: (k, v, t) => call(() => inner.setRaw(k, v, t)),
     acquire: (k, r) => call(() => inner.acquire(k, r)),
     tryLease: (k, t, ms, now) => call(() => inner.tryLease(k, t, ms, now)),
+    leaseOnRead: inner.leaseOnRead,
+    // The inner store's answer is captured in its step and handed to the caller's read after the delay.
+    readOrLease: (r) =>
+      call(() =>
+        inner.readOrLease<LeasingOutcome>({
+          fullKey: r.fullKey,
+          tags: r.tags,
+          token: r.token,
+          leaseTtlMs: r.leaseTtlMs,
+          onEntry: (entry) => ({ entry }),
+          onError: (err) => Promise.reject(err),
+          onLease: (state) => ({ state }),
+        }),
+      ).then((o) => ('state' in o ? r.onLease(o.state) : r.onEntry(o.entry)), (err: CacheError) => r.onError(err)),
     watchLease: (k) => inner.watchLease(k),
     commit: (k, t, e) => call(() => inner.commit(k, t, e)),
     failSafe: (k, t, x, r) => call(() => inner.failSafe(k, t, x, r)),
@@ -265,7 +282,8 @@ function property(leases: boolean, l1 = false, lossy = false): fc.IAsyncProperty
     const caches = [0, 1, 2].map(
       (i) =>
         new Cache(
-          { clock, random, graceSeconds, jitter: 0, leases, ...(l1 ? { l1: { maxEntries: 16 } } : {}) },
+          // Each read path in every run: leasing reads always, never, and as the miss share decides.
+          { clock, random, graceSeconds, jitter: 0, leases, leasingReads: (['always', 'never', 'auto'] as const)[i], ...(l1 ? { l1: { maxEntries: 16 } } : {}) },
           { store: fifo(shared, s, wires[i]), sleep: () => s.schedule(Promise.resolve()).then(() => undefined), ...(l1 ? { invalidations: invalidations(i) } : {}) },
         ),
     );

@@ -63,8 +63,8 @@ async function commandsDuring(fn: () => Promise<unknown>): Promise<string[]> {
  * The stale set: a reader misses, reads the old row and pauses; a writer updates the row and
  * deletes the key; the reader resumes and writes. Returns what the cache holds at the end.
  */
-async function staleSetRace(leases: boolean): Promise<{ cached: unknown; readerGot: unknown }> {
-  const [reader, writer] = await caches(2, { leases });
+async function staleSetRace(leases: boolean, leasingReads: 'always' | 'never' = 'never'): Promise<{ cached: unknown; readerGot: unknown }> {
+  const [reader, writer] = await caches(2, { leases, leasingReads });
   if (reader === undefined || writer === undefined) throw new Error('no caches');
   const table = new Map([[1, { id: 1, balance: 100 }]]);
   const readerFetched = deferred();
@@ -100,14 +100,20 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
     expect([null, { id: 1, balance: 150 }]).toContainEqual(cached);
   });
 
+  it('the same with leasing reads (the read itself takes the lease): the DEL revokes it, the old row is not written', async () => {
+    const { cached, readerGot } = await staleSetRace(true, 'always');
+    expect(readerGot).toEqual({ id: 1, balance: 100 });
+    expect([null, { id: 1, balance: 150 }]).toContainEqual(cached);
+  });
+
   it('the same interleaving with leases off reproduces the bug: the old row is cached after the delete', async () => {
     const { cached } = await staleSetRace(false);
     expect(cached).toEqual({ id: 1, balance: 100 });
   });
 
-  it('4 instances × 250 concurrent getOrSet on one cold key with a 50 ms fetcher: exactly 1 fetch', async () => {
+  it.each(['never', 'always'] as const)('4 instances × 250 concurrent getOrSet on one cold key with a 50 ms fetcher: exactly 1 fetch (leasing reads %s)', async (leasingReads) => {
     const errors = new Map<string, number>();
-    const list = await caches(4, { onError: (e) => errors.set(`${e.operation} ${e.error.message.slice(0, 80)}`, (errors.get(`${e.operation} ${e.error.message.slice(0, 80)}`) ?? 0) + 1) });
+    const list = await caches(4, { leasingReads, onError: (e) => errors.set(`${e.operation} ${e.error.message.slice(0, 80)}`, (errors.get(`${e.operation} ${e.error.message.slice(0, 80)}`) ?? 0) + 1) });
     let fetches = 0;
     const fetcher = async (): Promise<{ rank: number[] }> => {
       fetches++;
@@ -160,7 +166,7 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
     await closeAll([holder, waiter]);
   });
 
-  it('a lease is a key of its own beside its entry; invalidatePattern and DEL revoke it, entry or not', async () => {
+  it("a miss's lease lives under the entry's own key (a marker); invalidatePattern and DEL revoke it", async () => {
     const [c] = await caches(1);
     if (c === undefined) throw new Error('no cache');
     for (const revoke of [() => c.invalidatePattern('chat:1:messages:*'), () => c.invalidatePattern('chat:1:messages:0'), () => c.invalidatePattern('chat:?:messages:[0]'), () => c.del('chat:1:messages:0')]) {
@@ -173,13 +179,13 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
       }, 60);
       await started.promise;
       const full = c.options.prefix + 'chat:1:messages:0';
-      // No entry yet, only the lease: `token|expiry|tag versions` under `<key>\0lease` (in the key's slot on a cluster).
+      // No entry yet, only the lease: NUL and the holder's token under the key itself, no lease key.
       const t = topology();
-      expect(await t.raw.exists(full)).toBe(0);
-      expect(await t.raw.get(t.leaseKey(full))).toMatch(/^[\w-]+\|\d+\|$/);
-      // Neither counts the lease as a deleted entry.
-      expect(await revoke()).toBe(0);
+      expect(await t.raw.get(full)).toMatch(/^\0[\w-]+$/);
       expect(await t.raw.exists(t.leaseKey(full))).toBe(0);
+      // Each counts the key it removed: the lease lived under it.
+      expect(await revoke()).toBe(1);
+      expect(await t.raw.exists(full)).toBe(0);
       paused.resolve();
       expect(await p).toEqual(['old']);
       expect(await t.raw.exists(full)).toBe(0);
@@ -241,15 +247,15 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
 });
 
 describe('what each path costs in commands (one Redis, MONITOR)', () => {
-  it('a warm hit is one GET; a miss is GET, SET NX (the lease) and one script (plain cache-aside: GET + SET), at most one extra round trip', async () => {
-    const [c] = await caches(1);
+  it('a warm hit is one GET; a miss is GET, SET NX GET (the lease) and one script (plain cache-aside: GET + SET), at most one extra round trip', async () => {
+    const [c] = await caches(1, { leasingReads: 'never' });
     if (c === undefined) throw new Error('no cache');
     await c.getOrSet('warm-up', () => 1, 60); // loads the scripts (a first EVALSHA meets NOSCRIPT)
     await c.idle(); // its write goes out after getOrSet answers
     const miss = await commandsDuring(() => c.getOrSet('user:1:profile', () => ({ id: 1 }), 60));
-    // The lease's SET NX and a GET behind it go out together (one round trip; the GET sees a write
-    // that beat the lease); the write is EVAL of a short script, which never meets NOSCRIPT.
-    expect(miss).toEqual(['GET', 'SET', 'GET', 'EVAL']);
+    // The lease is a `SET … NX … GET` (it also returns a write that beat the lease); the write is
+    // EVAL of a short script, which never meets NOSCRIPT.
+    expect(miss).toEqual(['GET', 'SET', 'EVAL']);
     const hit = await commandsDuring(() => c.getOrSet('user:1:profile', () => ({ id: 1 }), 60));
     expect(hit).toEqual(['GET']);
     // Tags announced by the caller travel in the same round trip as the GET.
@@ -257,6 +263,31 @@ describe('what each path costs in commands (one Redis, MONITOR)', () => {
     await c.idle();
     const tagged = await commandsDuring(() => c.getOrSet('guild:1', () => ({ id: 1 }), { ttl: 60, tags: ['guild:1'] }));
     expect(tagged.sort()).toEqual(['GET', 'MGET']);
+    await closeAll([c]);
+  });
+
+  it('with leasing reads a miss is two commands, SET NX GET and the script, and a hit one SET … GET; auto turns them on when misses dominate and off when hits do', async () => {
+    const [always, auto] = await caches(2, { leasingReads: 'always' });
+    if (always === undefined || auto === undefined) throw new Error('no caches');
+    await always.getOrSet('warm-up', () => 1, 60);
+    await always.idle();
+    expect(await commandsDuring(() => always.getOrSet('user:1:profile', () => ({ id: 1 }), 60))).toEqual(['SET', 'EVAL']);
+    await always.idle();
+    expect(await commandsDuring(() => always.getOrSetWithMeta('user:1:profile', () => ({ id: 2 }), 60))).toEqual(['SET']);
+    expect(await always.getOrSetWithMeta('user:1:profile', () => ({ id: 2 }), 60)).toEqual({ value: { id: 1 }, status: 'hit' });
+    // Tagged calls and calls with leases off read with GET whatever the mode.
+    expect((await commandsDuring(() => always.getOrSet('user:2:profile', () => 2, { ttl: 60, lease: false })))[0]).toBe('GET');
+    await closeAll([always, auto]);
+
+    const [c] = await caches(1, { leasingReads: 'auto' });
+    if (c === undefined) throw new Error('no cache');
+    const firstRead = async (key: string): Promise<string | undefined> => (await commandsDuring(() => c.getOrSet(key, () => key, 60)))[0];
+    expect(await firstRead('cold:0')).toBe('GET'); // a new instance reads with GET
+    for (let i = 1; i < 40; i++) await c.getOrSet(`cold:${i}`, () => i, 60);
+    await c.idle();
+    expect(await firstRead('cold:40')).toBe('SET'); // 40 misses in a row: the read takes the lease
+    for (let i = 0; i < 40; i++) await c.getOrSet(`cold:${i}`, () => -1, 60);
+    expect(await firstRead('cold:1')).toBe('GET'); // 40 hits in a row: back to GET
     await closeAll([c]);
   });
 

@@ -14,8 +14,9 @@
  * the invalidation and then is current. A `set` that failed (deadline) may land at any time
  * later, so its value is never counted as stale.
  *
- * Then `noeviction` with the memory full: reads answer, invalidations and counters are refused
- * with OOM (loudly), and so are entry writes (they never land past maxmemory).
+ * Then `noeviction` with the memory full: reads answer (a leasing read, refused, is sent again as
+ * a GET), invalidations and counters are refused with OOM (loudly), and so are entry writes (they
+ * never land past maxmemory).
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
@@ -330,6 +331,28 @@ describe('maxmemory 4mb, noeviction, full', () => {
       expect(await cache.getOrSet('tagged', () => 'v3', { ttl: TTL_SECONDS, tags: ['t'] })).toBe('v1');
       await expect(cache.invalidatePattern('cach*')).rejects.toMatchObject({ code: 'E_REDIS_COMMAND' });
       await expect(cache.incr('counter')).rejects.toMatchObject({ code: 'E_REDIS_COMMAND', message: expect.stringMatching(/OOM/) as unknown });
+    } finally {
+      await cache.close();
+      await raw.close().catch(() => {});
+      await server.stop();
+    }
+  });
+
+  it('a leasing read (a write command) refused for memory is sent again as a GET: hits answer, nothing is reported, leasing reads pause', async () => {
+    const { server, raw, used, fill } = await fullServer();
+    const errors: CacheErrorEvent[] = [];
+    const cache = createCache({ redis: server.url, prefix: 'ne:', leasingReads: 'always', onError: (e) => errors.push(e) });
+    try {
+      await cache.ready();
+      await cache.set('cached', 'v', TTL_SECONDS);
+      await fill();
+      // Over the limit for sure (the refused SET leaves usage just under it): every write command is refused.
+      await raw.configSet('maxmemory', String((await used()) - 512 * 1024));
+      expect(cache.store.leaseOnRead).toBe(true);
+      expect(await cache.getOrSetWithMeta('cached', () => 'fetched', TTL_SECONDS)).toEqual({ value: 'v', status: 'hit' });
+      expect(cache.store.leaseOnRead).toBe(false);
+      expect(await cache.getOrSetWithMeta('cached', () => 'fetched', TTL_SECONDS)).toEqual({ value: 'v', status: 'hit' });
+      expect(errors).toEqual([]);
     } finally {
       await cache.close();
       await raw.close().catch(() => {});

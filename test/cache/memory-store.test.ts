@@ -21,6 +21,14 @@ getOrSetContract('memory store', {
   },
 });
 
+// The same contract with every eligible read a leasing read (the read takes the lease on a miss).
+getOrSetContract('memory store, leasing reads', {
+  makeShared: async (n, opts) => {
+    const store = new MemoryStore({ clock: opts?.clock ?? systemClock });
+    return Array.from({ length: n }, () => new CacheClass({ leasingReads: 'always', ...opts }, { store }));
+  },
+});
+
 describe('memory store specifics', () => {
   it('honours TTLs against the injected clock', async () => {
     const clock = new ManualClock(1_000_000);

@@ -56,6 +56,16 @@ describeEachTopology('redis store', (topology) => {
       return caches;
     },
   });
+
+  // The same contract with every eligible read a leasing read (`SET … NX … GET`).
+  getOrSetContract('redis store, leasing reads', {
+    makeShared: async (n, opts) => {
+      const prefix = uniquePrefix();
+      const caches = Array.from({ length: n }, () => createCache({ commandTimeoutMs: SUITE_COMMAND_TIMEOUT_MS, leasingReads: 'always', ...opts, ...topology().cacheOptions, prefix }));
+      for (const c of caches) await c.ready();
+      return caches;
+    },
+  });
 });
 
 describe('redis store specifics', () => {

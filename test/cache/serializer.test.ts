@@ -27,3 +27,39 @@ describe('serializer markers', () => {
     expect(decode('j{"__proto__":{"p":1},"a":1}')).toEqual({ a: 1 });
   });
 });
+
+describe('plain data skips the replacer, anything else takes it', () => {
+  class Point {
+    constructor(
+      readonly x: number,
+      readonly y: number,
+    ) {}
+  }
+  const deep = (n: number): unknown => (n === 0 ? { leaf: true } : { next: deep(n - 1) });
+  it.each([
+    ['a plain profile', { id: 1, name: 'Ada', tags: ['a', 'b'], nested: { ok: true, n: null } }, 'c'],
+    ['an object without a prototype', Object.assign(Object.create(null) as object, { a: 1 }), 'c'],
+    ['a Date three levels down', { a: [{ b: { at: new Date(5) } }] }, 't'],
+    ['a BigInt in an array', [1n], 't'],
+    ['a Map', { m: new Map([[1, 2]]) }, 't'],
+    ['a Set', new Set([1]), 't'],
+    ['the tag key used by the caller', { $rcl: 'D', v: 1 }, 't'],
+    ['a class instance (its JSON is its own fields)', { p: new Point(1, 2) }, 'c'],
+    ['an object with toJSON', { a: { toJSON: () => 'x' } }, 'c'],
+    ['a __proto__ key', JSON.parse('{"__proto__":{"admin":true}}') as unknown, 'j'],
+    ['nesting deeper than the walk goes', deep(100), 'c'],
+  ])('%s', (_name, value, marker) => {
+    const encoded = encode(value);
+    expect(encoded[0]).toBe(marker);
+    // What the replacer-only encoder wrote for these values, checked by decoding it back.
+    const expected: unknown = marker === 't' ? value : marker === 'j' ? {} : JSON.parse(JSON.stringify(value));
+    expect(decode(encoded)).toEqual(expected);
+  });
+
+  it('a cycle is still reported as a TypeError', () => {
+    const a: Record<string, unknown> = {};
+    a['self'] = a;
+    expect(() => encode(a)).toThrow(TypeError);
+    expect(() => encode(undefined)).toThrow(TypeError);
+  });
+});

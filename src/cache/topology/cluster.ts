@@ -134,8 +134,8 @@ export class ClusterConnection implements RedisConnection {
     return out;
   }
 
-  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return (await this.client.sendCommand(key, false, ['SET', key, value, 'NX', 'PX', String(ttlMs)], CACHE_COMMAND_OPTIONS)) !== null;
+  setIfAbsentGet(key: string, value: string, ttlMs: number): Promise<string | null> {
+    return this.client.sendCommand<string | null>(key, false, ['SET', key, value, 'NX', 'PX', String(ttlMs), 'GET'], CACHE_COMMAND_OPTIONS);
   }
 
   hget(key: string, field: string): Promise<string | null> {

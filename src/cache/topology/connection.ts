@@ -65,8 +65,11 @@ export interface RedisConnection {
   mget(keys: readonly string[]): Promise<(string | null)[]>;
   hget(key: string, field: string): Promise<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
-  /** `SET key value NX PX ttlMs`: resolves whether it was set. */
-  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * `SET key value NX PX ttlMs GET` (Redis ≥ 7.0): resolves null when it was set, otherwise what
+   * the key holds (left as it was). Rejects with WRONGTYPE when the key is not a string.
+   */
+  setIfAbsentGet(key: string, value: string, ttlMs: number): Promise<string | null>;
   pttl(key: string): Promise<number>;
   /**
    * EVALSHA, falling back to EVAL on NOSCRIPT. Every key in `keys` must share a slot. `inline`:

@@ -5,8 +5,6 @@ import type { RedisClientOfAnyVersion } from './clients.ts';
 import { evalWith, type MasterHandle, type RedisConnection, type RedisNodeState, type TopologyKind } from './connection.ts';
 import { plainLeaseKey } from './slots.ts';
 
-const isSet = (reply: unknown): boolean => reply !== null;
-
 /**
  * The commands of a topology with one master holding every key (one Redis, or a master found
  * through Sentinel): no grouping by slot, and scripts may touch any key, tag versions
@@ -43,8 +41,8 @@ export abstract class PrimaryConnection implements RedisConnection {
     await this.send(['SET', key, value, 'PX', String(ttlMs)], false);
   }
 
-  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.send(['SET', key, value, 'NX', 'PX', String(ttlMs)], false).then(isSet);
+  setIfAbsentGet(key: string, value: string, ttlMs: number): Promise<string | null> {
+    return this.send(['SET', key, value, 'NX', 'PX', String(ttlMs), 'GET'], false);
   }
 
   pttl(key: string): Promise<number> {
