@@ -57,6 +57,9 @@ function isInputError(err: unknown): boolean {
   return err instanceof CacheError && (err.code === 'E_UNDEFINED_VALUE' || err.code === 'E_SERIALIZE' || err.code === 'E_VALUE_TOO_LARGE');
 }
 
+/** A miss answers before its write lands only while at most this many writes are in flight (its own included). */
+const EARLY_ANSWER_MAX_WRITES = 4;
+
 const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 50;
 
@@ -306,13 +309,18 @@ export class Resolver {
       const value = await run.value;
       const outcome: Outcome = { value, status: 'miss', seq: fetchSeq };
       if (!write) return settledNow(outcome);
-      // Issued now, awaited by nobody on the caller's path: joiners wait for it (a write that
-      // landed makes the value current as of the write, see resolve).
+      // Joiners wait for the write (a write that landed makes the value current as of the
+      // write, see resolve).
       const committed = this.#commit(plan, token, value, startedMs, () => abandoned);
       this.#trackWrite(committed);
       const final = committed.then((commitSeq): Outcome => ({ value, status: 'miss', seq: Math.max(fetchSeq, commitSeq ?? 0) }));
-      // Answering first is safe only when later calls of this process cannot overtake the write.
-      if (token !== undefined && plan.tags.length === 0 && h.store.ordersUntaggedWrites) return { outcome, final };
+      // The caller may answer before its write lands, a round trip sooner, when later calls of
+      // this process cannot overtake the write, and only while few writes are in flight: under
+      // load, callers that answer early keep every miss in the same round trip as the others,
+      // so this process and Redis take turns instead of working at once, and the writes queue
+      // up unbounded. Awaiting the write there measured 0.45–0.56 of cache-aside's throughput
+      // against 0.39–0.44 (64 misses in flight, three A/B pairs).
+      if (token !== undefined && plan.tags.length === 0 && h.store.ordersUntaggedWrites && this.#pendingWrites <= EARLY_ANSWER_MAX_WRITES) return { outcome, final };
       const after = await final;
       return settledNow(after);
     })();
