@@ -291,6 +291,38 @@ describe('what each path costs in commands (one Redis, MONITOR)', () => {
     await closeAll([c]);
   });
 
+  it('leased writes that finish together go out in one EVAL, each judged on its own lease', async () => {
+    const [c, other] = await caches(2, { leasingReads: 'always' });
+    if (c === undefined || other === undefined) throw new Error('no caches');
+    await c.getOrSet('warm-up', () => 1, 60);
+    await c.idle();
+    const gate = deferred();
+    const started: Promise<void>[] = [];
+    const pending: Promise<number>[] = [];
+    const commands = await commandsDuring(async () => {
+      for (let i = 0; i < 5; i++) {
+        const began = deferred();
+        started.push(began.promise);
+        pending.push(
+          c.getOrSet(`batch:${i}`, async () => {
+            began.resolve();
+            await gate.promise;
+            return i;
+          }, 60),
+        );
+      }
+      await Promise.all(started);
+      await other.del('batch:2'); // revokes that one lease
+      gate.resolve(); // the five fetches end in the same run of JavaScript
+      expect(await Promise.all(pending)).toEqual([0, 1, 2, 3, 4]);
+      await c.idle();
+    });
+    expect(commands.filter((x) => x === 'EVAL')).toHaveLength(1);
+    expect(await other.getMany(['batch:0', 'batch:1', 'batch:2', 'batch:3', 'batch:4'])).toEqual([0, 1, null, 3, 4]);
+    expect((await c.getStats()).staleWritesPrevented).toBe(1);
+    await closeAll([c, other]);
+  });
+
   it('invalidateTags costs the same over 10 or 2,000 tagged keys: one SET per tag, no SCAN, no KEYS', async () => {
     const [c] = await caches(1);
     if (c === undefined) throw new Error('no cache');
