@@ -59,7 +59,7 @@ export function cacheContract(name: string, h: ContractHarness): void {
       await expect(c.set('k:1', 1, -5)).rejects.toBeInstanceOf(InvalidTtlError);
       await expect(c.set('k:1', 1, Number.NaN)).rejects.toBeInstanceOf(InvalidTtlError);
       await expect(c.set('', 1, 10)).rejects.toBeInstanceOf(InvalidKeyError);
-      // The cache's own keys (tag versions `#tag:…`, leases `<key>\0lease`) cannot be named.
+      // The cache's own keys (tag versions `#tag:…`, lease keys `<key>\0lease`; a lease marker is a value starting with NUL) cannot be named.
       await expect(c.set('#tag:guild:1', 1, 10)).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(c.get('k:1\u0000lease')).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(c.invalidatePattern('#*')).rejects.toBeInstanceOf(InvalidKeyError);
