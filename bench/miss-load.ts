@@ -4,7 +4,7 @@
  * × 250 callers on one cold key) with the time until the last caller has its answer.
  */
 import type { createClient } from 'redis';
-import { createCache } from '../src/cache/index.ts';
+import { createCache, type CacheOptions } from '../src/cache/index.ts';
 import { drive, median, pairedRounds, profile } from './hit-load.ts';
 import { countCommands } from './monitor.ts';
 
@@ -20,6 +20,21 @@ export interface MissLoad {
   /** Redis commands per getOrSet miss, counted with MONITOR over `counted` more calls. */
   commandsPerMiss: number;
   counted: number;
+  /**
+   * Redis's time in the write script during the getOrSet CPU second (`INFO commandstats`): µs
+   * per `EVAL`, writes per `EVAL`, and µs per `SET` (the SETs of the leasing reads and those
+   * the script runs, which commandstats counts apart).
+   */
+  writeScript: { usPerCall: number; writesPerCall: number; setUsPerCall: number };
+}
+
+/** `cmdstat_<name>:calls=…,usec=…,usec_per_call=…` lines of `INFO commandstats`, by command name. */
+function commandStats(info: string): Map<string, { calls: number; usecPerCall: number }> {
+  const out = new Map<string, { calls: number; usecPerCall: number }>();
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+),usec=\d+,usec_per_call=([\d.]+)/gm)) {
+    out.set(m[1] ?? '', { calls: Number(m[2]), usecPerCall: Number(m[3]) });
+  }
+  return out;
 }
 
 export interface CpuPerOp {
@@ -71,7 +86,12 @@ export async function missLoad(raw: RedisClient, url: string, prefix: string, ro
   await drive(baseline, 1000);
   await drive(lib, 1000);
   const { base, lib: libRates } = await pairedRounds(baseline, lib, rounds, roundMs);
-  const cpu = { base: await cpuPerOp(raw, baseline, 1000), lib: await cpuPerOp(raw, lib, 1000) };
+  const cpuBase = await cpuPerOp(raw, baseline, 1000);
+  await raw.configResetStat();
+  const writesBefore = (await cache.getStats()).sets;
+  const cpu = { base: cpuBase, lib: await cpuPerOp(raw, lib, 1000) };
+  const scripts = commandStats(await raw.info('commandstats'));
+  const writes = (await cache.getStats()).sets - writesBefore;
   const counted = 200;
   const commands = await countCommands(raw, async () => {
     for (let k = 0; k < counted; k++) await lib();
@@ -82,7 +102,18 @@ export async function missLoad(raw: RedisClient, url: string, prefix: string, ro
   await cache.invalidatePattern('*');
   await cache.close();
   const ratios = base.map((b, i) => (libRates[i] ?? 0) / b);
-  return { base, lib: libRates, ratio: median(ratios), ratios, cpu, commandsPerMiss: commands / counted, counted };
+  const evalStat = scripts.get('eval') ?? { calls: 0, usecPerCall: NaN };
+  const setStat = scripts.get('set') ?? { calls: 0, usecPerCall: NaN };
+  return {
+    base,
+    lib: libRates,
+    ratio: median(ratios),
+    ratios,
+    cpu,
+    commandsPerMiss: commands / counted,
+    counted,
+    writeScript: { usPerCall: evalStat.usecPerCall, writesPerCall: writes / Math.max(1, evalStat.calls), setUsPerCall: setStat.usecPerCall },
+  };
 }
 
 export interface StampedeRun {
@@ -97,8 +128,8 @@ export interface StampedeRun {
  * Four caches (four instances: each its own connections) × 250 concurrent getOrSet on one cold
  * key whose fetcher takes `fetchMs`, `runs` times on fresh keys.
  */
-export async function stampede(url: string, prefix: string, runs: number, fetchMs: number): Promise<StampedeRun[]> {
-  const caches = Array.from({ length: 4 }, () => createCache({ redis: url, prefix: `${prefix}st:` }));
+export async function stampede(url: string, prefix: string, runs: number, fetchMs: number, options: Omit<CacheOptions, 'redis' | 'prefix'> = {}): Promise<StampedeRun[]> {
+  const caches = Array.from({ length: 4 }, () => createCache({ ...options, redis: url, prefix: `${prefix}st:` }));
   for (const c of caches) await c.ready();
   // Opens each instance's announcement channel (lease-watch.ts), as any earlier wait would.
   await Promise.all(caches.map((c) => c.getOrSet('warm-up', () => 1, 60)));
