@@ -5,7 +5,8 @@ import { globToRegExp } from './glob.ts';
 import { clientNames, readRaw, type RawInspection, type ScanBatch } from './inspect.ts';
 import { tagKeyPrefix } from './tags.ts';
 import { LeaseWatcher, type LeaseWatch } from './lease-watch.ts';
-import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, TAG_VERSION, WRITE, WRITE_LEASED, type LuaScript } from './scripts.ts';
+import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, TAG_VERSION, WRITE, type LuaScript } from './scripts.ts';
+import { LeasedWrites, writeLeased } from './leased-writes.ts';
 import { EntryLookup, type AcquireRequest, type AcquireResult, type CacheStore, type EntryRead, type LeaseTry, type LeasingRead, type PatternDeletion } from './store.ts';
 import type { MasterHandle, RedisConnection } from './topology/connection.ts';
 import { entryOfLease, groupBySlot, LEASE_MARK } from './topology/slots.ts';
@@ -35,18 +36,6 @@ function isSyntaxError(err: unknown): boolean {
 /** How long leasing reads stay off after Redis refused one for memory. */
 const LEASE_ON_READ_OOM_PAUSE_MS = 10_000;
 
-const firstIsOne = (reply: unknown): boolean => Array.isArray(reply) && Number(reply[0]) === 1;
-
-/** Leased writes sent in one script call at most (see RedisStore.#queueLeased): the call runs atomically, blocking Redis meanwhile. */
-const MAX_LEASED_BATCH = 32;
-
-/** A leased write waiting for the end of the current run of JavaScript. */
-interface LeasedWrite {
-  readonly key: string;
-  readonly args: readonly string[];
-  resolve(written: boolean): void;
-  reject(err: unknown): void;
-}
 
 /**
  * Passed to a script in place of the tag prefix on a cluster, where the script cannot read tag
@@ -75,8 +64,8 @@ export class RedisStore implements CacheStore {
   /** Where invalidations go: a connection of their own when they WAIT (WAIT blocks its connection). */
   readonly #invalidator: RedisConnection;
   readonly #watcher: LeaseWatcher;
-  /** Leased writes to send at the end of the current run of JavaScript (see #queueLeased). */
-  #leasedBatch: LeasedWrite[] | undefined;
+  /** The misses' lease-checked writes, sent together per run of JavaScript (one Redis or Sentinel). */
+  readonly #leasedWrites = new LeasedWrites((call) => this.run('WRITE', call));
   /** Leasing reads (readOrLease) are off until then (monotonic ms); Infinity: this Redis lacks them. */
   #leaseOnReadOffUntilMs = 0;
 
@@ -374,11 +363,11 @@ export class RedisStore implements CacheStore {
    */
   commit(key: string, token: string | undefined, entry: EntryWrite): Promise<boolean> {
     if (token !== undefined && entry.tags.length === 0 && this.#replicas === 0) {
-      if (this.connection.kind === 'cluster') return this.run('WRITE', (c) => this.#writeLeased(c, key, token, entry));
-      return this.#queueLeased(key, token, entry);
+      if (this.connection.kind === 'cluster') return this.run('WRITE', (c) => writeLeased(c, key, this.#leasedArgs(token, entry)));
+      return this.#leasedWrites.write(key, this.#leasedArgs(token, entry));
     }
     const write = async (c: RedisConnection): Promise<boolean> => {
-      if (token !== undefined && entry.tags.length === 0) return this.#writeLeased(c, key, token, entry);
+      if (token !== undefined && entry.tags.length === 0) return writeLeased(c, key, this.#leasedArgs(token, entry));
       let tp: string;
       if (c.tagsInScripts) {
         tp = this.#tagPrefix;
@@ -401,62 +390,11 @@ export class RedisStore implements CacheStore {
     });
   }
 
-  /**
-   * The miss path's write: the lease check, the entry and the lease's release in one short
-   * script, sent inline (EVAL) because getOrSet may answer before it lands and it must run in
-   * the order it was sent (an EVALSHA meeting NOSCRIPT would be retried after later calls).
-   */
-  #writeLeased(c: RedisConnection, key: string, token: string, entry: EntryWrite): Promise<boolean> {
-    return c.evalScript(WRITE_LEASED, [key, c.leaseKey(key)], this.#leasedArgs(token, entry), true).then(firstIsOne);
-  }
-
+  /** WRITE_LEASED's arguments for one entry: token, stored text (entry.ts `storedText`), ttlMs. */
   #leasedArgs(token: string, entry: EntryWrite): [string, string, string] {
     const fetchMs = Math.round(entry.fetchMs);
     return [token, storedText(entry, fetchMs, this.#json(entry, fetchMs)), String(entry.ttlMs)];
   }
-
-  /**
-   * One script call costs Redis several times the commands it runs (`INFO commandstats`, 64
-   * misses in flight: 9–10 µs per WRITE_LEASED call against 1.8 for a SET), so the leased writes
-   * issued in one run of JavaScript go out together, in one call, at its end (a microtask, queued
-   * by the first of them). They still go out before anything a caller does once getOrSet has
-   * answered: that answer reaches it through promise jobs queued after this one. One Redis or
-   * Sentinel only: on a cluster the entries of one call must share a slot.
-   */
-  #queueLeased(key: string, token: string, entry: EntryWrite): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      if (this.#leasedBatch === undefined) {
-        this.#leasedBatch = [];
-        queueMicrotask(this.#flushLeased);
-      }
-      this.#leasedBatch.push({ key, args: this.#leasedArgs(token, entry), resolve, reject });
-    });
-  }
-
-  readonly #flushLeased = (): void => {
-    const batch = this.#leasedBatch ?? [];
-    this.#leasedBatch = undefined;
-    for (let from = 0; from < batch.length; from += MAX_LEASED_BATCH) {
-      const part = batch.slice(from, from + MAX_LEASED_BATCH);
-      this.run('WRITE', (c) => {
-        const keys = part.map((w) => w.key);
-        for (const w of part) keys.push(c.leaseKey(w.key));
-        return c.evalScript(WRITE_LEASED, keys, part.flatMap((w) => w.args), true);
-      }).then(
-        (reply) => {
-          if (!Array.isArray(reply) || reply.length !== part.length) {
-            const err = new RedisCommandError('WRITE_LEASED returned an unexpected reply');
-            for (const w of part) w.reject(err);
-            return;
-          }
-          part.forEach((w, i) => w.resolve(Number(reply[i]) === 1));
-        },
-        (err: unknown) => {
-          for (const w of part) w.reject(err);
-        },
-      );
-    }
-  };
 
   async failSafe(key: string, token: string | undefined, expectFreshUntilMs: number, retryAtMs: number): Promise<boolean> {
     const reply = await this.run('FAILSAFE', (c) => c.evalScript(FAIL_SAFE, [key, c.leaseKey(key)], [token ?? '', String(expectFreshUntilMs), String(retryAtMs), c.tagsInScripts ? this.#tagPrefix : TRUST_RECORDED]));
