@@ -212,8 +212,9 @@ export class Resolver {
     // stale value or tags need the ACQUIRE script: it returns the entry atomically with the lease
     // and records the tags' versions.
     let held = false;
+    // A leasing read that took the lease never comes here (resolve fetches at once): one that
+    // found it held waits.
     if (lease !== undefined) {
-      if (lease.state === 'acquired') return this.#fetch(plan, token, null, true, span);
       held = true;
     } else if (staleFromRead === null && plan.tags.length === 0) {
       const seq = h.nextSeq();

@@ -169,12 +169,11 @@ async function readLease(c: RedisConnection, leaseKey: string): Promise<RawInspe
 /** @internal The store's side of inspect: every read it needs, the lease in the entry's slot. */
 export async function readRaw(c: RedisConnection, fullKey: string, tagPrefix: string): Promise<RawInspection> {
   const leaseKey = c.leaseKey(fullKey);
-  const [entry, pttlMs, keyLease, leasePttlMs] = await Promise.all([readString(c, fullKey), c.pttl(fullKey), readLease(c, leaseKey), c.pttl(leaseKey)]);
+  const [entry, pttlMs, lease, leasePttlMs] = await Promise.all([readString(c, fullKey), c.pttl(fullKey), readLease(c, leaseKey), c.pttl(leaseKey)]);
   // A miss's lease under the entry's own key (scripts.ts): no entry, and that lease, whose expiry is the key's.
   if (entry.raw !== null && isLeaseMarker(entry.raw)) {
     return { raw: null, wrongType: false, pttlMs: -2, lease: { token: entry.raw.slice(1), expiresAtMs: null, refs: [] }, leasePttlMs: pttlMs, versions: new Map() };
   }
-  const lease = keyLease;
   const names = new Set<string>();
   if (entry.raw !== null) for (const [name] of parseStored(entry.raw).tags) names.add(name);
   for (const [name] of lease?.refs ?? []) names.add(name);

@@ -261,8 +261,8 @@ export class MemoryStore implements CacheStore {
     return this.tryLease(r.fullKey, r.token, r.leaseTtlMs, this.#clock.now()).then(
       (t) => {
         if (t.state !== 'found') return r.onLease(t.state === 'taken' ? 'acquired' : 'held');
-        // A tagged entry: read as `read` does, tag versions checked.
-        return t.entry !== null ? r.onEntry(t.entry) : r.onEntry(this.#read(r.fullKey));
+        // A tagged entry (null here): read as `read` does, tag versions checked.
+        return r.onEntry(t.entry ?? this.#read(r.fullKey));
       },
       (err: CacheError) => r.onError(err),
     );

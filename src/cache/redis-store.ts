@@ -14,24 +14,19 @@ import { entryOfLease, groupBySlot, LEASE_MARK } from './topology/slots.ts';
 export { luaScript, type LuaScript } from './scripts.ts';
 export type { NodeRedisClient } from './topology/connection.ts';
 
-function isWrongType(err: unknown): boolean {
+/** Whether err is Redis's error reply (bare, or as a RedisCommandError's cause) whose message matches. */
+function replyMatches(err: unknown, message: RegExp): boolean {
   const reply = err instanceof RedisCommandError ? err.cause : err;
-  return isErrorReply(reply) && reply.message.startsWith('WRONGTYPE');
+  return isErrorReply(reply) && message.test(reply.message);
 }
+
+const isWrongType = (err: unknown): boolean => replyMatches(err, /^WRONGTYPE/);
+/** Redis refused a write command for memory (`maxmemory` with `noeviction`). */
+const isOutOfMemory = (err: unknown): boolean => replyMatches(err, /^OOM/);
+/** Redis does not know `SET … NX … GET` (older than 7.0: a syntax error). */
+const isSyntaxError = (err: unknown): boolean => replyMatches(err, /syntax error/i);
 
 function noop(): void {}
-
-/** Redis refused a write command for memory (`maxmemory` with `noeviction`). */
-function isOutOfMemory(err: unknown): boolean {
-  const reply = err instanceof RedisCommandError ? err.cause : err;
-  return isErrorReply(reply) && reply.message.startsWith('OOM');
-}
-
-/** Redis does not know `SET … NX … GET` (older than 7.0: a syntax error). */
-function isSyntaxError(err: unknown): boolean {
-  const reply = err instanceof RedisCommandError ? err.cause : err;
-  return isErrorReply(reply) && /syntax error/i.test(reply.message);
-}
 
 /** How long leasing reads stay off after Redis refused one for memory. */
 const LEASE_ON_READ_OOM_PAUSE_MS = 10_000;
