@@ -56,9 +56,17 @@ export class LeasedWrites {
     for (let from = 0; from < batch.length; from += MAX_BATCH) {
       const part = batch.slice(from, from + MAX_BATCH);
       this.runWrite((c) => {
-        const keys = part.map((w) => w.key);
-        for (const w of part) keys.push(c.leaseKey(w.key));
-        return c.evalScript(WRITE_LEASED, keys, part.flatMap((w) => w.args), true);
+        // Plain loops: the map/flatMap version cost about 1 µs per miss (CPU profile, 64 in flight).
+        const n = part.length;
+        const keys = new Array<string>(2 * n);
+        const args: string[] = [];
+        for (let i = 0; i < n; i++) {
+          const w = part[i] as Pending;
+          keys[i] = w.key;
+          keys[n + i] = c.leaseKey(w.key);
+          for (const a of w.args) args.push(a);
+        }
+        return c.evalScript(WRITE_LEASED, keys, args, true);
       }).then(
         (reply) => {
           if (!Array.isArray(reply) || reply.length !== part.length) {

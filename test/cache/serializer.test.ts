@@ -16,10 +16,14 @@ describe('serializer markers', () => {
     expect(back).toEqual({ x: 1 });
     expect(Object.hasOwn(back, '__proto__')).toBe(false);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-    // A string value that merely mentions a name is marked j too: the check errs on the safe side.
-    const text = encode({ bio: 'my constructor' });
-    expect(text.startsWith('j')).toBe(true);
-    expect(decode(text)).toEqual({ bio: 'my constructor' });
+    // The names are looked for among keys, at any depth; a string value that merely mentions one is c.
+    const nested = encode({ a: [{ b: JSON.parse('{"__proto__":{"p":1},"y":2}') as object }] });
+    expect(nested.startsWith('j')).toBe(true);
+    expect(decode(nested)).toEqual({ a: [{ b: { y: 2 } }] });
+    expect(encode({ list: [{ constructor: 'x' }] }).startsWith('j')).toBe(true);
+    const text = encode({ bio: 'my constructor', __proto_: '__proto__' });
+    expect(text.startsWith('c')).toBe(true);
+    expect(decode(text)).toEqual({ bio: 'my constructor', __proto_: '__proto__' });
   });
 
   it('j entries written before the c marker existed are still read, and still sanitized', () => {

@@ -129,9 +129,8 @@ export function isNoScript(err: unknown): boolean {
 
 /** EVALSHA through `send`, and EVAL once when the node has not seen the script (restart, flush, new node). */
 export function evalWith(send: (args: string[]) => Promise<unknown>, script: LuaScript, keys: readonly string[], args: readonly string[], inline = false): Promise<unknown> {
-  const tail = [String(keys.length), ...keys, ...args];
-  if (inline) return send(['EVAL', script.source, ...tail]);
-  return evalShaThenEval(send, script, tail);
+  if (inline) return send(['EVAL', script.source, String(keys.length), ...keys, ...args]);
+  return evalShaThenEval(send, script, [String(keys.length), ...keys, ...args]);
 }
 
 async function evalShaThenEval(send: (args: string[]) => Promise<unknown>, script: LuaScript, tail: string[]): Promise<unknown> {
