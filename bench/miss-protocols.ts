@@ -1,0 +1,157 @@
+/**
+ * `npm run bench:miss-protocols`: where the miss ratio of `npm run bench` (64 misses in flight on
+ * distinct cold keys, against plain cache-aside on the same client) is lost, the library or the
+ * protocol. Each path below runs in paired rounds against cache-aside (`GET`, then `SET … EX`),
+ * on one redis-server, in one run:
+ *
+ * - `getOrSet`: the library, default options.
+ * - The library's own protocol written by hand on the raw client, with none of the library
+ *   around it: the leasing read `SET <key> <marker> NX PX … GET`, then the lease-checked write,
+ *   the WRITE_LEASED script (scripts.ts) that getOrSet sends, either
+ *   - batched as getOrSet batches it (the writes of one run of JavaScript in one `EVAL`), or
+ *   - one `EVALSHA` per write.
+ * - The same leasing read, then a plain `SET … PX` that checks nothing: not safe (a write that
+ *   lost its lease overwrites what replaced it), but what the write would cost if Redis had a
+ *   compare-and-set command (Redis 8.4's `SET … IFEQ`; this machine's Redis 7.0 has none, so
+ *   the check must be Lua).
+ *
+ * Writes bench/results/<date>-miss-protocols.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createClient } from 'redis';
+import { createCache } from '../src/cache/index.ts';
+import { leaseMarker } from '../src/cache/entry.ts';
+import { WRITE_LEASED } from '../src/cache/scripts.ts';
+import { startRedisServer } from '../test/helpers/redis-server.ts';
+import { drive, median, pairedRounds, profile } from './hit-load.ts';
+import { machineHeader, today } from './machine.ts';
+
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 200);
+const ROUNDS = Number(process.env.BENCH_MISS_ROUNDS ?? 20);
+const TTL_SECONDS = 60;
+const LEASE_TTL_MS = 5000;
+
+type RedisClient = ReturnType<typeof createClient>;
+
+interface Row {
+  path: string;
+  ratios: number[];
+}
+
+/** The hand-written paths on `raw`; every call on a key never used before. */
+function handWritten(raw: RedisClient, prefix: string) {
+  let n = 0;
+  const leaseOptions = { condition: 'NX', expiration: { type: 'PX', value: LEASE_TTL_MS }, GET: true } as const;
+  /** The leasing read; null: the lease is taken and the value is to be fetched and written. */
+  const leasingRead = async (key: string, token: string): Promise<unknown> => {
+    const s = await raw.set(key, leaseMarker(token), leaseOptions);
+    if (s === null) return null;
+    return JSON.parse(s) as unknown;
+  };
+  // The stored text as getOrSet stores it (entry.ts storedText, JSON form).
+  const storedText = (v: unknown): string => {
+    const now = Date.now();
+    return `[${now + TTL_SECONDS * 1000},${now + TTL_SECONDS * 1000},0,0,${JSON.stringify(v)}]`;
+  };
+  let batch: { key: string; args: string[]; done: (ok: boolean) => void }[] = [];
+  const flush = (): void => {
+    const part = batch;
+    batch = [];
+    const keys = part.map((w) => w.key);
+    for (const w of part) keys.push(`${w.key}:lease`);
+    void raw.sendCommand(['EVAL', WRITE_LEASED.source, String(keys.length), ...keys, ...part.flatMap((w) => w.args)]).then((reply) => {
+      part.forEach((w, i) => w.done(Array.isArray(reply) && Number(reply[i]) === 1));
+    });
+  };
+  const miss = (write: (key: string, token: string, text: string) => Promise<unknown>) => async (): Promise<unknown> => {
+    const i = n++;
+    const key = `${prefix}user:${i}:profile`;
+    const token = `hand${i.toString(36)}`;
+    const found = await leasingRead(key, token);
+    if (found !== null) return found;
+    const v = profile(i);
+    await write(key, token, storedText(v));
+    return v;
+  };
+  return {
+    batched: miss(
+      (key, token, text) =>
+        new Promise<boolean>((done) => {
+          if (batch.length === 0) queueMicrotask(flush);
+          batch.push({ key, args: [token, text, String(TTL_SECONDS * 1000)], done });
+        }),
+    ),
+    perWrite: miss((key, token, text) => raw.sendCommand(['EVALSHA', WRITE_LEASED.sha1, '2', key, `${key}:lease`, token, text, String(TTL_SECONDS * 1000)])),
+    unchecked: miss((key, _token, text) => raw.set(key, text, { expiration: { type: 'PX', value: TTL_SECONDS * 1000 } })),
+  };
+}
+
+async function main(): Promise<void> {
+  const server = await startRedisServer();
+  const raw = createClient({ url: server.url });
+  await raw.connect();
+  await raw.scriptLoad(WRITE_LEASED.source);
+  const cache = createCache({ redis: server.url, prefix: 'lib:' });
+  await cache.ready();
+  let nAside = 0;
+  const ttl = { expiration: { type: 'EX', value: TTL_SECONDS } } as const;
+  const aside = async (): Promise<unknown> => {
+    const key = `aside:user:${nAside}:profile`;
+    const i = nAside++;
+    const s = await raw.get(key);
+    if (s !== null) return JSON.parse(s) as unknown;
+    const v = profile(i);
+    await raw.set(key, JSON.stringify(v), ttl);
+    return v;
+  };
+  let nLib = 0;
+  const lib = (): Promise<unknown> => {
+    const i = nLib++;
+    return cache.getOrSet(`user:${i}:profile`, () => profile(i), TTL_SECONDS);
+  };
+  const hand = handWritten(raw, 'hand:');
+  const paths: [string, () => Promise<unknown>][] = [
+    ['`getOrSet` (the library)', lib],
+    ['its protocol by hand, writes batched per run of JavaScript (as getOrSet sends them)', hand.batched],
+    ['its protocol by hand, one `EVALSHA` per write', hand.perWrite],
+    ['leasing read, then a plain `SET` that checks nothing (what a compare-and-set command would cost; not safe)', hand.unchecked],
+  ];
+  for (const [, op] of paths) await drive(op, 1000); // the JIT first, as npm run bench does
+  await drive(aside, 1000);
+  const rows: Row[] = paths.map(([path]) => ({ path, ratios: [] }));
+  // Outer rounds visit every path, so a drift of the shared machine's speed is spread over all.
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let p = 0; p < paths.length; p++) {
+      const op = paths[p]?.[1];
+      const row = rows[p];
+      if (op === undefined || row === undefined) continue;
+      const { base, lib: rates } = await pairedRounds(aside, op, 1, ROUND_MS);
+      row.ratios.push((rates[0] ?? 0) / (base[0] ?? 1));
+    }
+  }
+  await cache.idle();
+  const stats = await cache.getStats();
+  await cache.close();
+  await raw.quit();
+  await server.stop();
+  if (stats.errors > 0 || stats.leaseWaits > 0) throw new Error(`bench invalid: ${stats.errors} errors, ${stats.leaseWaits} lease waits`);
+
+  const lines = [
+    '# Miss protocols: the library against its own protocol written by hand',
+    '',
+    machineHeader('npm run bench:miss-protocols'),
+    '',
+    `64 misses in flight, every call on a key never used before; each path in ${ROUNDS} rounds of ${ROUND_MS} ms paired with plain cache-aside (\`GET\`, then \`SET … EX\`) on the same client. Ratio = path / cache-aside throughput; median and range over the rounds.`,
+    '',
+    '| path | median ratio | range |',
+    '|---|---|---|',
+    ...rows.map((r) => `| ${r.path} | ${median(r.ratios).toFixed(3)} | ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} |`),
+    '',
+  ];
+  const report = lines.join('\n');
+  console.log(report);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(`bench/results/${today()}-miss-protocols.md`, report);
+}
+
+await main();
