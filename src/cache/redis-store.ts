@@ -1,15 +1,15 @@
 import { isLeaseMarker, leaseMarker, parseStored, randomToken, storedText, type EntryWrite, type StoredEntry } from './entry.ts';
-import { RedisCommandError, RedisNodeError, RedisUnavailableError, ReplicationTimeoutError, type CacheError } from './errors.ts';
+import { RedisCommandError, RedisUnavailableError, ReplicationTimeoutError, type CacheError } from './errors.ts';
 import { classify, isErrorReply, type Guard } from './guard.ts';
-import { globToRegExp } from './glob.ts';
 import { clientNames, readRaw, type RawInspection, type ScanBatch } from './inspect.ts';
 import { tagKeyPrefix } from './tags.ts';
 import { LeaseWatcher, type LeaseWatch } from './lease-watch.ts';
 import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, TAG_VERSION, WRITE, type LuaScript } from './scripts.ts';
 import { LeasedWrites, writeLeased } from './leased-writes.ts';
+import { deletePattern, type PatternDeletionHost } from './pattern-deletion.ts';
 import { EntryLookup, type AcquireRequest, type AcquireResult, type CacheStore, type EntryRead, type LeaseTry, type LeasingRead, type PatternDeletion } from './store.ts';
 import type { MasterHandle, RedisConnection } from './topology/connection.ts';
-import { entryOfLease, groupBySlot, LEASE_MARK } from './topology/slots.ts';
+import { groupBySlot, LEASE_MARK } from './topology/slots.ts';
 
 export { luaScript, type LuaScript } from './scripts.ts';
 export type { NodeRedisClient } from './topology/connection.ts';
@@ -448,63 +448,22 @@ export class RedisStore implements CacheStore {
     return fullKey.includes(LEASE_MARK) || (fullKey.charCodeAt(this.#keyPrefix.length) === 35 /* # */ && fullKey.startsWith(this.#keyPrefix));
   }
 
-  /**
-   * Every master is scanned at once. The keys the pattern matches, and the leases on such keys,
-   * with or without an entry: a lease taken before the invalidation must not write afterwards.
-   * SCAN MATCH `<pattern>*` returns both (leases start with their entry's key) and possibly more;
-   * the exact pattern is applied here.
-   */
-  async deletePattern(pattern: string, batchSize: number, onDeleted?: (n: number) => void): Promise<PatternDeletion> {
-    const exact = globToRegExp(pattern);
-    const wanted = (k: string): boolean => {
-      const entry = entryOfLease(k);
-      return exact.test(entry ?? k);
-    };
-    const masters = this.connection.isReady ? this.connection.masters() : await this.#firstConnect('SCAN').then(() => this.connection.masters());
-    const results = await Promise.allSettled(masters.map((m) => this.#deleteOn(m, pattern, wanted, batchSize, onDeleted)));
-    const nodes: PatternDeletion['nodes'] = [];
-    let failure: Error | undefined;
-    results.forEach((r, i) => {
-      const address = (masters[i] as MasterHandle).address;
-      if (r.status === 'fulfilled') nodes.push(r.value);
-      else failure ??= masters.length === 1 ? classify('SCAN', r.reason) : new RedisNodeError(address, 'invalidatePattern', { cause: r.reason });
-    });
-    // One node: its own typed error. Several: which one failed, with its error as the cause.
-    if (failure !== undefined) throw failure;
-    return { deleted: nodes.reduce((n, x) => n + x.deleted, 0), nodes };
+  /** Deletes what a glob pattern matches and the leases on it, master by master at once (pattern-deletion.ts). */
+  deletePattern(pattern: string, batchSize: number, onDeleted?: (n: number) => void): Promise<PatternDeletion> {
+    return deletePattern(this.#patternHost, pattern, batchSize, onDeleted);
   }
 
-  /**
-   * Two SCAN passes over the node. One is not enough: a lease taken before the call, on a key
-   * with no entry yet, can be used by its write while the scan runs, after the scan passed the
-   * entry's place and before it reaches the lease's; the scan then finds neither and a value
-   * fetched before the invalidation survives it. Every such lease is either present for the
-   * whole first pass (SCAN returns it, so it is revoked) or consumed during it, and then its
-   * entry is present for the whole second pass, which deletes it
-   * (test/cache/invalidate-pattern-race.test.ts). SCAN visits the node in steps, so Redis never
-   * blocks the way KEYS does; UNLINK frees memory off the main thread; each step has its own deadline.
-   */
-  async #deleteOn(m: MasterHandle, pattern: string, wanted: (k: string) => boolean, batchSize: number, onDeleted: ((n: number) => void) | undefined): Promise<PatternDeletion['nodes'][number]> {
-    const started = performance.now();
-    let deleted = 0;
-    let touched: string | undefined;
-    for (let pass = 0; pass < 2; pass++) {
-      let cursor = '0';
-      do {
-        const reply = await this.run('SCAN', () => m.scan(cursor, `${pattern}*`, batchSize));
-        cursor = reply.cursor;
-        const keys = reply.keys.filter(wanted);
-        if (keys.length > 0) {
-          const n = await this.#unlink(keys, false);
-          deleted += n;
-          touched ??= keys[0];
-          if (n > 0) onDeleted?.(n);
-        }
-      } while (cursor !== '0');
-    }
-    // One WAIT for the node's deletes, all sent on the invalidation connection.
-    if (this.#replicas > 0 && touched !== undefined) await this.#runOn(this.#invalidator, 'UNLINK', (c) => this.#replicated(c, 'invalidatePattern', [touched]));
-    return { address: m.address, deleted, ms: performance.now() - started };
+  readonly #patternHost: PatternDeletionHost = {
+    masters: () => this.#masters(),
+    scan: (m, cursor, match, count) => this.run('SCAN', () => m.scan(cursor, match, count)),
+    unlink: (keys) => this.#unlink(keys, false),
+    replicated: async (touched) => {
+      if (this.#replicas > 0) await this.#runOn(this.#invalidator, 'UNLINK', (c) => this.#replicated(c, 'invalidatePattern', [touched]));
+    },
+  };
+
+  #masters(): Promise<readonly MasterHandle[]> {
+    return this.connection.isReady ? Promise.resolve(this.connection.masters()) : this.#firstConnect('SCAN').then(() => this.connection.masters());
   }
 
   async incrBy(key: string, delta: number, ttlMs: number): Promise<number> {
@@ -523,8 +482,7 @@ export class RedisStore implements CacheStore {
 
   /** Master after master, so a caller counting keys sees each node's progress; each step has its own deadline. */
   async *scan(match: string, batchSize: number): AsyncGenerator<ScanBatch> {
-    const masters = this.connection.isReady ? this.connection.masters() : await this.#firstConnect('SCAN').then(() => this.connection.masters());
-    for (const m of masters) {
+    for (const m of await this.#masters()) {
       let cursor = '0';
       do {
         const reply = await this.run('SCAN', () => m.scan(cursor, match, batchSize));
