@@ -153,4 +153,21 @@ describe('invalidation outbox', () => {
     expect(await chatPage()).toEqual({ newestId: posted, xCache: 'MISS' });
     expect(await chatPage()).toEqual({ newestId: posted, xCache: 'HIT' });
   });
+
+  it('a key, pattern or tag the cache refuses throws and is never queued; the valid keys of the same call are still deleted', async () => {
+    await profile();
+    expect((await profile()).xCache).toBe('HIT');
+    const access = t.deps.cacheAccess;
+    await expect(access.invalidate('user:1:profile', 'bad\u0000key')).rejects.toMatchObject({ code: 'E_INVALID_KEY' });
+    expect(await t.keyExists('user:1:profile')).toBe(false);
+    await expect(access.invalidatePattern('#not-a-pattern*')).rejects.toMatchObject({ code: 'E_INVALID_KEY' });
+    await expect(access.invalidateTags('')).rejects.toMatchObject({ code: 'E_INVALID_TAG' });
+    expect(access.pendingInvalidations).toEqual(pendingNone);
+    // The outbox is not stuck behind them: a real failure still queues and drains.
+    await refusingWrites(async () => {
+      await access.invalidate('user:1:profile', 'user:2:profile');
+      expect(access.pendingInvalidations.keys).toBe(2);
+    });
+    await expect.poll(() => access.pendingInvalidations, { timeout: 10_000, interval: 100 }).toEqual(pendingNone);
+  });
 });

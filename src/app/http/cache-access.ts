@@ -19,7 +19,7 @@
  *   namespaces is sent with `l1: false`, so the per-domain choice (cache-policy.ts, L1_POLICY)
  *   is made here once, not in each service, and a namespace nobody decided on stays out of L1.
  */
-import { InvalidTagError, type Cache, type CacheStatus } from '../../cache/index.ts';
+import { InvalidKeyError, InvalidOptionsError, InvalidTagError, type Cache, type CacheStatus } from '../../cache/index.ts';
 import { globToRegExp } from '../../cache/glob.ts';
 import { namespaceOf } from '../../cache/keys.ts';
 import { NotFoundError, OverloadedError } from './errors.ts';
@@ -61,6 +61,11 @@ const STATUS: Record<CacheStatus, XCache> = { hit: 'HIT', miss: 'MISS', stale: '
 
 /** How long after a cache error reads still count as degraded, in ms. */
 const DEGRADED_AFTER_ERROR_MS = 1000;
+
+/** An error in what the caller asked for, which no retry can fix: never queued in the outbox. */
+function isInputError(err: unknown): boolean {
+  return err instanceof InvalidKeyError || err instanceof InvalidTagError || err instanceof InvalidOptionsError;
+}
 
 /** Most pending entries (keys, tags, patterns) the outbox holds before it collapses to a full flush. */
 export const OUTBOX_MAX_KEYS = 10_000;
@@ -210,22 +215,36 @@ export class CacheAccess {
     );
   }
 
-  /** Deletes keys after a write; a failure goes to the outbox and is retried, never lost. */
+  /**
+   * Deletes keys after a write; a failure goes to the outbox and is retried, never lost. A key
+   * the cache refuses (InvalidKeyError: a bug in the caller) throws once the valid keys of the
+   * same call are deleted or queued: retrying it could never succeed, and queued it would keep
+   * the whole outbox failing.
+   */
   async invalidate(...keys: string[]): Promise<void> {
     if (!this.enabled || keys.length === 0) return;
     try {
       await this.#cache.del(keys, { throwOnError: true });
-    } catch {
-      this.#enqueue({ keys });
+    } catch (err) {
+      if (!isInputError(err)) {
+        this.#enqueue({ keys });
+        return;
+      }
+      if (keys.length === 1) throw err;
+      // One bad key refuses the whole call before anything is sent: the rest go one by one.
+      const results = await Promise.allSettled(keys.map((k) => this.invalidate(k)));
+      const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      throw refused?.reason ?? err;
     }
   }
 
-  /** Deletes every key matching a pattern after a write; a failure goes to the outbox. */
+  /** Deletes every key matching a pattern after a write; a failure goes to the outbox. A pattern the cache refuses throws. */
   async invalidatePattern(pattern: string): Promise<void> {
     if (!this.enabled) return;
     try {
       await this.#cache.invalidatePattern(pattern);
-    } catch {
+    } catch (err) {
+      if (isInputError(err)) throw err;
       this.#enqueue({ pattern });
     }
   }
@@ -240,7 +259,7 @@ export class CacheAccess {
     try {
       await this.#cache.invalidateTags(tags);
     } catch (err) {
-      if (err instanceof InvalidTagError) throw err;
+      if (isInputError(err)) throw err;
       this.#enqueue({ tags });
     }
   }
