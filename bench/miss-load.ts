@@ -3,12 +3,10 @@
  * against hand-rolled cache-aside on the same client, and the distributed stampede (4 instances
  * × 250 callers on one cold key) with the time until the last caller has its answer.
  */
-import type { createClient } from 'redis';
 import { createCache, type CacheOptions } from '../src/cache/index.ts';
 import { drive, median, pairedRounds, profile } from './hit-load.ts';
 import { countCommands } from './monitor.ts';
-
-type RedisClient = ReturnType<typeof createClient>;
+import type { RawRedisClient } from '../test/helpers/redis-server.ts';
 
 export interface MissLoad {
   base: number[];
@@ -43,7 +41,7 @@ export interface CpuPerOp {
 }
 
 /** Runs `op` 64 in flight for `ms` and divides Redis's and this process's CPU time by the calls. */
-async function cpuPerOp(raw: RedisClient, op: () => Promise<unknown>, ms: number): Promise<CpuPerOp> {
+async function cpuPerOp(raw: RawRedisClient, op: () => Promise<unknown>, ms: number): Promise<CpuPerOp> {
   const redisCpu = async (): Promise<number> => {
     const info = await raw.info('cpu');
     const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
@@ -59,25 +57,33 @@ async function cpuPerOp(raw: RedisClient, op: () => Promise<unknown>, ms: number
 }
 
 /**
- * Paired rounds of misses, 64 in flight, every call on a key never used before: plain
- * cache-aside (`GET`, then `SET … EX`) on the raw client against `getOrSet` with leases on.
+ * Plain cache-aside as hand-rolled (`GET`, then on a miss the value and `SET … EX`), each call on
+ * a key under `prefix` never used before: the baseline every miss bench pairs with.
  */
-export async function missLoad(raw: RedisClient, url: string, prefix: string, rounds: number, roundMs: number): Promise<MissLoad> {
-  const cache = createCache({ redis: url, prefix: `${prefix}ml:` });
-  await cache.ready();
-  await cache.getOrSet('warm-up', () => 1, 60);
-  let nRaw = 0;
-  let nLib = 0;
-  const ttl = { expiration: { type: 'EX', value: 60 } } as const;
-  const baseline = async (): Promise<unknown> => {
-    const i = nRaw++;
-    const key = `${prefix}mr:user:${i}:profile`;
+export function cacheAsideMisses(raw: RawRedisClient, prefix: string, ttlSeconds: number): () => Promise<unknown> {
+  let n = 0;
+  const ttl = { expiration: { type: 'EX', value: ttlSeconds } } as const;
+  return async () => {
+    const i = n++;
+    const key = `${prefix}user:${i}:profile`;
     const s = await raw.get(key);
     if (s !== null) return JSON.parse(s) as unknown;
     const v = profile(i);
     await raw.set(key, JSON.stringify(v), ttl);
     return v;
   };
+}
+
+/**
+ * Paired rounds of misses, 64 in flight, every call on a key never used before: plain
+ * cache-aside (`GET`, then `SET … EX`) on the raw client against `getOrSet` with leases on.
+ */
+export async function missLoad(raw: RawRedisClient, url: string, prefix: string, rounds: number, roundMs: number): Promise<MissLoad> {
+  const cache = createCache({ redis: url, prefix: `${prefix}ml:` });
+  await cache.ready();
+  await cache.getOrSet('warm-up', () => 1, 60);
+  let nLib = 0;
+  const baseline = cacheAsideMisses(raw, `${prefix}mr:`, 60);
   const lib = (): Promise<unknown> => {
     const i = nLib++;
     return cache.getOrSet(`user:${i}:profile`, () => profile(i), 60);

@@ -20,10 +20,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import { createCache } from '../src/cache/index.ts';
-import { leaseMarker } from '../src/cache/entry.ts';
+import { leaseMarker, storedText } from '../src/cache/entry.ts';
 import { WRITE_LEASED } from '../src/cache/scripts.ts';
-import { startRedisServer } from '../test/helpers/redis-server.ts';
+import { startRedisServer, type RawRedisClient } from '../test/helpers/redis-server.ts';
 import { drive, median, pairedRounds, profile } from './hit-load.ts';
+import { cacheAsideMisses } from './miss-load.ts';
 import { machineHeader, today } from './machine.ts';
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 200);
@@ -31,15 +32,13 @@ const ROUNDS = Number(process.env.BENCH_MISS_ROUNDS ?? 20);
 const TTL_SECONDS = 60;
 const LEASE_TTL_MS = 5000;
 
-type RedisClient = ReturnType<typeof createClient>;
-
 interface Row {
   path: string;
   ratios: number[];
 }
 
 /** The hand-written paths on `raw`; every call on a key never used before. */
-function handWritten(raw: RedisClient, prefix: string) {
+function handWritten(raw: RawRedisClient, prefix: string) {
   let n = 0;
   const leaseOptions = { condition: 'NX', expiration: { type: 'PX', value: LEASE_TTL_MS }, GET: true } as const;
   /** The leasing read; null: the lease is taken and the value is to be fetched and written. */
@@ -48,10 +47,11 @@ function handWritten(raw: RedisClient, prefix: string) {
     if (s === null) return null;
     return JSON.parse(s) as unknown;
   };
-  // The stored text as getOrSet stores it (entry.ts storedText, JSON form).
-  const storedText = (v: unknown): string => {
+  // The stored text as getOrSet stores it (a JSON entry); 'c' marks plain JSON (serializer.ts).
+  const stored = (key: string, v: unknown): string => {
     const now = Date.now();
-    return `[${now + TTL_SECONDS * 1000},${now + TTL_SECONDS * 1000},0,0,${JSON.stringify(v)}]`;
+    const ttlMs = TTL_SECONDS * 1000;
+    return storedText({ key, value: `c${JSON.stringify(v)}`, freshUntilMs: now + ttlMs, graceUntilMs: now + ttlMs, fetchMs: 0, ttlMs, tags: [] }, 0, true);
   };
   let batch: { key: string; args: string[]; done: (ok: boolean) => void }[] = [];
   const flush = (): void => {
@@ -70,7 +70,7 @@ function handWritten(raw: RedisClient, prefix: string) {
     const found = await leasingRead(key, token);
     if (found !== null) return found;
     const v = profile(i);
-    await write(key, token, storedText(v));
+    await write(key, token, stored(key, v));
     return v;
   };
   return {
@@ -93,17 +93,7 @@ async function main(): Promise<void> {
   await raw.scriptLoad(WRITE_LEASED.source);
   const cache = createCache({ redis: server.url, prefix: 'lib:' });
   await cache.ready();
-  let nAside = 0;
-  const ttl = { expiration: { type: 'EX', value: TTL_SECONDS } } as const;
-  const aside = async (): Promise<unknown> => {
-    const key = `aside:user:${nAside}:profile`;
-    const i = nAside++;
-    const s = await raw.get(key);
-    if (s !== null) return JSON.parse(s) as unknown;
-    const v = profile(i);
-    await raw.set(key, JSON.stringify(v), ttl);
-    return v;
-  };
+  const aside = cacheAsideMisses(raw, 'aside:', TTL_SECONDS);
   let nLib = 0;
   const lib = (): Promise<unknown> => {
     const i = nLib++;
