@@ -18,7 +18,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
-import { createCache, type Cache } from '../src/cache/index.ts';
+import { createCache, LIBRARY_MEASURED, type Cache } from './library.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
 import { drive, IN_FLIGHT, KEYS, median, pairedRounds, profile, sequentialUs } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
     '# getOrSet benchmark: warm hits, misses, the stampede',
     '',
     machineHeader('npm run bench'),
-    `- Setup: ${KEYS} warm keys (~600-byte profiles), ${IN_FLIGHT} calls in flight, ${ROUNDS} alternating rounds of ${ROUND_MS} ms, redis-server ${server === undefined ? 'at REDIS_URL' : 'started by the bench on loopback'}`,
+    `- Setup: ${KEYS} warm keys (~600-byte profiles), ${IN_FLIGHT} calls in flight, ${ROUNDS} alternating rounds of ${ROUND_MS} ms, redis-server ${server === undefined ? 'at REDIS_URL' : 'started by the bench on loopback'}, ${LIBRARY_MEASURED}`,
     '',
     table,
     '',

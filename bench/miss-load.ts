@@ -3,7 +3,7 @@
  * against hand-rolled cache-aside on the same client, and the distributed stampede (4 instances
  * × 250 callers on one cold key) with the time until the last caller has its answer.
  */
-import { createCache, type CacheOptions } from '../src/cache/index.ts';
+import { createCache, type CacheOptions } from './library.ts';
 import { drive, median, pairedRounds, profile } from './hit-load.ts';
 import { countCommands } from './monitor.ts';
 import type { RawRedisClient } from '../test/helpers/redis-server.ts';

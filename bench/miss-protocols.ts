@@ -10,6 +10,9 @@
  *   the WRITE_LEASED script (scripts.ts) that getOrSet sends, either
  *   - batched as getOrSet batches it (the writes of one run of JavaScript in one `EVAL`), or
  *   - one `EVALSHA` per write.
+ * - The same leasing read, then a script that runs the `SET … PX` and nothing else, one `EVALSHA`
+ *   per write: no check either, so not safe, but the least any write sent as a script can cost.
+ *   Set against the per-write row it prices the check; against the next row, the script call.
  * - The same leasing read, then a plain `SET … PX` that checks nothing: not safe (a write that
  *   lost its lease overwrites what replaced it), but what the write would cost if Redis had a
  *   compare-and-set command (Redis 8.4's `SET … IFEQ`; this machine's Redis 7.0 has none, so
@@ -19,9 +22,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
-import { createCache } from '../src/cache/index.ts';
+import { createCache, LIBRARY_MEASURED } from './library.ts';
 import { leaseMarker, storedText } from '../src/cache/entry.ts';
-import { WRITE_LEASED } from '../src/cache/scripts.ts';
+import { luaScript, WRITE_LEASED } from '../src/cache/scripts.ts';
 import { startRedisServer, type RawRedisClient } from '../test/helpers/redis-server.ts';
 import { drive, median, pairedRounds, profile } from './hit-load.ts';
 import { cacheAsideMisses } from './miss-load.ts';
@@ -31,6 +34,8 @@ const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 200);
 const ROUNDS = Number(process.env.BENCH_MISS_ROUNDS ?? 20);
 const TTL_SECONDS = 60;
 const LEASE_TTL_MS = 5000;
+/** The least a scripted write can do: the SET alone, no lease check (not safe; a floor, measured). */
+const SET_ONLY = luaScript(`return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])`);
 
 interface Row {
   path: string;
@@ -82,6 +87,7 @@ function handWritten(raw: RawRedisClient, prefix: string) {
         }),
     ),
     perWrite: miss((key, token, text) => raw.sendCommand(['EVALSHA', WRITE_LEASED.sha1, '2', key, `${key}:lease`, token, text, String(TTL_SECONDS * 1000)])),
+    setOnlyScript: miss((key, _token, text) => raw.sendCommand(['EVALSHA', SET_ONLY.sha1, '1', key, text, String(TTL_SECONDS * 1000)])),
     unchecked: miss((key, _token, text) => raw.set(key, text, { expiration: { type: 'PX', value: TTL_SECONDS * 1000 } })),
   };
 }
@@ -91,6 +97,7 @@ async function main(): Promise<void> {
   const raw = createClient({ url: server.url });
   await raw.connect();
   await raw.scriptLoad(WRITE_LEASED.source);
+  await raw.scriptLoad(SET_ONLY.source);
   const cache = createCache({ redis: server.url, prefix: 'lib:' });
   await cache.ready();
   const aside = cacheAsideMisses(raw, 'aside:', TTL_SECONDS);
@@ -104,6 +111,7 @@ async function main(): Promise<void> {
     ['`getOrSet` (the library)', lib],
     ['its protocol by hand, writes batched per run of JavaScript (as getOrSet sends them)', hand.batched],
     ['its protocol by hand, one `EVALSHA` per write', hand.perWrite],
+    ['leasing read, then a script that only runs the `SET`, one `EVALSHA` per write (no check: the least a scripted write costs; not safe)', hand.setOnlyScript],
     ['leasing read, then a plain `SET` that checks nothing (what a compare-and-set command would cost; not safe)', hand.unchecked],
   ];
   for (const [, op] of paths) await drive(op, 1000); // the JIT first, as npm run bench does
@@ -130,6 +138,7 @@ async function main(): Promise<void> {
     '# Miss protocols: the library against its own protocol written by hand',
     '',
     machineHeader('npm run bench:miss-protocols'),
+    `- Setup: ${LIBRARY_MEASURED}; the hand-written paths use its WRITE_LEASED script and entry format from the sources`,
     '',
     `64 misses in flight, every call on a key never used before; each path in ${ROUNDS} rounds of ${ROUND_MS} ms paired with plain cache-aside (\`GET\`, then \`SET … EX\`) on the same client. Ratio = path / cache-aside throughput; median and range over the rounds.`,
     '',
