@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type * as Library from '../src/cache/index.ts';
 
 const entry = new URL('../dist/cache/index.js', import.meta.url);
-if (!existsSync(fileURLToPath(entry))) throw new Error(`bench: ${fileURLToPath(entry)} is missing; run \`npm run build\` first (npm run bench does)`);
+const entryPath = fileURLToPath(entry);
+if (!existsSync(entryPath)) throw new Error(`bench: ${entryPath} is missing; run \`npm run build\` first (npm run bench does)`);
 
 const library = (await import(entry.href)) as typeof Library;
 

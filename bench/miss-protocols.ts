@@ -25,6 +25,7 @@ import { createClient } from 'redis';
 import { createCache, LIBRARY_MEASURED } from './library.ts';
 import { leaseMarker, storedText } from '../src/cache/entry.ts';
 import { luaScript, WRITE_LEASED } from '../src/cache/scripts.ts';
+import { plainLeaseKey } from '../src/cache/topology/slots.ts';
 import { startRedisServer, type RawRedisClient } from '../test/helpers/redis-server.ts';
 import { drive, median, pairedRounds, profile } from './hit-load.ts';
 import { cacheAsideMisses } from './miss-load.ts';
@@ -33,6 +34,7 @@ import { machineHeader, today } from './machine.ts';
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 200);
 const ROUNDS = Number(process.env.BENCH_MISS_ROUNDS ?? 20);
 const TTL_SECONDS = 60;
+const TTL_MS = TTL_SECONDS * 1000;
 const LEASE_TTL_MS = 5000;
 /** The least a scripted write can do: the SET alone, no lease check (not safe; a floor, measured). */
 const SET_ONLY = luaScript(`return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])`);
@@ -55,15 +57,14 @@ function handWritten(raw: RawRedisClient, prefix: string) {
   // The stored text as getOrSet stores it (a JSON entry); 'c' marks plain JSON (serializer.ts).
   const stored = (key: string, v: unknown): string => {
     const now = Date.now();
-    const ttlMs = TTL_SECONDS * 1000;
-    return storedText({ key, value: `c${JSON.stringify(v)}`, freshUntilMs: now + ttlMs, graceUntilMs: now + ttlMs, fetchMs: 0, ttlMs, tags: [] }, 0, true);
+    return storedText({ key, value: `c${JSON.stringify(v)}`, freshUntilMs: now + TTL_MS, graceUntilMs: now + TTL_MS, fetchMs: 0, ttlMs: TTL_MS, tags: [] }, 0, true);
   };
   let batch: { key: string; args: string[]; done: (ok: boolean) => void }[] = [];
   const flush = (): void => {
     const part = batch;
     batch = [];
     const keys = part.map((w) => w.key);
-    for (const w of part) keys.push(`${w.key}:lease`);
+    for (const w of part) keys.push(plainLeaseKey(w.key)); // the lease key as one Redis names it (topology/primary.ts)
     void raw.sendCommand(['EVAL', WRITE_LEASED.source, String(keys.length), ...keys, ...part.flatMap((w) => w.args)]).then((reply) => {
       part.forEach((w, i) => w.done(Array.isArray(reply) && Number(reply[i]) === 1));
     });
@@ -83,12 +84,12 @@ function handWritten(raw: RawRedisClient, prefix: string) {
       (key, token, text) =>
         new Promise<boolean>((done) => {
           if (batch.length === 0) queueMicrotask(flush);
-          batch.push({ key, args: [token, text, String(TTL_SECONDS * 1000)], done });
+          batch.push({ key, args: [token, text, String(TTL_MS)], done });
         }),
     ),
-    perWrite: miss((key, token, text) => raw.sendCommand(['EVALSHA', WRITE_LEASED.sha1, '2', key, `${key}:lease`, token, text, String(TTL_SECONDS * 1000)])),
-    setOnlyScript: miss((key, _token, text) => raw.sendCommand(['EVALSHA', SET_ONLY.sha1, '1', key, text, String(TTL_SECONDS * 1000)])),
-    unchecked: miss((key, _token, text) => raw.set(key, text, { expiration: { type: 'PX', value: TTL_SECONDS * 1000 } })),
+    perWrite: miss((key, token, text) => raw.sendCommand(['EVALSHA', WRITE_LEASED.sha1, '2', key, plainLeaseKey(key), token, text, String(TTL_MS)])),
+    setOnlyScript: miss((key, _token, text) => raw.sendCommand(['EVALSHA', SET_ONLY.sha1, '1', key, text, String(TTL_MS)])),
+    unchecked: miss((key, _token, text) => raw.set(key, text, { expiration: { type: 'PX', value: TTL_MS } })),
   };
 }
 
