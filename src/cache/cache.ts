@@ -1,12 +1,16 @@
-import { entryWriteOf, getOrSetPlanOf, setPlanOf, type GetOrSetOptions, type GetOrSetPlan, type TtlArg } from './call-options.ts';
-import { randomToken, type EntryWrite, type StoredEntry } from './entry.ts';
+import { getOrSetPlanOf, type GetOrSetOptions, type GetOrSetPlan, type TtlArg } from './call-options.ts';
+import { randomToken, type StoredEntry } from './entry.ts';
 import { Resolver, type CacheStatus, type Found, type Outcome } from './get-or-set.ts';
 import { openStore } from './connect.ts';
 import { encodeValue, NO_VALUE } from './codec.ts';
-import { CacheClosedError, CacheError, DecodeError, InvalidOptionsError, RedisUnavailableError, ReplicationTimeoutError } from './errors.ts';
-import { escapeGlob, prefixedKey } from './keys.ts';
-import { globToRegExp } from './glob.ts';
-import { classifyScan, describeInspection, serverInfoOf, type EntryInspection, type KeyScanBatch, type RawInspection, type RedisServerInfo } from './inspect.ts';
+import { CacheClosedError, type CacheError, DecodeError, RedisUnavailableError, ReplicationTimeoutError } from './errors.ts';
+import { admitToL1, type FacadeParts } from './facade/parts.ts';
+import { deletePatternByNode, invalidateTagsIn } from './facade/invalidation.ts';
+import { inspectKey, scanKeysIn, serverInfos } from './facade/operator.ts';
+import { hasFresh, readValue, readValues, secondsLeft } from './facade/reads.ts';
+import { deleteKeys, increment, writeValue, writeValues, type SetManyEntry } from './facade/writes.ts';
+import { prefixedKey } from './keys.ts';
+import type { EntryInspection, KeyScanBatch, RedisServerInfo } from './inspect.ts';
 import type { CacheOptions, ResolvedCacheOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
 import { defaultSerializer } from './serializer.ts';
@@ -16,20 +20,14 @@ import type { CacheStore, LeaseState, PatternDeletion } from './store.ts';
 import { GetOrSetRead, LeasingReadPolicy, type ReadHandlers, type Shape } from './get-or-set-read.ts';
 import type { RedisClientOfAnyVersion } from './topology/clients.ts';
 import type { RedisConnection, RedisNodeState, TopologyKind } from './topology/connection.ts';
-import { assertTags } from './tags.ts';
-import { assertTtlSeconds, ttlToMs } from './ttl.ts';
+import { assertTtlSeconds } from './ttl.ts';
 import { shouldRefreshEarly } from './xfetch.ts';
 import type { OpenInvalidations } from './tiers/invalidation-source.ts';
-import { L1Tier } from './tiers/l1.ts';
-import { NodeTrackingSource, type TrackingTargets } from './tiers/node-tracking.ts';
-import { activeIn, ATTR, CacheTracer, count, endWithOutcome, failed, setOutcome, SPAN } from './tracing.ts';
+import { openL1Tier, type L1Tier } from './tiers/l1.ts';
+import { activeIn, CacheTracer, endWithOutcome, failed, SPAN } from './tracing.ts';
 import type { Span } from '@opentelemetry/api';
 
-export interface SetManyEntry<T = unknown> {
-  key: string;
-  value: T;
-  ttl: TtlArg;
-}
+export type { SetManyEntry } from './facade/writes.ts';
 
 export interface GetOrSetResult<T> {
   value: T;
@@ -55,8 +53,6 @@ export interface CacheInternals {
    */
   invalidations?: OpenInvalidations;
 }
-
-const NO_TAG_NAMES: readonly string[] = [];
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -88,6 +84,8 @@ export class Cache {
   #seq = 0;
   readonly #leasingReads: LeasingReadPolicy;
   readonly #readHandlers: ReadHandlers;
+  /** What the calls other than getOrSet need (facade/). */
+  readonly #parts: FacadeParts;
 
   /** `internals` is not public API (see CacheInternals). */
   constructor(options: CacheOptions = {}, internals: CacheInternals = {}) {
@@ -98,42 +96,29 @@ export class Cache {
     this.store = backing.store;
     this.#connection = backing.connection;
     this.redis = backing.connection?.client;
-    this.#l1 = this.#openL1(backing.connection, internals.invalidations);
+    this.#l1 = openL1Tier(o.l1, o.prefix, backing.connection, internals.invalidations, (err) => void this.#reporter.report('l1', undefined, err));
     this.#tracer = new CacheTracer(o.tracing);
     this.#leasingReads = new LeasingReadPolicy(o.leasingReads);
     this.#readHandlers = { afterRead: this.#afterRead, afterLease: this.#afterLease };
-    this.#resolver = new Resolver({
-      store: this.store,
+    this.#parts = {
       options: o,
+      store: this.store,
       stats: this.#stats,
-      tracer: this.#tracer,
+      l1: this.#l1,
+      key: (key) => this.#key(key),
+      assertOpen: () => this.#assertOpen(),
       fail: (op, key, err, span) => this.#fail(op, key, err, span),
       encode: (key, value) => this.#encode(key, value),
       decode: (key, full, entry) => this.#decode(key, full, entry),
+    };
+    // The resolver (getOrSet's miss path) shares those parts and adds its own.
+    this.#resolver = new Resolver({
+      ...this.#parts,
+      tracer: this.#tracer,
       nextSeq: () => ++this.#seq,
       sleep: internals.sleep ?? realSleep,
       isClosed: () => this.#closed,
     });
-  }
-
-  #openL1(connection: RedisConnection | undefined, given: OpenInvalidations | undefined): L1Tier | undefined {
-    const o = this.options;
-    const l1 = o.l1;
-    if (l1 === undefined) return undefined;
-    if (given !== undefined) return new L1Tier(l1, o.prefix, given);
-    // The in-memory store has no other writer to hear about: nothing to put in front of it.
-    if (connection === undefined) return undefined;
-    let targets: TrackingTargets;
-    try {
-      targets = connection.trackingTargets();
-    } catch (err) {
-      void connection.close();
-      throw err;
-    }
-    const onError = (err: unknown): void => void this.#reporter.report('l1', undefined, err);
-    const tracking: OpenInvalidations = (handlers) =>
-      new NodeTrackingSource({ prefix: o.prefix, heartbeatMs: l1.heartbeatMs, channelTimeoutMs: l1.channelTimeoutMs, targets, onError }, handlers);
-    return new L1Tier(l1, o.prefix, tracking);
   }
 
   get redisState(): RedisState {
@@ -233,90 +218,14 @@ export class Cache {
     );
   }
 
-  /** The fresh value of a stored entry, or not found. */
-  #fresh(key: string, full: string, entry: StoredEntry | null, nowMs: number): unknown {
-    if (entry === null || nowMs >= entry.freshUntilMs || entry.failSafe) return NO_VALUE;
-    return this.#decode(key, full, entry);
-  }
-
+  /** The fresh value under key, or null (a miss, or Redis failed: counted and reported). */
   get<T = unknown>(key: string): Promise<T | null> {
-    return this.#traced(SPAN.get, key, (span) => this.#get<T>(key, span));
+    return this.#traced(SPAN.get, key, (span) => readValue<T>(this.#parts, key, span));
   }
 
-  async #get<T>(key: string, span: Span): Promise<T | null> {
-    this.#assertOpen();
-    const full = this.#key(key);
-    const l1 = this.#l1?.tier;
-    let ticket = -1;
-    if (l1?.up === true && l1.eligible(key)) {
-      const e = l1.get(full, this.options.clock.now());
-      if (e !== undefined) {
-        this.#stats.l1HitAt(full, this.options.prefix.length);
-        setOutcome(span, 'hit', 'l1');
-        return e.value as T;
-      }
-      ticket = l1.ticket();
-    }
-    let entry: StoredEntry | null;
-    try {
-      entry = await this.store.readEntry(full);
-    } catch (err) {
-      this.#fail('get', key, err, span);
-      setOutcome(span, 'miss', undefined);
-      return null;
-    }
-    const value = this.#fresh(key, full, entry, this.options.clock.now());
-    if (value === NO_VALUE) {
-      this.#stats.miss(key);
-      setOutcome(span, 'miss', undefined);
-      return null;
-    }
-    this.#stats.hit(key);
-    setOutcome(span, 'hit', 'l2');
-    if (ticket >= 0 && entry !== null) this.#admit(full, ticket, value, entry);
-    return value as T;
-  }
-
-  /** Keeps a fresh value read from Redis in the in-process tier, if nothing invalidated it meanwhile. */
-  #admit(full: string, ticket: number, value: unknown, entry: StoredEntry): void {
-    const tags = entry.tags.length === 0 ? NO_TAG_NAMES : entry.tags.map((t) => t[0]);
-    this.#l1?.tier.admit(full, ticket, value, entry.freshUntilMs, entry.fetchMs, tags, entry.value.length);
-  }
-
-  /** This instance changed these keys: out of its L1 at once (other instances hear it from Redis). */
-  #dropL1(full: readonly string[]): void {
-    this.#l1?.dropKeys(full);
-  }
-
+  /** get for several keys in one round trip, null for each miss. */
   getMany<T = unknown>(keys: readonly string[]): Promise<(T | null)[]> {
-    return this.#traced(SPAN.getMany, keys[0], (span) => this.#getMany<T>(keys, span));
-  }
-
-  async #getMany<T>(keys: readonly string[], span: Span): Promise<(T | null)[]> {
-    this.#assertOpen();
-    count(span, ATTR.keyCount, keys.length);
-    const full = keys.map((k) => this.#key(k));
-    let entries: (StoredEntry | null)[];
-    try {
-      entries = await this.store.readEntries(full);
-    } catch (err) {
-      for (const k of keys) this.#fail('getMany', k, err, span);
-      return keys.map(() => null);
-    }
-    const now = this.options.clock.now();
-    return keys.map((k, i) => {
-      const value = this.#fresh(k, full[i] as string, entries[i] ?? null, now);
-      if (value === NO_VALUE) {
-        this.#stats.miss(k);
-        return null;
-      }
-      this.#stats.hit(k);
-      return value as T;
-    });
-  }
-
-  #entryWrite(key: string, value: unknown, arg: TtlArg, nowMs: number): EntryWrite {
-    return entryWriteOf(this.#key(key), this.#encode(key, value), setPlanOf(arg, this.options), nowMs);
+    return this.#traced(SPAN.getMany, keys[0], (span) => readValues<T>(this.#parts, keys, span));
   }
 
   /**
@@ -325,48 +234,14 @@ export class Cache {
    * Redis fails.
    */
   set<T>(key: string, value: T, ttl: TtlArg): Promise<boolean> {
-    return this.#traced(SPAN.set, key, (span) => this.#set(key, value, ttl, span));
-  }
-
-  async #set(key: string, value: unknown, ttl: TtlArg, span: Span): Promise<boolean> {
-    this.#assertOpen();
-    const entry = this.#entryWrite(key, value, ttl, this.options.clock.now());
-    try {
-      await this.store.write([entry]);
-      this.#dropL1([entry.key]);
-      this.#stats.sets++;
-      return true;
-    } catch (err) {
-      this.#fail('set', key, err, span);
-      return false;
-    }
+    return this.#traced(SPAN.set, key, (span) => writeValue(this.#parts, key, value, ttl, span));
   }
 
   /** Stores several values in one atomic round trip. */
   setMany(entries: readonly SetManyEntry[]): Promise<boolean> {
-    return this.#traced(SPAN.setMany, entries[0]?.key, (span) => this.#setMany(entries, span));
+    return this.#traced(SPAN.setMany, entries[0]?.key, (span) => writeValues(this.#parts, entries, span));
   }
 
-  async #setMany(entries: readonly SetManyEntry[], span: Span): Promise<boolean> {
-    this.#assertOpen();
-    count(span, ATTR.keyCount, entries.length);
-    const now = this.options.clock.now();
-    const prepared = entries.map((e) => this.#entryWrite(e.key, e.value, e.ttl, now));
-    try {
-      await this.store.write(prepared);
-      this.#dropL1(prepared.map((e) => e.key));
-      this.#stats.sets += prepared.length;
-      return true;
-    } catch (err) {
-      this.#fail('setMany', entries[0]?.key, err, span);
-      return false;
-    }
-  }
-
-  /**
-   * Deletes one key or several; resolves how many existed (0 when Redis failed, reported).
-   * Deleting a key also revokes its lease: a fetch that began before is not written after.
-   */
   /**
    * Deletes one key or several (and with them any lease: a fetch in flight will not write).
    * Resolves how many existed. On Redis failure: counted and reported, then resolves 0, or with
@@ -374,60 +249,20 @@ export class Cache {
    * invalidation rather than lose it.
    */
   del(keys: string | readonly string[], options?: { throwOnError?: boolean }): Promise<number> {
-    return this.#traced(SPAN.del, typeof keys === 'string' ? keys : keys[0], (span) => this.#del(keys, options, span));
-  }
-
-  async #del(keys: string | readonly string[], options: { throwOnError?: boolean } | undefined, span: Span): Promise<number> {
-    this.#assertOpen();
-    const list = typeof keys === 'string' ? [keys] : keys;
-    count(span, ATTR.keyCount, list.length);
-    const full = list.map((k) => this.#key(k));
-    try {
-      const n = await this.store.delete(full);
-      this.#dropL1(full);
-      this.#stats.deletes += n;
-      count(span, ATTR.deleted, n);
-      return n;
-    } catch (err) {
-      // A rethrown error is recorded once, by #traced.
-      const e = this.#fail('del', list[0], err, options?.throwOnError === true ? undefined : span);
-      if (options?.throwOnError === true) throw e;
-      return 0;
-    }
+    return this.#traced(SPAN.del, typeof keys === 'string' ? keys : keys[0], (span) => deleteKeys(this.#parts, keys, options, span));
   }
 
   /** Whether a fresh value is cached under key. */
-  async has(key: string): Promise<boolean> {
-    this.#assertOpen();
-    const full = this.#key(key);
-    try {
-      const entry = await this.store.readEntry(full);
-      return entry !== null && this.options.clock.now() < entry.freshUntilMs && !entry.failSafe;
-    } catch (err) {
-      this.#fail('has', key, err);
-      return false;
-    }
+  has(key: string): Promise<boolean> {
+    return hasFresh(this.#parts, key);
   }
 
   /**
    * Seconds left before the value goes stale; 0 when it is stale (within grace); null when
    * there is no value (or Redis failed). A counter reports its expiry (-1 when it has none).
    */
-  async ttl(key: string): Promise<number | null> {
-    this.#assertOpen();
-    const full = this.#key(key);
-    try {
-      const entry = await this.store.readEntry(full);
-      const now = this.options.clock.now();
-      if (entry === null || now >= entry.graceUntilMs) return null;
-      if (entry.freshUntilMs !== Infinity) return entry.failSafe ? 0 : Math.max(0, Math.ceil((entry.freshUntilMs - now) / 1000));
-      const ms = await this.store.pttl(full);
-      if (ms === null) return null;
-      return ms < 0 ? -1 : Math.ceil(ms / 1000);
-    } catch (err) {
-      this.#fail('ttl', key, err);
-      return null;
-    }
+  ttl(key: string): Promise<number | null> {
+    return secondsLeft(this.#parts, key);
   }
 
   /**
@@ -525,7 +360,7 @@ export class Cache {
           if ((r.plan?.earlyRefresh ?? o.earlyRefresh) && shouldRefreshEarly(now, entry.freshUntilMs, entry.fetchMs, o.earlyRefreshBeta, o.random)) {
             this.#resolver.refreshEarly(r.planWith(o));
           }
-          if (r.l1Ticket >= 0) this.#admit(r.fullKey, r.l1Ticket, value, entry);
+          if (r.l1Ticket >= 0) admitToL1(this.#l1, r.fullKey, r.l1Ticket, value, entry);
           endWithOutcome(r.span, 'hit', 'l2');
           return r.shape(value as T, 'hit');
         }
@@ -570,18 +405,7 @@ export class Cache {
    * (nothing is scanned). Rejects with a typed error if Redis fails.
    */
   invalidateTags(tags: string[]): Promise<void> {
-    return this.#traced(SPAN.invalidateTags, undefined, () => this.#invalidateTags(tags));
-  }
-
-  async #invalidateTags(tags: string[]): Promise<void> {
-    this.#assertOpen();
-    const list = assertTags(tags);
-    try {
-      await this.store.invalidateTags(list);
-      this.#l1?.dropTags(list);
-    } catch (err) {
-      throw this.#fail('invalidateTags', list[0], err);
-    }
+    return this.#traced(SPAN.invalidateTags, undefined, () => invalidateTagsIn(this.#parts, tags));
   }
 
   /**
@@ -611,34 +435,7 @@ export class Cache {
    * total, after each batch (for a progress display).
    */
   invalidatePatternByNode(pattern: string, options: { onProgress?: (deleted: number) => void } = {}): Promise<PatternDeletion> {
-    return this.#traced(SPAN.invalidatePattern, undefined, (span) => this.#invalidatePatternByNode(pattern, options, span));
-  }
-
-  async #invalidatePatternByNode(pattern: string, options: { onProgress?: (deleted: number) => void }, span: Span): Promise<PatternDeletion> {
-    this.#assertOpen();
-    const full = prefixedKey(escapeGlob(this.options.prefix), pattern);
-    const onProgress = options.onProgress;
-    let total = 0;
-    try {
-      const r = await this.store.deletePattern(
-        full,
-        this.options.scanBatchSize,
-        onProgress === undefined
-          ? undefined
-          : (n) => {
-              total += n;
-              onProgress(total);
-            },
-      );
-      // Rare and unbounded: this instance's L1 is emptied rather than matched key by key (the
-      // others evict each deleted key as Redis reports it).
-      this.#l1?.tier.flush();
-      this.#stats.deletes += r.deleted;
-      count(span, ATTR.deleted, r.deleted);
-      return r;
-    } catch (err) {
-      throw this.#fail('invalidatePattern', pattern, err);
-    }
+    return this.#traced(SPAN.invalidatePattern, undefined, (span) => deletePatternByNode(this.#parts, pattern, options, span));
   }
 
   // ---- Operator reads (inspect.ts): for tools such as the CLI; Redis only, nothing written. ----
@@ -648,19 +445,8 @@ export class Cache {
    * does not decode): its form, state, times, tags with their validity, the lease on it if a
    * fetch holds one, and its Redis TTL. Rejects with a typed error if Redis fails.
    */
-  async inspect(key: string): Promise<EntryInspection> {
-    this.#assertOpen();
-    const full = this.#key(key);
-    const store = this.store;
-    if (store.inspect === undefined) throw redisOnly('inspect');
-    let raw: RawInspection;
-    try {
-      raw = await store.inspect(full);
-    } catch (err) {
-      throw this.#fail('inspect', key, err);
-    }
-    const o = this.options;
-    return describeInspection(key, full, raw, o.serializer, o.serializer === defaultSerializer, o.clock.now());
+  inspect(key: string): Promise<EntryInspection> {
+    return inspectKey(this.#parts, key);
   }
 
   /**
@@ -669,49 +455,18 @@ export class Cache {
    * such keys and the tag versions it met. A key written or deleted during the scan may or may
    * not be seen (SCAN's guarantee). Rejects with a typed error if Redis fails.
    */
-  async *scanKeys(pattern = '*', options: { batchSize?: number } = {}): AsyncGenerator<KeyScanBatch> {
-    this.#assertOpen();
-    const prefix = this.options.prefix;
-    const match = prefixedKey(escapeGlob(prefix), pattern);
-    const store = this.store;
-    if (store.scan === undefined) throw redisOnly('scanKeys');
-    const exact = globToRegExp(match);
-    try {
-      for await (const batch of store.scan(`${match}*`, options.batchSize ?? this.options.scanBatchSize)) yield classifyScan(batch, prefix, exact);
-    } catch (err) {
-      throw this.#fail('scanKeys', pattern, err);
-    }
+  scanKeys(pattern = '*', options: { batchSize?: number } = {}): AsyncGenerator<KeyScanBatch> {
+    return scanKeysIn(this.#parts, pattern, options);
   }
 
   /** Each master's INFO and how many in-process tiers listen to it. Rejects with a typed error if Redis fails. */
-  async redisServers(): Promise<RedisServerInfo[]> {
-    this.#assertOpen();
-    const store = this.store;
-    if (store.serverInfo === undefined) throw redisOnly('redisServers');
-    try {
-      return (await store.serverInfo()).map(serverInfoOf);
-    } catch (err) {
-      throw this.#fail('redisServers', undefined, err);
-    }
+  redisServers(): Promise<RedisServerInfo[]> {
+    return serverInfos(this.#parts);
   }
 
   /** Adds `by` to a counter; the first increment sets its TTL atomically. Rejects on Redis failure. */
   incr(key: string, by = 1, ttlSeconds: number = this.options.defaultCounterTtlSeconds): Promise<number> {
-    return this.#traced(SPAN.incr, key, () => this.#incr(key, by, ttlSeconds));
-  }
-
-  async #incr(key: string, by: number, ttlSeconds: number): Promise<number> {
-    this.#assertOpen();
-    const full = this.#key(key);
-    assertTtlSeconds(ttlSeconds);
-    if (!Number.isSafeInteger(by)) throw new CacheError('E_INVALID_OPTIONS', `increment must be an integer, got ${by}`);
-    try {
-      const n = await this.store.incrBy(full, by, ttlToMs(ttlSeconds));
-      this.#dropL1([full]);
-      return n;
-    } catch (err) {
-      throw this.#fail('incr', key, err);
-    }
+    return this.#traced(SPAN.incr, key, () => increment(this.#parts, key, by, ttlSeconds));
   }
 
   decr(key: string, by = 1, ttlSeconds: number = this.options.defaultCounterTtlSeconds): Promise<number> {
@@ -743,11 +498,6 @@ export class Cache {
     await this.store.close();
     await this.#connection?.close();
   }
-}
-
-/** An operator read on the memory store: nothing outside this process could look at it. */
-function redisOnly(method: string): InvalidOptionsError {
-  return new InvalidOptionsError(`${method} needs Redis: the in-memory store is this process's own, with nothing for an operator to look at`);
 }
 
 export function createCache(options: CacheOptions = {}): Cache {

@@ -3,11 +3,10 @@ import { NO_VALUE } from './codec.ts';
 import { randomToken, type StoredEntry } from './entry.ts';
 import { CacheError, FactoryTimeoutError, FetchFailedError } from './errors.ts';
 import { jitteredTtlMs } from './jitter.ts';
-import type { ResolvedCacheOptions } from './options.ts';
-import type { StatsRecorder } from './stats.ts';
+import type { FacadeParts } from './facade/parts.ts';
 import { race, type Race } from './fetch-race.ts';
 import type { LeaseWatch } from './lease-watch.ts';
-import type { CacheStore, LeaseState } from './store.ts';
+import type { LeaseState } from './store.ts';
 import { ATTR, flag, NO_SPAN, SPAN, type CacheTracer } from './tracing.ts';
 import type { Span } from '@opentelemetry/api';
 
@@ -24,17 +23,9 @@ export interface Outcome {
   seq: number;
 }
 
-/** What the resolver needs from the facade. */
-export interface ResolverHost {
-  readonly store: CacheStore;
-  readonly options: ResolvedCacheOptions;
-  readonly stats: StatsRecorder;
+/** What the resolver needs from the facade: the parts its other calls share (facade/parts.ts), and its own. */
+export interface ResolverHost extends Pick<FacadeParts, 'store' | 'options' | 'stats' | 'fail' | 'encode' | 'decode'> {
   readonly tracer: CacheTracer;
-  /** Counts and reports a failure; with `span`, records it there too (tracing.ts). */
-  fail(operation: string, key: string | undefined, err: unknown, span?: Span): CacheError;
-  encode(key: string, value: unknown): string;
-  /** The decoded value, or NO_VALUE when it does not decode (counted, reported, deleted). */
-  decode(key: string, full: string, entry: StoredEntry): unknown;
   /** Numbers every store call in the order it is issued. */
   nextSeq(): number;
   sleep(ms: number): Promise<void>;

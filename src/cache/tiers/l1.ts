@@ -8,6 +8,8 @@
 import { tagKeyPrefix } from '../tags.ts';
 import type { ChannelState, InvalidationSource, NodeChannelState, OpenInvalidations } from './invalidation-source.ts';
 import { MemoryTier, type L1Options, type L1Stats, type ResolvedL1Options } from './memory-tier.ts';
+import { NodeTrackingSource, type TrackingTargets } from './node-tracking.ts';
+import type { RedisConnection } from '../topology/connection.ts';
 
 export type { L1Options, ResolvedL1Options } from './memory-tier.ts';
 
@@ -80,4 +82,27 @@ export function resolveL1Options(l1: L1Options | false | undefined, positive: (n
     channelTimeoutMs: positive('l1.channelTimeoutMs', l1.channelTimeoutMs, 1000),
     sentinelNodeClient: l1.sentinelNodeClient,
   };
+}
+
+/**
+ * The cache's in-process tier, or none: none when `options` is unset, and none on the
+ * in-memory store, which has no other writer to hear about. `given`: where the tier hears of
+ * changes when the caller supplies it (CacheInternals.invalidations); otherwise Redis's tracking
+ * channels, one on each node that takes writes. A connection that cannot name those nodes is
+ * closed before the error is thrown, so a failed construction leaves nothing open.
+ */
+export function openL1Tier(options: ResolvedL1Options | undefined, prefix: string, connection: RedisConnection | undefined, given: OpenInvalidations | undefined, onError: (err: unknown) => void): L1Tier | undefined {
+  if (options === undefined) return undefined;
+  if (given !== undefined) return new L1Tier(options, prefix, given);
+  if (connection === undefined) return undefined;
+  let targets: TrackingTargets;
+  try {
+    targets = connection.trackingTargets();
+  } catch (err) {
+    void connection.close();
+    throw err;
+  }
+  const tracking: OpenInvalidations = (handlers) =>
+    new NodeTrackingSource({ prefix, heartbeatMs: options.heartbeatMs, channelTimeoutMs: options.channelTimeoutMs, targets, onError }, handlers);
+  return new L1Tier(options, prefix, tracking);
 }
