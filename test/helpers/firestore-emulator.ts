@@ -165,26 +165,43 @@ async function answers(url: string): Promise<boolean> {
 
 let projectCounter = 0;
 
+/** The emulator could not bind its port: another process took it after freePort() found it free. */
+class PortTakenError extends Error {}
+
+/** Attempts on a fresh port when the one freePort() found is taken before the emulator binds it. */
+const PORT_ATTEMPTS = 5;
+
 /**
  * Starts an emulator on a free 127.0.0.1 port and resolves once its HTTP port answers `GET /`
  * with 200. Throws (after killing what it started) when the launcher exits early or the
  * emulator does not answer within `startTimeoutMs` (default 60 s: java on two busy cores).
+ * A port taken between freePort() and the emulator's bind (tests start redis-servers and other
+ * emulators on free ports at the same time) is retried on another, as startRedisServer does.
  */
 export async function startFirestoreEmulator(opts: { startTimeoutMs?: number } = {}): Promise<TestFirestoreEmulator> {
   const availability = firestoreAvailability();
   if (!availability.available) throw new Error(availability.reason);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnPort(availability.launcher, await freePort(), opts.startTimeoutMs ?? 60_000);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function startOnPort(launcher: string, port: number, startTimeoutMs: number): Promise<TestFirestoreEmulator> {
   const host = '127.0.0.1';
-  const port = await freePort();
   const baseProject = `demo-rcl-${process.pid}`;
   let output = '';
   const child: ChildProcess = spawn(
-    availability.launcher,
+    launcher,
     ['start', `--host=${host}`, `--port=${port}`, `--project_id=${baseProject}`],
     // Own process group: stop() signals -pid, which reaches the java the launcher forks.
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const pgid = child.pid;
-  if (pgid === undefined) throw new Error(`could not spawn ${availability.launcher}`);
+  if (pgid === undefined) throw new Error(`could not spawn ${launcher}`);
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-4_000);
   };
@@ -222,13 +239,15 @@ export async function startFirestoreEmulator(opts: { startTimeoutMs?: number } =
     child.stderr?.destroy();
   };
 
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (await answers(`http://${host}:${port}/`)) break;
     if (exited || Date.now() > deadline) {
       const why = exited ? `exited with ${child.exitCode ?? child.signalCode}` : 'did not answer in time';
       await stop();
-      throw new Error(`Firestore emulator on port ${port} ${why}. Output:\n${output}`);
+      const message = `Firestore emulator on port ${port} ${why}. Output:\n${output}`;
+      if (exited && /Address already in use/.test(output)) throw new PortTakenError(message);
+      throw new Error(message);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
