@@ -17,7 +17,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as v6 from 'redis-v6';
-import { createCache, type Cache } from '../src/cache/index.ts';
+import { createCache, LIBRARY_MEASURED, type Cache } from './library.ts';
 import { CLIENT_VERSIONS, installedVersion, OWN_VERSION, type VersionedClient } from '../test/helpers/client-versions.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
 import { drive, IN_FLIGHT, KEYS, median, pairedRounds, profile, sequentialUs } from './hit-load.ts';
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     '# The cache on each supported node-redis version',
     '',
     machineHeader('npm run bench:clients'),
-    `- Setup: one redis-server started by the bench on loopback; per version, a client created as its user would (\`createClient({ url })\`, \`RESP\` as labelled, node-redis 6's default is RESP3) and a cache it was passed to; ${KEYS} warm keys (~600-byte profiles), ${IN_FLIGHT} calls in flight, ${ROUNDS} outer rounds each running 2 alternating paired rounds of ${ROUND_MS} ms per version; misses: ${MISS_ROUNDS} rounds of ${MISSES_PER_ROUND} sequential calls on fresh keys per version. Whole run: ${seconds.toFixed(0)} s`,
+    `- Setup: one redis-server started by the bench on loopback; per version, a client created as its user would (\`createClient({ url })\`, \`RESP\` as labelled, node-redis 6's default is RESP3) and a cache it was passed to; ${KEYS} warm keys (~600-byte profiles), ${IN_FLIGHT} calls in flight, ${ROUNDS} outer rounds each running 2 alternating paired rounds of ${ROUND_MS} ms per version; misses: ${MISS_ROUNDS} rounds of ${MISSES_PER_ROUND} sequential calls on fresh keys per version. Whole run: ${seconds.toFixed(0)} s; ${LIBRARY_MEASURED}`,
     '',
     `| node-redis | raw \`GET\` + \`JSON.parse\`, ops/s | \`getOrSet\` warm hit, ops/s | hit / raw (same client) | hit / raw on ${OWN_VERSION.label} | \`getOrSet\` miss, µs (1 in flight) | \`GET\` + \`SET\` miss, µs (1 in flight) |`,
     '|---|---:|---:|---:|---:|---:|---:|',

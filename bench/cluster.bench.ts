@@ -13,7 +13,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient, createCluster } from 'redis';
-import { createCache, type Cache } from '../src/cache/index.ts';
+import { createCache, LIBRARY_MEASURED, type Cache } from './library.ts';
 import { keySlot } from '../src/cache/topology/slots.ts';
 import { startRedisCluster } from '../test/helpers/redis-topology.ts';
 import { drive, IN_FLIGHT, KEYS, median, pairedRounds, profile, sequentialUs } from './hit-load.ts';
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     '# getOrSet on Redis Cluster',
     '',
     machineHeader('npm run bench:cluster'),
-    `- Setup: ${given === undefined ? 'a cluster of 3 masters and 3 replicas started by the bench on loopback (test/helpers/redis-topology.ts)' : `REDIS_CLUSTER_NODES=${given.replace(/\/\/[^@/]*@/g, '//***@')}`}; ${KEYS} warm keys (~600-byte profiles) spread over the masters, ${IN_FLIGHT} calls in flight, ${ROUNDS} alternating rounds of ${ROUND_MS} ms`,
+    `- Setup: ${given === undefined ? 'a cluster of 3 masters and 3 replicas started by the bench on loopback (test/helpers/redis-topology.ts)' : `REDIS_CLUSTER_NODES=${given.replace(/\/\/[^@/]*@/g, '//***@')}`}; ${KEYS} warm keys (~600-byte profiles) spread over the masters, ${IN_FLIGHT} calls in flight, ${ROUNDS} alternating rounds of ${ROUND_MS} ms; ${LIBRARY_MEASURED}`,
     '',
     '| path | median ops/s | rounds (ops/s) |',
     '|---|---:|---|',

@@ -19,7 +19,7 @@
  *   value (the tier's own report not yet handled) keeps B reading.
  */
 import { createClient } from 'redis';
-import { createCache } from '../src/cache/index.ts';
+import { createCache } from './library.ts';
 
 interface Expect { type: 'expect'; version: number }
 interface Stop { type: 'stop' }

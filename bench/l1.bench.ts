@@ -19,7 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
 import { createClient } from 'redis';
-import { createCache } from '../src/cache/index.ts';
+import { createCache, LIBRARY_MEASURED } from './library.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
 import { drive, KEYS, median, pairedRounds, profile } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
@@ -174,6 +174,7 @@ async function main(): Promise<void> {
     '# The in-process tier (L1): hit cost, miss cost, propagation',
     '',
     machineHeader('npm run bench:l1'),
+    `- Setup: ${LIBRARY_MEASURED}, in this process and in the reader it forks`,
     '',
     '## An L1 hit against lru-cache',
     '',

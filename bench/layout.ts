@@ -11,7 +11,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
-import { createCache } from '../src/cache/index.ts';
+import { createCache, LIBRARY_MEASURED } from './library.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
 import { IN_FLIGHT, KEYS, keepInFlight, profile } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
@@ -70,7 +70,7 @@ try {
       '# Entry layout: GET on a string vs HGET on a hash field',
       '',
       machineHeader('npm run bench:layout'),
-      `- Redis: ${(await raw.info('server')).match(/redis_version:(\S+)/)?.[1] ?? 'unknown'}, started by the bench; hashes are ${encoding}-encoded`,
+      `- Redis: ${(await raw.info('server')).match(/redis_version:(\S+)/)?.[1] ?? 'unknown'}, started by the bench; hashes are ${encoding}-encoded; ${LIBRARY_MEASURED}`,
       '',
       `Redis time per call (INFO commandstats), ${KEYS} keys, ${IN_FLIGHT} in flight, ${ROUNDS} alternating rounds of ${ROUND_MS} ms each:`,
       '',

@@ -1,11 +1,12 @@
 /**
- * The library as `npm run bench` and `npm run bench:miss-protocols` measure it: the package's
+ * The library as the benches measure it (all but `bench:hit-cpu`, which times the store's and
+ * the guard's internals one by one from the sources): the package's
  * compiled entry, `dist/cache/index.js` (what `import 'redis-cache-layer'` loads, `npm run build`
  * makes it), not the TypeScript sources through tsx. tsx compiles with esbuild's keepNames, which
  * wraps every named function and class in a `__name` call no user's build has: on the miss path
  * that measured about 3 µs more Node.js CPU per miss (a CPU profile at 64 in flight); the same
  * code from both, paired in one process, ran 3–6 % more misses per second from dist/ and as many
- * hits (within 3 %). Those two scripts build first. Run directly, a missing or stale build (a
+ * hits (within 3 %). Their npm scripts build first. Run directly, a missing or stale build (a
  * source under src/cache newer than its compiled file, or one not compiled at all) is an error
  * rather than a silent fall back to the sources or a measurement of code that is no longer there.
  */
