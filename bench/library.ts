@@ -15,11 +15,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as Library from '../src/cache/index.ts';
 
-const entry = new URL('../dist/cache/index.js', import.meta.url);
-const entryPath = fileURLToPath(entry);
-if (!existsSync(entryPath)) throw new Error(`bench: ${entryPath} is missing; run \`npm run build\` first (npm run bench does)`);
-
-/** Sources under src/cache whose compiled file is missing or older than they are. */
+/** Sources under src/cache whose compiled file is missing or older than they are (all of them without a build). */
 function staleSources(srcDir: string, distDir: string): string[] {
   const stale: string[] = [];
   const walk = (dir: string): void => {
@@ -37,9 +33,11 @@ function staleSources(srcDir: string, distDir: string): string[] {
 }
 
 const stale = staleSources(fileURLToPath(new URL('../src/cache', import.meta.url)), fileURLToPath(new URL('../dist/cache', import.meta.url)));
-if (stale.length > 0) throw new Error(`bench: dist/ is older than src/cache (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}); run \`npm run build\` first (npm run bench does)`);
+if (stale.length > 0) {
+  throw new Error(`bench: dist/cache is missing or older than src/cache (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}); run \`npm run build\` first (the benches' npm scripts do)`);
+}
 
-const library = (await import(entry.href)) as typeof Library;
+const library = (await import(new URL('../dist/cache/index.js', import.meta.url).href)) as typeof Library;
 
 export const { createCache } = library;
 export type { Cache, CacheOptions } from '../src/cache/index.ts';

@@ -5,6 +5,7 @@
  */
 import { createCache, type CacheOptions } from './library.ts';
 import { drive, median, pairedRounds, profile } from './hit-load.ts';
+import { unlinkUnder } from './loadtest/redis.ts';
 import { countCommands } from './monitor.ts';
 import type { RawRedisClient } from '../test/helpers/redis-server.ts';
 
@@ -74,13 +75,6 @@ export function cacheAsideMisses(raw: RawRedisClient, prefix: string, ttlSeconds
   };
 }
 
-/** Deletes every key under `prefix` (which holds no glob characters), SCAN and UNLINK a batch at a time. */
-export async function deleteUnder(raw: RawRedisClient, prefix: string): Promise<void> {
-  for await (const keys of raw.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
-    if (keys.length > 0) await raw.unlink(keys);
-  }
-}
-
 /**
  * Paired rounds of misses, 64 in flight, every call on a key never used before: plain
  * cache-aside (`GET`, then `SET … EX`) on the raw client against `getOrSet` with leases on.
@@ -116,7 +110,7 @@ export async function missLoad(raw: RawRedisClient, url: string, prefix: string,
   await cache.close();
   // The baseline's keys go too, as every other section's do: with REDIS_URL set, the bench
   // leaves nothing on a server it does not own (several hundred thousand keys otherwise, for 60 s).
-  await deleteUnder(raw, `${prefix}mr:`);
+  await unlinkUnder(raw, `${prefix}mr:`);
   const ratios = base.map((b, i) => (libRates[i] ?? 0) / b);
   const evalStat = scripts.get('eval') ?? { calls: 0, usecPerCall: NaN };
   const setStat = scripts.get('set') ?? { calls: 0, usecPerCall: NaN };

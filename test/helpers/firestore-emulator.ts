@@ -15,7 +15,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, it } from 'vitest';
-import { freePort } from './redis-server.ts';
+import { freePort, PORT_ATTEMPTS, PortTakenError, portTakenIn } from './redis-server.ts';
 
 /** Where the Cloud SDK puts the emulator when no `gcloud` answers (Debian/Ubuntu packages). */
 export const DEFAULT_SDK_ROOT = '/usr/lib/google-cloud-sdk';
@@ -165,12 +165,6 @@ async function answers(url: string): Promise<boolean> {
 
 let projectCounter = 0;
 
-/** The emulator could not bind its port: another process took it after freePort() found it free. */
-class PortTakenError extends Error {}
-
-/** Attempts on a fresh port when the one freePort() found is taken before the emulator binds it. */
-const PORT_ATTEMPTS = 5;
-
 /**
  * Starts an emulator on a free 127.0.0.1 port and resolves once its HTTP port answers `GET /`
  * with 200. Throws (after killing what it started) when the launcher exits early or the
@@ -246,7 +240,7 @@ async function startOnPort(launcher: string, port: number, startTimeoutMs: numbe
       const why = exited ? `exited with ${child.exitCode ?? child.signalCode}` : 'did not answer in time';
       await stop();
       const message = `Firestore emulator on port ${port} ${why}. Output:\n${output}`;
-      if (exited && /Address already in use/.test(output)) throw new PortTakenError(message);
+      if (exited && portTakenIn(output)) throw new PortTakenError(message);
       throw new Error(message);
     }
     await new Promise((r) => setTimeout(r, 100));

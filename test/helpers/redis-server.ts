@@ -94,7 +94,14 @@ export function fileTail(file: string, lines = 30): string {
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-class PortTakenError extends Error {}
+/** A server could not bind its port: another process took it after freePort() found it free. */
+export class PortTakenError extends Error {}
+
+/** Attempts on a fresh port when the one freePort() found is taken before the server binds it. */
+export const PORT_ATTEMPTS = 5;
+
+/** Whether a server's output says its port was taken (redis-server and Java both word it so). */
+export const portTakenIn = (output: string): boolean => /Address already in use/.test(output);
 
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<TestRedisServer> {
   let port = opts.port ?? (await freePort());
@@ -164,7 +171,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
     for (;;) {
       if (c.exitCode !== null || c.signalCode !== null) {
         const log = fileTail(logFile);
-        if (opts.port === undefined && /Address already in use/.test(log + stderr)) throw new PortTakenError(`port ${port} taken`);
+        if (opts.port === undefined && portTakenIn(log + stderr)) throw new PortTakenError(`port ${port} taken`);
         throw new Error(`redis-server on port ${port} exited (${c.exitCode ?? c.signalCode}) before answering; ${logFile}:\n${log}\n${stderr}`);
       }
       if ((await tcpOpen(port)) && (await answersAsUs(c))) return;
@@ -182,7 +189,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
         await launchOnce();
         return;
       } catch (err) {
-        if (!(err instanceof PortTakenError) || !first || attempt >= 5) throw err;
+        if (!(err instanceof PortTakenError) || !first || attempt >= PORT_ATTEMPTS) throw err;
         port = await freePort();
       }
     }
