@@ -31,7 +31,7 @@ async function coreSemantics(t: RunningTopology, version: ClientVersion): Promis
     commandTimeoutMs: SUITE_COMMAND_TIMEOUT_MS,
     // Cluster and Sentinel have a replica: invalidations and lease-checked writes WAIT for it, on a
     // duplicate of the passed cluster client.
-    ...(t.name === 'single' ? {} : { invalidationReplicas: 1, invalidationReplicaTimeoutMs: 1000 }),
+    ...(t.kind === 'single' ? {} : { invalidationReplicas: 1, invalidationReplicaTimeoutMs: 1000 }),
     onError: (e: CacheErrorEvent) => errors.push(e),
   };
   const a = createCache(options);
@@ -43,7 +43,7 @@ async function coreSemantics(t: RunningTopology, version: ClientVersion): Promis
     expect(await a.set('user:1', { id: 1 }, TTL)).toBe(true);
     expect(await b.del('user:0')).toBe(0);
     await connecting;
-    expect(a.topology).toBe(t.name);
+    expect(a.topology).toBe(t.kind);
     expect(await b.get('user:1')).toEqual({ id: 1 });
 
     // A miss takes the lease before it fetches; the other instance waits for the value.
@@ -154,7 +154,7 @@ describeEachTopology('a passed client of each supported node-redis version', (to
     } else {
       it(`${version.label}: serves get/set, getOrSet under a lease, del, tags, patterns, counters and error replies`, () => coreSemantics(topology(), version), 30_000);
     }
-    if (name === 'single') it(`${version.label}: the in-process tier hears another instance's write`, () => inProcessTier(topology(), version), 30_000);
+    if (name === 'single' || name === 'valkey') it(`${version.label}: the in-process tier hears another instance's write`, () => inProcessTier(topology(), version), 30_000);
   }
 });
 

@@ -19,7 +19,7 @@ describeEachTopology('a client the caller passes', (topology) => {
       const cache = createCache({ redis: client, prefix: `pc${randomBytes(3).toString('hex')}:` });
       await cache.ready(10_000);
       await connecting;
-      expect(cache.topology).toBe(topology().name);
+      expect(cache.topology).toBe(topology().kind);
       expect(await cache.set('user:1', { id: 1 }, 60)).toBe(true);
       expect(await cache.getOrSetWithMeta('user:1', () => ({ id: 2 }), 60)).toEqual({ value: { id: 1 }, status: 'hit' });
       expect(cache.redisNodes().some((n) => n.role === 'master' && n.state === 'ready')).toBe(true);

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 
 export interface RedisServerOptions {
@@ -33,6 +34,23 @@ export interface RedisServerOptions {
   logLevel?: 'debug' | 'verbose' | 'notice' | 'warning';
   /** Longest wait for the server to answer after spawning it, in ms. Default 10,000. */
   startTimeoutMs?: number;
+  /**
+   * The server program: `redis-server` (on the PATH) by default, or a path, such as Valkey's from
+   * `valkeyServerPath()`. Valkey takes the same arguments and answers the same protocol.
+   */
+  program?: string;
+}
+
+/**
+ * Valkey ≥ 8.1 (`SET … IFEQ`), for the suites' `valkey` topology and `npm run bench`:
+ * `$VALKEY_SERVER`, else what `scripts/fetch-valkey.sh` leaves in `.cache/valkey/bin` (.ci/run
+ * runs it); undefined when neither is there.
+ */
+export function valkeyServerPath(): string | undefined {
+  const fromEnv = process.env['VALKEY_SERVER'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const fetched = resolve(fileURLToPath(new URL('../../.cache/valkey/bin/valkey-server', import.meta.url)));
+  return existsSync(fetched) ? fetched : undefined;
 }
 
 export interface TestRedisServer {
@@ -111,6 +129,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
   if (opts.config !== undefined) writeFileSync(configFile, opts.config);
   if (opts.sentinel === true && opts.config === undefined) throw new Error('a sentinel needs a config (sentinel monitor …)');
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+  const program = opts.program ?? 'redis-server';
   let child: ChildProcess | undefined;
   let frozen = false;
 
@@ -161,7 +180,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
   };
 
   const launchOnce = async (): Promise<void> => {
-    const c = spawn('redis-server', args(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(program, args(), { stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
     let stderr = '';
     c.stderr?.on('data', (d: Buffer) => {
@@ -172,12 +191,12 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
       if (c.exitCode !== null || c.signalCode !== null) {
         const log = fileTail(logFile);
         if (opts.port === undefined && portTakenIn(log + stderr)) throw new PortTakenError(`port ${port} taken`);
-        throw new Error(`redis-server on port ${port} exited (${c.exitCode ?? c.signalCode}) before answering; ${logFile}:\n${log}\n${stderr}`);
+        throw new Error(`${program} on port ${port} exited (${c.exitCode ?? c.signalCode}) before answering; ${logFile}:\n${log}\n${stderr}`);
       }
       if ((await tcpOpen(port)) && (await answersAsUs(c))) return;
       if (Date.now() > until) {
         c.kill('SIGKILL');
-        throw new Error(`redis-server (pid ${c.pid}) did not answer on port ${port} within ${startTimeoutMs} ms; ${logFile}:\n${fileTail(logFile)}\n${stderr}`);
+        throw new Error(`${program} (pid ${c.pid}) did not answer on port ${port} within ${startTimeoutMs} ms; ${logFile}:\n${fileTail(logFile)}\n${stderr}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -252,8 +271,8 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
 export type RawRedisClient = ReturnType<typeof createClient>;
 
 /** A throwaway server and a plain node-redis client on it, for looking at what the cache wrote. */
-export async function startRedisWithClient(): Promise<{ server: TestRedisServer; raw: RawRedisClient }> {
-  const server = await startRedisServer();
+export async function startRedisWithClient(opts: RedisServerOptions = {}): Promise<{ server: TestRedisServer; raw: RawRedisClient }> {
+  const server = await startRedisServer(opts);
   const raw = createClient({ url: server.url });
   raw.on('error', () => {});
   await raw.connect();

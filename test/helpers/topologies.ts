@@ -1,29 +1,32 @@
 /**
- * One suite, three topologies: `describeEachTopology` runs a block of tests against one Redis, a
- * cluster of three masters and three replicas, and a Sentinel set (master, replica, three
- * sentinels), each started for the file on free ports. The cache reaches each the way a user's
+ * One suite, four servers: `describeEachTopology` runs a block of tests against one Redis, a
+ * cluster of three masters and three replicas, a Sentinel set (master, replica, three
+ * sentinels), and one Valkey ≥ 8.1 (whose `SET … IFEQ` the cache uses for lease-checked writes
+ * in place of a script), each started for the file on free ports. The cache reaches each the way a user's
  * would (a URL, `cluster: { rootNodes }`, `sentinel: { name, sentinelRootNodes }`), and a raw
  * client of the same kind lets tests look at and write keys behind the cache's back.
  *
- * TEST_TOPOLOGIES (comma-separated: single, cluster, sentinel) narrows the set, for a quick run.
+ * TEST_TOPOLOGIES (comma-separated: single, cluster, sentinel, valkey) narrows the set, for a quick
+ * run. Valkey comes from `scripts/fetch-valkey.sh` (.ci/run runs it): without it the `valkey`
+ * block is one test that says so and passes only outside CI.
  */
 import { createClient, createCluster, createSentinel } from 'redis';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CacheOptions } from '../../src/cache/index.ts';
 import { clusterLeaseKey, plainLeaseKey } from '../../src/cache/topology/slots.ts';
-import { startRedisServer } from './redis-server.ts';
+import { startRedisServer, valkeyServerPath } from './redis-server.ts';
 import { startRedisCluster, startRedisSentinel } from './redis-topology.ts';
 
-export type TopologyName = 'single' | 'cluster' | 'sentinel';
+export type TopologyName = 'single' | 'cluster' | 'sentinel' | 'valkey';
 
-const ALL: readonly TopologyName[] = ['single', 'cluster', 'sentinel'];
+const ALL: readonly TopologyName[] = ['single', 'cluster', 'sentinel', 'valkey'];
 
 /** The topologies this run covers. */
 export function topologiesUnderTest(): TopologyName[] {
   const env = process.env['TEST_TOPOLOGIES'];
   if (env === undefined || env.trim() === '') return [...ALL];
   const names = env.split(',').map((s) => s.trim());
-  for (const n of names) if (!(ALL as readonly string[]).includes(n)) throw new Error(`TEST_TOPOLOGIES: unknown topology ${n} (single, cluster, sentinel)`);
+  for (const n of names) if (!(ALL as readonly string[]).includes(n)) throw new Error(`TEST_TOPOLOGIES: unknown topology ${n} (single, cluster, sentinel, valkey)`);
   return names as TopologyName[];
 }
 
@@ -46,6 +49,8 @@ export const SUITE_COMMAND_TIMEOUT_MS = 2000;
 
 export interface RunningTopology {
   readonly name: TopologyName;
+  /** What the cache reports as its topology (`cache.topology`): Valkey is one server, `single`. */
+  readonly kind: 'single' | 'cluster' | 'sentinel';
   /** What createCache needs to reach it; the cache creates and owns its client. */
   readonly cacheOptions: Pick<CacheOptions, 'redis' | 'cluster' | 'sentinel'>;
   readonly raw: RawRedis;
@@ -87,11 +92,14 @@ async function connected(c: RawClient): Promise<RawClient> {
 
 /** Starts the topology; the caller stops it. */
 export async function startTopology(name: TopologyName): Promise<RunningTopology> {
-  if (name === 'single') {
-    const server = await startRedisServer();
+  if (name === 'single' || name === 'valkey') {
+    const program = name === 'valkey' ? valkeyServerPath() : undefined;
+    if (name === 'valkey' && program === undefined) throw new Error('no Valkey: run scripts/fetch-valkey.sh (or set VALKEY_SERVER)');
+    const server = await startRedisServer(program === undefined ? {} : { program });
     const raw = await connected(createClient({ url: server.url }));
     return {
       name,
+      kind: 'single',
       cacheOptions: { redis: server.url },
       raw: rawOf(raw),
       leaseKey: plainLeaseKey,
@@ -106,6 +114,7 @@ export async function startTopology(name: TopologyName): Promise<RunningTopology
     const raw = await connected(createCluster({ rootNodes: cluster.rootNodes, defaults: cluster.defaults }));
     return {
       name,
+      kind: 'cluster',
       cacheOptions: { cluster: { rootNodes: cluster.rootNodes.map((n) => n.url) } },
       raw: rawOf(raw),
       leaseKey: clusterLeaseKey,
@@ -119,6 +128,7 @@ export async function startTopology(name: TopologyName): Promise<RunningTopology
   const raw = await connected(createSentinel({ name: sentinel.name, sentinelRootNodes: sentinel.sentinelRootNodes }));
   return {
     name,
+    kind: 'sentinel',
     cacheOptions: { sentinel: { name: sentinel.name, sentinelRootNodes: sentinel.sentinelRootNodes } },
     raw: rawOf(raw),
     leaseKey: plainLeaseKey,
@@ -136,6 +146,14 @@ export async function startTopology(name: TopologyName): Promise<RunningTopology
  */
 export function describeEachTopology(title: string, body: (topology: () => RunningTopology, name: TopologyName) => void): void {
   for (const name of topologiesUnderTest()) {
+    if (name === 'valkey' && valkeyServerPath() === undefined) {
+      describe(`${title} [valkey]`, () => {
+        it('has no Valkey to run on: allowed outside CI only (scripts/fetch-valkey.sh fetches it; .ci/run does)', () => {
+          expect(process.env['CI'], 'CI=true but there is no Valkey: run scripts/fetch-valkey.sh').not.toBe('true');
+        });
+      });
+      continue;
+    }
     describe(`${title} [${name}]`, () => {
       let running: RunningTopology | undefined;
       beforeAll(async () => {
