@@ -210,3 +210,12 @@ export function leaseMarker(token: string): string {
 export function isLeaseMarker(raw: string): boolean {
   return raw.charCodeAt(0) === 0;
 }
+
+/**
+ * The token of a lease marker. A waiter on another instance appends SOH to the marker (the
+ * ACQUIRE script): the holder's write must then announce itself, which the plain `SET … IFEQ`
+ * write cannot, so it no longer matches and the write goes through the script (scripts.ts).
+ */
+export function markerToken(raw: string): string {
+  return raw.charCodeAt(raw.length - 1) === 1 ? raw.slice(1, -1) : raw.slice(1);
+}

@@ -155,7 +155,7 @@ export class Resolver {
       if (this.#inflight.get(plan.full) === entry) this.#inflight.delete(plan.full);
     };
     // A caller whose read took the lease fetches at once (what #settle would do, one async frame less).
-    const run = lease?.state === 'acquired' ? this.#fetch(plan, lease.token, null, true, span) : this.#settle(plan, stale, storeDown, span, lease);
+    const run = lease?.state === 'acquired' ? this.#fetch(plan, lease.token, null, true, span, true) : this.#settle(plan, stale, storeDown, span, lease);
     entry.final = run.then(
       (s) => {
         entry.answered = true;
@@ -216,7 +216,7 @@ export class Resolver {
         h.fail('getOrSet', plan.key, err, span);
         return this.#fetch(plan, undefined, null, false, span);
       }
-      if (t.state === 'taken') return this.#fetch(plan, token, null, true, span);
+      if (t.state === 'taken') return this.#fetch(plan, token, null, true, span, true);
       if (t.state === 'held') held = true;
       else {
         // A holder's write landed between this caller's read and its lease: that is the value.
@@ -267,7 +267,7 @@ export class Resolver {
         // Only what this call returned counts: the read's stale value may have been invalidated since.
         const f = this.found(plan.key, plan.full, r.entry, now, seq);
         if (f !== null && f.fresh) return settledNow({ value: f.value, status: f.failSafe ? 'stale' : waited ? 'miss' : 'hit', seq });
-        if (r.lease === 'acquired') return await this.#fetch(plan, token, f, true, span);
+        if (r.lease === 'acquired') return await this.#fetch(plan, token, f, true, span, r.entry === null && plan.tags.length === 0);
         // Someone else is fetching. With a stale value, answer at once; otherwise wait for theirs.
         if (f !== null) return settledNow({ value: f.value, status: 'stale', seq });
         held = true;
@@ -286,10 +286,12 @@ export class Resolver {
 
   /**
    * Runs the fetcher. With `token`, the value is written only if the lease still holds; with
-   * `write` false it is not written at all. `stale` is the fallback for soft time-out and
+   * `write` false it is not written at all. `marker`: the lease is a marker under the entry's own
+   * key (scripts.ts), not a lease key beside an entry; the store may then write with a plain
+   * compare-and-set (leased-writes.ts). `stale` is the fallback for soft time-out and
    * fail-safe. The fetcher runs in a `cache.fetch` span under `span` (tracing.ts).
    */
-  #fetch(plan: GetOrSetPlan<unknown>, token: string | undefined, stale: Found | null, write: boolean, span: Span): Promise<Settled> {
+  #fetch(plan: GetOrSetPlan<unknown>, token: string | undefined, stale: Found | null, write: boolean, span: Span, marker = false): Promise<Settled> {
     const h = this.#host;
     const fetchSeq = h.nextSeq();
     const startedMs = h.options.clock.now();
@@ -304,7 +306,7 @@ export class Resolver {
       if (!write) return settledNow(outcome);
       // Joiners wait for the write (a write that landed makes the value current as of the
       // write, see resolve).
-      const committed = this.#commit(plan, token, value, startedMs, () => abandoned);
+      const committed = this.#commit(plan, token, marker, value, startedMs, () => abandoned);
       this.#trackWrite(committed);
       const final = committed.then((commitSeq): Outcome => ({ value, status: 'miss', seq: Math.max(fetchSeq, commitSeq ?? 0) }));
       // The caller may answer before its write lands, a round trip sooner, when later calls of
@@ -366,7 +368,7 @@ export class Resolver {
    * happens before it returns, so an input error (E_SERIALIZE, E_VALUE_TOO_LARGE, …) throws to
    * the caller rather than disappearing into the write.
    */
-  #commit(plan: GetOrSetPlan<unknown>, token: string | undefined, value: unknown, startedMs: number, abandoned: () => boolean): Promise<number | null> {
+  #commit(plan: GetOrSetPlan<unknown>, token: string | undefined, marker: boolean, value: unknown, startedMs: number, abandoned: () => boolean): Promise<number | null> {
     const h = this.#host;
     const o = h.options;
     if (value === null && plan.negativeTtlSeconds === false) {
@@ -387,7 +389,7 @@ export class Resolver {
       ttlMs: ttlMs + plan.graceMs,
       tags: plan.tags,
     };
-    return h.store.commit(plan.full, token, entry).then(
+    return h.store.commit(plan.full, token, entry, marker).then(
       (written) => {
         if (written) {
           h.stats.sets++;

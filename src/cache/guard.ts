@@ -274,6 +274,18 @@ export function isErrorReply(err: unknown): err is Error {
   return false;
 }
 
+/** Whether err is Redis's error reply (bare, or as a RedisCommandError's cause) whose message matches. */
+function replyMatches(err: unknown, message: RegExp): boolean {
+  const reply = err instanceof RedisCommandError ? err.cause : err;
+  return isErrorReply(reply) && message.test(reply.message);
+}
+
+export const isWrongType = (err: unknown): boolean => replyMatches(err, /^WRONGTYPE/);
+/** Redis refused a write command for memory (`maxmemory` with `noeviction`). */
+export const isOutOfMemory = (err: unknown): boolean => replyMatches(err, /^OOM/);
+/** Redis does not know a command's form: `SET … NX … GET` before 7.0, `SET … IFEQ` before Redis 8.4 and Valkey 8.1. */
+export const isSyntaxError = (err: unknown): boolean => replyMatches(err, /syntax error/i);
+
 /** Maps whatever node-redis threw to one of the library's typed errors, keeping the cause. */
 export function classify(operation: string, err: unknown): CacheError {
   if (err instanceof CacheError) return err;

@@ -1,4 +1,4 @@
-import { isLeaseMarker, parseRefs, parseStored, tokenProcess, type TagRef } from './entry.ts';
+import { isLeaseMarker, markerToken, parseRefs, parseStored, tokenProcess, type TagRef } from './entry.ts';
 import { isErrorReply } from './guard.ts';
 import type { Serializer } from './serializer.ts';
 import type { RedisConnection } from './topology/connection.ts';
@@ -172,7 +172,7 @@ export async function readRaw(c: RedisConnection, fullKey: string, tagPrefix: st
   const [entry, pttlMs, lease, leasePttlMs] = await Promise.all([readString(c, fullKey), c.pttl(fullKey), readLease(c, leaseKey), c.pttl(leaseKey)]);
   // A miss's lease under the entry's own key (scripts.ts): no entry, and that lease, whose expiry is the key's.
   if (entry.raw !== null && isLeaseMarker(entry.raw)) {
-    return { raw: null, wrongType: false, pttlMs: -2, lease: { token: entry.raw.slice(1), expiresAtMs: null, refs: [] }, leasePttlMs: pttlMs, versions: new Map() };
+    return { raw: null, wrongType: false, pttlMs: -2, lease: { token: markerToken(entry.raw), expiresAtMs: null, refs: [] }, leasePttlMs: pttlMs, versions: new Map() };
   }
   const names = new Set<string>();
   if (entry.raw !== null) for (const [name] of parseStored(entry.raw).tags) names.add(name);

@@ -1,4 +1,6 @@
+import { leaseMarker } from './entry.ts';
 import { RedisCommandError } from './errors.ts';
+import { isSyntaxError, isWrongType } from './guard.ts';
 import { WRITE_LEASED } from './scripts.ts';
 import type { RedisConnection } from './topology/connection.ts';
 
@@ -14,8 +16,8 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** How a batch reaches Redis: under the store's deadline and connection checks (RedisStore.run). */
-export type RunWrite = (call: (c: RedisConnection) => Promise<unknown>) => Promise<unknown>;
+/** How a write reaches Redis: under the store's deadline and connection checks (RedisStore.run). */
+export type RunWrite = <T>(call: (c: RedisConnection) => Promise<T>) => Promise<T>;
 
 const firstIsOne = (reply: unknown): boolean => Array.isArray(reply) && Number(reply[0]) === 1;
 
@@ -25,22 +27,97 @@ export function writeLeased(c: RedisConnection, key: string, args: readonly stri
 }
 
 /**
- * The lease-checked writes of untagged entries (a miss's last step) issued in one run of
- * JavaScript, sent together in one WRITE_LEASED call at its end: a microtask queued by the first
- * of them. A script call costs Redis several times the commands it runs (`npm run bench`,
+ * The lease-checked writes of untagged entries (a miss's last step): a plain `SET … IFEQ` each
+ * where Redis has it (see `write`), and otherwise the WRITE_LEASED script. On one Redis or
+ * Sentinel, the scripted writes issued in one run of JavaScript are sent together in one
+ * WRITE_LEASED call at its end: a microtask queued by the first of them. A script call costs Redis several times the commands it runs (`npm run bench`,
  * `INFO commandstats`: one write per call about 12 µs, 21 per call 7.0 µs each, a `SET` 1.5), so
  * misses that finish together share one. The call is sent inline (EVAL, never NOSCRIPT) and
  * before anything a caller does once getOrSet has answered, since that answer reaches it through
- * promise jobs queued after this microtask: the order of this process's calls holds. For one
- * Redis or Sentinel: on a cluster the keys of one call must share a slot.
+ * promise jobs queued after this microtask: the order of this process's calls holds. On a
+ * cluster, where the keys of one call must share a slot, each scripted write is a call of its own.
  */
 export class LeasedWrites {
   #batch: Pending[] | undefined;
+  /**
+   * Whether Redis takes `SET … IFEQ` (Valkey ≥ 8.1, Redis ≥ 8.4), learnt from the first write's
+   * answer. While it is not 'no', a write is first that plain command (see `write`).
+   */
+  #compareAndSet: 'unknown' | 'yes' | 'no' = 'unknown';
+  /** `SET … IFEQ` writes in flight by key, until their last step settles: what this process's reads of the key wait for. */
+  readonly #unsettled = new Map<string, Promise<boolean>>();
 
-  constructor(private readonly runWrite: RunWrite) {}
+  /** `oneScriptPerWrite`: no batching (a cluster, where one script call's keys must share a slot). */
+  constructor(
+    private readonly runWrite: RunWrite,
+    private readonly oneScriptPerWrite: boolean,
+  ) {}
 
-  /** Queues the write; resolves whether the token still held the lease and the entry was written. */
-  write(key: string, args: readonly string[]): Promise<boolean> {
+  /**
+   * Writes `text` under key for ttlMs if `token` still holds its lease; resolves whether it did.
+   * `marker`: the lease is a marker under the key (scripts.ts). Then, where Redis has `SET … IFEQ`: `SET <key> <text> IFEQ <marker> PX <ttlMs>`, one plain command
+   * (no script: `npm run bench:miss-protocols` prices the difference). When that finds something
+   * else under the key (a marker a waiter flagged, a lease kept beside a stale entry, a revoked
+   * or lost lease) the script decides, and announces the write to waiters. A Redis without IFEQ
+   * answers the first write with a syntax error: from then on, the script alone.
+   *
+   * The first step is sent at once, ahead of any later call of this process; a second step is
+   * not, so until the write has settled this process's reads of the key wait for it (`settling`):
+   * read-your-writes holds as with the script. A later `del` or `set` need not wait: it revokes
+   * the lease, and the script then writes nothing after it.
+   */
+  write(key: string, token: string, text: string, ttlMs: number, marker: boolean): Promise<boolean> {
+    // A lease key beside an entry: IFEQ would find the entry, never the marker.
+    if (this.#compareAndSet === 'no' || !marker) return this.#scripted(key, [token, text, String(ttlMs)]);
+    const written: Promise<boolean> = this.#compareAndSetWrite(key, text, token, ttlMs, () => {
+      if (this.#unsettled.get(key) === written) this.#unsettled.delete(key);
+    });
+    this.#unsettled.set(key, written);
+    return written;
+  }
+
+  /**
+   * Whether the first write has shown if Redis takes `SET … IFEQ`. Until then a write may meet a
+   * syntax error and go to the script a round trip later, after calls sent meanwhile: getOrSet
+   * then awaits its write rather than answering first (CacheStore.ordersUntaggedWrites).
+   */
+  get learnt(): boolean {
+    return this.#compareAndSet !== 'unknown';
+  }
+
+  /** The write of key this process has in flight as `SET … IFEQ`, for a read of the key to wait for; undefined when there is none. */
+  settling(key: string): Promise<boolean> | undefined {
+    return this.#unsettled.size === 0 ? undefined : this.#unsettled.get(key);
+  }
+
+  /** `SET … IFEQ`, then the script if that found something else under the key; `settled` runs once either has settled. */
+  #compareAndSetWrite(key: string, text: string, token: string, ttlMs: number, settled: () => void): Promise<boolean> {
+    const scripted = (): Promise<boolean> => {
+      const last = this.#scripted(key, [token, text, String(ttlMs)]);
+      last.then(settled, settled);
+      return last;
+    };
+    return this.runWrite((c) => c.setIfEqual(key, text, leaseMarker(token), ttlMs)).then(
+      (written) => {
+        this.#compareAndSet = 'yes';
+        if (!written) return scripted();
+        settled();
+        return true;
+      },
+      (err: unknown) => {
+        if (isSyntaxError(err)) this.#compareAndSet = 'no';
+        // A key of another type: an entry in an earlier version's hash form, its lease beside it.
+        else if (!isWrongType(err)) {
+          settled();
+          throw err;
+        }
+        return scripted();
+      },
+    );
+  }
+
+  #scripted(key: string, args: readonly string[]): Promise<boolean> {
+    if (this.oneScriptPerWrite) return this.runWrite((c) => writeLeased(c, key, args));
     return new Promise<boolean>((resolve, reject) => {
       if (this.#batch === undefined) {
         this.#batch = [];

@@ -1,6 +1,6 @@
 import { isLeaseMarker, leaseMarker, parseStored, randomToken, storedText, type EntryWrite, type StoredEntry } from './entry.ts';
 import { RedisCommandError, RedisUnavailableError, ReplicationTimeoutError, type CacheError } from './errors.ts';
-import { classify, isErrorReply, type Guard } from './guard.ts';
+import { classify, isOutOfMemory, isSyntaxError, isWrongType, type Guard } from './guard.ts';
 import { clientNames, readRaw, type RawInspection, type ScanBatch } from './inspect.ts';
 import { tagKeyPrefix } from './tags.ts';
 import { LeaseWatcher, type LeaseWatch } from './lease-watch.ts';
@@ -13,18 +13,6 @@ import { groupBySlot, LEASE_MARK } from './topology/slots.ts';
 
 export { luaScript, type LuaScript } from './scripts.ts';
 export type { NodeRedisClient } from './topology/connection.ts';
-
-/** Whether err is Redis's error reply (bare, or as a RedisCommandError's cause) whose message matches. */
-function replyMatches(err: unknown, message: RegExp): boolean {
-  const reply = err instanceof RedisCommandError ? err.cause : err;
-  return isErrorReply(reply) && message.test(reply.message);
-}
-
-const isWrongType = (err: unknown): boolean => replyMatches(err, /^WRONGTYPE/);
-/** Redis refused a write command for memory (`maxmemory` with `noeviction`). */
-const isOutOfMemory = (err: unknown): boolean => replyMatches(err, /^OOM/);
-/** Redis does not know `SET … NX … GET` (older than 7.0: a syntax error). */
-const isSyntaxError = (err: unknown): boolean => replyMatches(err, /syntax error/i);
 
 function noop(): void {}
 
@@ -47,8 +35,6 @@ function settled<R>(fn: () => R | Promise<R>): Promise<R> {
 export class RedisStore implements CacheStore {
   readonly kind = 'redis' as const;
   readonly connection: RedisConnection;
-  /** The write goes out on the connection reads use, unless it must WAIT on the invalidation connection. */
-  readonly ordersUntaggedWrites: boolean;
   readonly #guard: Guard;
   readonly #tagPrefix: string;
   readonly #keyPrefix: string;
@@ -59,8 +45,8 @@ export class RedisStore implements CacheStore {
   /** Where invalidations go: a connection of their own when they WAIT (WAIT blocks its connection). */
   readonly #invalidator: RedisConnection;
   readonly #watcher: LeaseWatcher;
-  /** The misses' lease-checked writes, sent together per run of JavaScript (one Redis or Sentinel). */
-  readonly #leasedWrites = new LeasedWrites((call) => this.run('WRITE', call));
+  /** The misses' lease-checked writes (leased-writes.ts), unless they WAIT for replicas. */
+  readonly #leasedWrites: LeasedWrites;
   /** Leasing reads (readOrLease) are off until then (monotonic ms); Infinity: this Redis lacks them. */
   #leaseOnReadOffUntilMs = 0;
 
@@ -84,7 +70,15 @@ export class RedisStore implements CacheStore {
     this.#replicaTimeoutMs = opts.replicaTimeoutMs ?? 100;
     this.#invalidator = opts.invalidator ?? connection;
     this.#watcher = new LeaseWatcher(() => connection.openPubSub());
-    this.ordersUntaggedWrites = this.#replicas === 0;
+    this.#leasedWrites = new LeasedWrites((call) => this.run('WRITE', call), connection.kind === 'cluster');
+  }
+
+  /**
+   * The write goes out on the connection reads use, unless it must WAIT on the invalidation
+   * connection; and not while it is unknown whether Redis takes `SET … IFEQ` (leased-writes.ts).
+   */
+  get ordersUntaggedWrites(): boolean {
+    return this.#replicas === 0 && this.#leasedWrites.learnt;
   }
 
   /**
@@ -150,6 +144,8 @@ export class RedisStore implements CacheStore {
    * Redis, the call is read with a plain GET instead, and leasing reads pause (see leaseOnRead).
    */
   readOrLease<R>(r: LeasingRead<R>): Promise<R> {
+    const writing = this.#leasedWrites.settling(r.fullKey);
+    if (writing !== undefined) return writing.then(() => this.readOrLease(r), () => this.readOrLease(r));
     const c = this.connection;
     if (!c.isReady) return this.#firstConnect('GET').then(() => this.readOrLease(r), (err: CacheError) => r.onError(err));
     let probe: boolean;
@@ -179,6 +175,9 @@ export class RedisStore implements CacheStore {
   }
 
   read<R>(r: EntryRead<R>): Promise<R> {
+    // Read-your-writes: this process's write of the key may still take its second step (leased-writes.ts).
+    const writing = this.#leasedWrites.settling(r.fullKey);
+    if (writing !== undefined) return writing.then(() => this.read(r), () => this.read(r));
     const c = this.connection;
     if (!c.isReady) return this.#firstConnect('GET').then(() => this.read(r), (err: CacheError) => r.onError(err));
     // The circuit check and the send stay here rather than behind a callback in the guard: that
@@ -240,6 +239,8 @@ export class RedisStore implements CacheStore {
 
   readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
+    const writing = this.#settling(keys);
+    if (writing !== undefined) return writing.then(() => this.readEntries(keys));
     return this.run('MGET', async (c) => {
       // One MGET for all keys (one per slot on a cluster). A key of another type (an entry in
       // an earlier version's hash form) reads as absent: a miss until it is next written.
@@ -356,10 +357,9 @@ export class RedisStore implements CacheStore {
    * invalidation connection): a write lost in a failover would leave the replica with the lease
    * the write consumed, and the key blocked for other callers until that lease expires.
    */
-  commit(key: string, token: string | undefined, entry: EntryWrite): Promise<boolean> {
+  commit(key: string, token: string | undefined, entry: EntryWrite, marker = false): Promise<boolean> {
     if (token !== undefined && entry.tags.length === 0 && this.#replicas === 0) {
-      if (this.connection.kind === 'cluster') return this.run('WRITE', (c) => writeLeased(c, key, this.#leasedArgs(token, entry)));
-      return this.#leasedWrites.write(key, this.#leasedArgs(token, entry));
+      return this.#leasedWrites.write(key, token, this.#storedText(entry), entry.ttlMs, marker);
     }
     const write = async (c: RedisConnection): Promise<boolean> => {
       if (token !== undefined && entry.tags.length === 0) return writeLeased(c, key, this.#leasedArgs(token, entry));
@@ -387,8 +387,13 @@ export class RedisStore implements CacheStore {
 
   /** WRITE_LEASED's arguments for one entry: token, stored text (entry.ts `storedText`), ttlMs. */
   #leasedArgs(token: string, entry: EntryWrite): [string, string, string] {
+    return [token, this.#storedText(entry), String(entry.ttlMs)];
+  }
+
+  /** What an untagged entry's key holds (entry.ts `storedText`). */
+  #storedText(entry: EntryWrite): string {
     const fetchMs = Math.round(entry.fetchMs);
-    return [token, storedText(entry, fetchMs, this.#json(entry, fetchMs)), String(entry.ttlMs)];
+    return storedText(entry, fetchMs, this.#json(entry, fetchMs));
   }
 
   async failSafe(key: string, token: string | undefined, expectFreshUntilMs: number, retryAtMs: number): Promise<boolean> {
@@ -443,6 +448,16 @@ export class RedisStore implements CacheStore {
     return this.#invalidation('UNLINK', internal, (conn) => conn.unlinkEntries(entries, internal));
   }
 
+  /** Settles once this process's writes of keys in flight have (their reads then see them), or undefined when there are none. */
+  #settling(keys: readonly string[]): Promise<unknown> | undefined {
+    let out: Promise<unknown>[] | undefined;
+    for (const k of keys) {
+      const w = this.#leasedWrites.settling(k);
+      if (w !== undefined) (out ??= []).push(w);
+    }
+    return out === undefined ? undefined : Promise.allSettled(out);
+  }
+
   /** A lease or a tag version (`<prefix>#tag:…`), as SCAN over the prefix also returns them. */
   #isInternal(fullKey: string): boolean {
     return fullKey.includes(LEASE_MARK) || (fullKey.charCodeAt(this.#keyPrefix.length) === 35 /* # */ && fullKey.startsWith(this.#keyPrefix));
@@ -472,11 +487,13 @@ export class RedisStore implements CacheStore {
   }
 
   async pttl(key: string): Promise<number | null> {
+    await this.#settling([key]);
     const ms = await this.run('PTTL', (c) => c.pttl(key));
     return ms === -2 ? null : ms;
   }
 
-  inspect(fullKey: string): Promise<RawInspection> {
+  async inspect(fullKey: string): Promise<RawInspection> {
+    await this.#settling([fullKey]);
     return this.run('INSPECT', (c) => readRaw(c, fullKey, this.#tagPrefix));
   }
 

@@ -10,7 +10,11 @@ import { createHash } from 'node:crypto';
  * - on a key that holds no entry, for a call without tags, a marker under the entry's own key:
  *   NUL then the holder's token (entry.ts `leaseMarker`), with the lease's expiry. One plain
  *   `SET <key> <marker> NX PX … GET` both reads the key and takes the lease: a miss needs no
- *   read of its own before it, and no script;
+ *   read of its own before it, and no script. Where Redis has `SET … IFEQ` (Valkey ≥ 8.1,
+ *   Redis ≥ 8.4) the holder's write needs none either: `SET <key> <entry> IFEQ <marker>`. It
+ *   cannot announce itself, so a waiter on another instance flags the marker (SOH appended, by
+ *   ACQUIRE): the plain write then misses it and the holder writes with WRITE_LEASED, which
+ *   announces. Every script takes the flagged marker for the marker;
  * - otherwise (a stale entry stays readable while it is refreshed; a tagged lease records tag
  *   versions) a string under `<key>\0lease`: `token|lx|lt` (the holder's token, the expiry in
  *   clock ms, the tag versions it was taken under), with its own expiry, in the entry's slot on a
@@ -163,7 +167,11 @@ local ty = redis.call('TYPE', key)['ok']
 local v = false
 if ty == 'string' then v = redis.call('GET', key)
 elseif ty == 'hash' then v = redis.call('HGET', key, 'v') end
-if v and string.byte(v, 1) == 0 then return {'absent', '', 'held'} end
+if v and string.byte(v, 1) == 0 then
+  -- A marker: its holder is fetching. Flag it (SOH at its end) so the holder's write announces itself.
+  if ty == 'string' and string.byte(v, -1) ~= 1 then redis.call('SET', key, v .. string.char(1), 'KEEPTTL') end
+  return {'absent', '', 'held'}
+end
 local state = 'absent'
 if v then
   local x, g, d, fl, refs = parse(v)
@@ -249,7 +257,8 @@ return 1`);
 /** KEYS[1] an entry, KEYS[2] its lease key, ARGV[1] token. Drops the lease, in either form, if the token holds it. */
 export const RELEASE = luaScript(`
 local s = redis.pcall('GET', KEYS[1])
-if s == string.char(0) .. ARGV[1] then
+local marker = string.char(0) .. ARGV[1]
+if s == marker or s == marker .. string.char(1) then
   redis.call('DEL', KEYS[1])
   redis.pcall('SPUBLISH', KEYS[2], '1')
   return 1
@@ -278,13 +287,14 @@ for i = 1, n do
   local key, lk = KEYS[i], KEYS[n + i]
   local token, text, ttl = ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]
   out[i] = 0
-  if redis.pcall('GET', key) == string.char(0) .. token then
+  local s, marker = redis.pcall('GET', key), string.char(0) .. token
+  if s == marker or s == marker .. string.char(1) then
     redis.call('SET', key, text, 'PX', ttl)
     redis.pcall('SPUBLISH', lk, '1')
     out[i] = 1
   else
-    local s = redis.pcall('GET', lk)
-    if type(s) == 'string' and string.sub(s, 1, #token + 1) == token .. '|' then
+    local l = redis.pcall('GET', lk)
+    if type(l) == 'string' and string.sub(l, 1, #token + 1) == token .. '|' then
       redis.call('SET', key, text, 'PX', ttl)
       redis.call('DEL', lk)
       redis.pcall('SPUBLISH', lk, '1')

@@ -101,7 +101,10 @@ export interface CacheStore {
    * any call made after it: getOrSet may then answer before the write lands (read-your-writes
    * holds within the process). False when writes go out on another connection (Redis with
    * invalidationReplicas); the tagged write's script is long and may meet NOSCRIPT, so it is
-   * always awaited.
+   * always awaited. Where the write is `SET … IFEQ`, only its first step is ordered so: one that
+   * needs the script (a waiter flagged the lease, a stale entry is being refreshed) takes a
+   * second, which a later call can overtake and then finds no value yet, never a wrong one
+   * (leased-writes.ts).
    */
   readonly ordersUntaggedWrites: boolean;
   /**
@@ -150,9 +153,11 @@ export interface CacheStore {
   /**
    * Writes the entry only if `token` still holds the lease and the tag versions the lease was
    * taken under are current (then the entry records those versions). Without a token, writes
-   * unconditionally like `write`. Resolves whether it wrote.
+   * unconditionally like `write`. Resolves whether it wrote. `marker`: the lease was taken as a
+   * marker under the entry's own key (tryLease, readOrLease, or acquire with no entry and no
+   * tags), so Redis may check it with `SET … IFEQ` (leased-writes.ts); a hint, never a condition.
    */
-  commit(key: string, token: string | undefined, entry: EntryWrite): Promise<boolean>;
+  commit(key: string, token: string | undefined, entry: EntryWrite, marker?: boolean): Promise<boolean>;
   /**
    * Fail-safe: if the entry still has freshUntilMs `expectFreshUntilMs` (and `token` still holds
    * the lease, when given), moves freshUntilMs to `retryAtMs`, flags it fail-safe and releases

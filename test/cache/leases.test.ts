@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cache, CacheOptions } from '../../src/cache/index.ts';
 import { Cache as CacheClass, createCache } from '../../src/cache/index.ts';
-import { startRedisWithClient, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
+import { startRedisWithClient, valkeyServerPath, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
 import { deferred } from './get-or-set-contract.ts';
 import { describeEachTopology, SUITE_COMMAND_TIMEOUT_MS, type RunningTopology } from '../helpers/topologies.ts';
 
@@ -40,22 +40,26 @@ async function closeAll(list: Cache[]): Promise<void> {
 }
 
 /** Redis commands (upper-cased names) issued while fn runs, from MONITOR. */
-async function commandsDuring(fn: () => Promise<unknown>): Promise<string[]> {
-  const monitor = raw.duplicate();
+async function commandsDuring(fn: () => Promise<unknown>, on: RawRedisClient = raw): Promise<string[]> {
+  return (await linesDuring(fn, on)).map((l) => (/"([A-Za-z]+)"/.exec(l)?.[1] ?? '').toUpperCase());
+}
+
+/** The MONITOR lines of the commands clients sent while fn runs (not those scripts ran). */
+async function linesDuring(fn: () => Promise<unknown>, on: RawRedisClient = raw): Promise<string[]> {
+  const monitor = on.duplicate();
   monitor.on('error', () => {});
   await monitor.connect();
   const seen: string[] = [];
   await monitor.monitor((line) => {
     // Commands run inside scripts are listed too, as "[0 lua]" lines; keep what clients sent.
     if (line.includes(' lua]')) return;
-    const m = /"([A-Za-z]+)"/.exec(line);
-    if (m?.[1] !== undefined) seen.push(m[1].toUpperCase());
+    if (/"[A-Za-z]+"/.test(line)) seen.push(line);
   });
   await fn();
-  await raw.ping(); // MONITOR output is in order: once this PING shows, everything before it has too.
+  await on.ping(); // MONITOR output is in order: once this PING shows, everything before it has too.
   await new Promise((r) => setTimeout(r, 50));
   await monitor.close();
-  const end = seen.lastIndexOf('PING');
+  const end = seen.findLastIndex((l) => /"ping"/i.test(l));
   return seen.slice(0, end === -1 ? seen.length : end);
 }
 
@@ -190,6 +194,7 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
       expect(await p).toEqual(['old']);
       expect(await t.raw.exists(full)).toBe(0);
     }
+    await c.idle(); // getOrSet answers before its write settles (on Valkey the refusal can take a second step)
     expect((await c.getStats()).staleWritesPrevented).toBe(4);
     // A pattern that does not match the key leaves its lease alone.
     const paused = deferred();
@@ -336,5 +341,124 @@ describe('what each path costs in commands (one Redis, MONITOR)', () => {
     expect(await c.get('jobs:open:1999')).toBeNull();
     expect(await c.get('job:3')).toBeNull();
     await closeAll([c]);
+  });
+});
+
+describe('the lease-checked write as one plain command: SET … IFEQ (MONITOR)', () => {
+  it('on Redis 7.0 the first write meets a syntax error and the script writes it, nothing lost; later writes go to the script alone', async () => {
+    const [c] = await caches(1, { leasingReads: 'always' });
+    if (c === undefined) throw new Error('no cache');
+    const first = await linesDuring(async () => {
+      expect(await c.getOrSet('user:1:profile', () => ({ id: 1 }), 60)).toEqual({ id: 1 });
+      await c.idle();
+    });
+    expect(first.map((l) => /"([A-Za-z]+)"/.exec(l)?.[1]?.toUpperCase())).toEqual(['SET', 'SET', 'EVAL']);
+    expect(first[1]).toMatch(/"IFEQ"/);
+    expect(await c.get('user:1:profile')).toEqual({ id: 1 });
+    expect(await commandsDuring(async () => {
+      await c.getOrSet('user:2:profile', () => ({ id: 2 }), 60);
+      await c.idle();
+    })).toEqual(['SET', 'EVAL']);
+    const stats = await c.getStats();
+    expect(stats.errors).toBe(0);
+    expect(stats.sets).toBe(2);
+    await closeAll([c]);
+  });
+
+  if (valkeyServerPath() === undefined) {
+    it('on Valkey ≥ 8.1: there is none to run on, allowed outside CI only (scripts/fetch-valkey.sh fetches it; .ci/run does)', () => {
+      expect(process.env['CI'], 'CI=true but there is no Valkey: run scripts/fetch-valkey.sh').not.toBe('true');
+    });
+    return;
+  }
+  describe('on Valkey ≥ 8.1', () => {
+    let valkey: TestRedisServer;
+    let valkeyRaw: RawRedisClient;
+    beforeAll(async () => {
+      ({ server: valkey, raw: valkeyRaw } = await startRedisWithClient({ program: valkeyServerPath() }));
+      target = () => ({ redis: valkey.url });
+    });
+    afterAll(async () => {
+      target = () => ({ redis: server.url });
+      await valkeyRaw.close();
+      await valkey.stop();
+    });
+
+    it('a miss is two plain commands, SET NX GET and SET IFEQ, no script; a hit is one', async () => {
+      const [c] = await caches(1, { leasingReads: 'always' });
+      if (c === undefined) throw new Error('no cache');
+      await c.getOrSet('warm-up', () => 1, 60);
+      await c.idle();
+      const miss = await linesDuring(async () => {
+        expect(await c.getOrSet('user:1:profile', () => ({ id: 1 }), 60)).toEqual({ id: 1 });
+        await c.idle();
+      }, valkeyRaw);
+      expect(miss).toHaveLength(2);
+      expect(miss[0]).toMatch(/"SET" ".*user:1:profile" "\\x00[^"]+" "NX" "PX" "\d+" "GET"/);
+      expect(miss[1]).toMatch(/"SET" ".*user:1:profile" "\[.*" "IFEQ" "\\x00[^"]+" "PX" "\d+"/);
+      expect(await commandsDuring(() => c.getOrSet('user:1:profile', () => ({ id: 2 }), 60), valkeyRaw)).toEqual(['SET']);
+      expect(await c.getOrSetWithMeta('user:1:profile', () => ({ id: 2 }), 60)).toEqual({ value: { id: 1 }, status: 'hit' });
+      await closeAll([c]);
+    });
+
+    it('a revoked lease is not written by either step: DEL between the fetch and the write leaves nothing', async () => {
+      const [c, other] = await caches(2, { leasingReads: 'always' });
+      if (c === undefined || other === undefined) throw new Error('no caches');
+      const fetched = deferred();
+      const gate = deferred();
+      const reading = c.getOrSet('wallet:1:balance', async () => {
+        fetched.resolve();
+        await gate.promise;
+        return 100;
+      }, 60);
+      await fetched.promise;
+      await other.del('wallet:1:balance');
+      const lines = await linesDuring(async () => {
+        gate.resolve();
+        expect(await reading).toBe(100);
+        await c.idle();
+      }, valkeyRaw);
+      expect(lines.map((l) => /"([A-Za-z]+)"/.exec(l)?.[1]?.toUpperCase())).toEqual(['SET', 'EVAL']); // IFEQ missed; the script agreed
+      expect(await other.get('wallet:1:balance')).toBeNull();
+      expect((await c.getStats()).staleWritesPrevented).toBe(1);
+      await closeAll([c, other]);
+    });
+
+    it("a waiter on another instance flags the marker: the holder's SET IFEQ misses it and the script writes and announces", async () => {
+      const [holder, waiter] = await caches(2, { leasingReads: 'always' });
+      if (holder === undefined || waiter === undefined) throw new Error('no caches');
+      await holder.getOrSet('warm-up', () => 1, 60);
+      await holder.idle();
+      // The waiter's announcement channel is open (its first watch arms), as on any instance that has waited before.
+      await expect.poll(async () => {
+        const w = waiter.store.watchLease(`${waiter.options.prefix}probe`);
+        const armed = await w.armed;
+        w.close();
+        return armed;
+      }, { timeout: 10_000, interval: 50 }).toBe(true);
+      const started = deferred();
+      const gate = deferred<string>();
+      const leading = holder.getOrSet('leaderboard:weekly', async () => {
+        started.resolve();
+        return gate.promise;
+      }, 60);
+      await started.promise;
+      const waiting = waiter.getOrSetWithMeta('leaderboard:weekly', () => 'fetched by the waiter', 60);
+      // The waiter's ACQUIRE has flagged the marker once the key holds NUL, the token, then SOH.
+      await expect.poll(async () => (await valkeyRaw.get(`${holder.options.prefix}leaderboard:weekly`))?.endsWith('\u0001') ?? false, { timeout: 5_000, interval: 10 }).toBe(true);
+      const lines = await linesDuring(async () => {
+        gate.resolve('from the holder');
+        expect(await leading).toBe('from the holder');
+        await holder.idle();
+        expect(await waiting).toEqual({ value: 'from the holder', status: 'miss' });
+      }, valkeyRaw);
+      const sent = lines.map((l) => /"([A-Za-z]+)"/.exec(l)?.[1]?.toUpperCase());
+      expect(sent.slice(0, 2)).toEqual(['SET', 'EVAL']);
+      expect(lines[0]).toMatch(/"IFEQ"/);
+      const s = await waiter.getStats();
+      expect(s.fetches).toBe(0);
+      expect(s.leaseWakeups).toBe(1); // the script's announcement woke it, not a poll
+      await closeAll([holder, waiter]);
+    });
   });
 });

@@ -70,6 +70,12 @@ export interface RedisConnection {
    * the key holds (left as it was). Rejects with WRONGTYPE when the key is not a string.
    */
   setIfAbsentGet(key: string, value: string, ttlMs: number): Promise<string | null>;
+  /**
+   * `SET key value IFEQ expected PX ttlMs` (Valkey ≥ 8.1, Redis ≥ 8.4): resolves whether it was
+   * set, which it is only when the key holds exactly `expected`. Rejects with Redis's syntax
+   * error where IFEQ is unknown, and with WRONGTYPE when the key is not a string.
+   */
+  setIfEqual(key: string, value: string, expected: string, ttlMs: number): Promise<boolean>;
   pttl(key: string): Promise<number>;
   /**
    * EVALSHA, falling back to EVAL on NOSCRIPT. Every key in `keys` must share a slot. `inline`:
@@ -126,6 +132,9 @@ export interface RedisConnection {
 export function isNoScript(err: unknown): boolean {
   return err instanceof Error && /NOSCRIPT/.test(err.message);
 }
+
+/** Whether a `SET`'s reply says it was applied (`OK`; a `SET` whose condition failed answers null). */
+export const isOk = (reply: unknown): boolean => reply === 'OK';
 
 /** EVALSHA through `send`, and EVAL once when the node has not seen the script (restart, flush, new node). */
 export function evalWith(send: (args: string[]) => Promise<unknown>, script: LuaScript, keys: readonly string[], args: readonly string[], inline = false): Promise<unknown> {
