@@ -13,16 +13,21 @@
  * cold key with a 50 ms fetcher, one fetch, the last caller answered within 1.2 × the fetch
  * (median of 10 runs).
  *
- * Uses REDIS_URL when set, otherwise starts a throwaway redis-server on a free port.
+ * Then the miss path again on Valkey ≥ 8.1, where the lease-checked write is `SET … IFEQ`, one
+ * plain command, instead of a script (this machine's Redis 7.0 has no compare-and-set).
+ *
+ * Uses REDIS_URL when set, otherwise starts a throwaway redis-server on a free port; likewise
+ * VALKEY_URL, otherwise Valkey from scripts/fetch-valkey.sh (run if need be).
  * Writes bench/results/<date>-bench.md.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import { createCache, LIBRARY_MEASURED, type Cache } from './library.ts';
-import { startRedisServer } from '../test/helpers/redis-server.ts';
+import { startRedisServer, valkeyServerPath } from '../test/helpers/redis-server.ts';
 import { drive, IN_FLIGHT, KEYS, median, pairedRounds, profile, sequentialUs } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
-import { missLoad, stampede, STAMPEDE_WARM_UP_RUNS } from './miss-load.ts';
+import { missLoad, stampede, STAMPEDE_WARM_UP_RUNS, type MissLoad, type StampedeRun } from './miss-load.ts';
 import { countCommands } from './monitor.ts';
 
 // 60 pairs of 200 ms rather than 15 of 800 ms (the same 24 s): on this shared VM single rounds
@@ -105,6 +110,91 @@ async function roundTrips(raw: RedisClient, url: string, prefix: string): Promis
   return rows;
 }
 
+/** What `npm run bench` measures of the miss path on one server: commands and latency at one call in flight, misses under load, the stampede. */
+interface MissPath {
+  costs: CostRow[];
+  misses: MissLoad;
+  runs: StampedeRun[];
+  lastMedian: number;
+  fetchStartMedian: number;
+  extraMiss: number;
+  extraMissWarm: number;
+  extraHit: number;
+  missLatency: number;
+  missLatencyWarm: number;
+}
+
+async function missPath(raw: RedisClient, url: string, prefix: string): Promise<MissPath> {
+  const costs = await roundTrips(raw, url, prefix);
+  const misses = await missLoad(raw, url, prefix, MISS_ROUNDS, ROUND_MS);
+  const runs = await stampede(url, prefix, STAMPEDE_RUNS, STAMPEDE_FETCH_MS);
+  const cost = (path: string): CostRow => costs.find((c) => c.path.startsWith(path)) ?? { path, commandsPerOp: NaN, usPerOp: NaN };
+  // Every command of a miss is its own round trip when calls run one at a time.
+  const plainMiss = cost('plain cache-aside, miss');
+  return {
+    costs,
+    misses,
+    runs,
+    lastMedian: median(runs.map((r) => r.lastMs)),
+    fetchStartMedian: median(runs.map((r) => r.fetchStartMs)),
+    extraMiss: cost('getOrSet, miss, leasing').commandsPerOp - plainMiss.commandsPerOp,
+    extraMissWarm: cost('getOrSet, miss, GET first').commandsPerOp - plainMiss.commandsPerOp,
+    extraHit: cost('getOrSet, hit').commandsPerOp - cost('plain cache-aside, hit').commandsPerOp,
+    missLatency: cost('getOrSet, miss, leasing').usPerOp / plainMiss.usPerOp,
+    missLatencyWarm: cost('getOrSet, miss, GET first').usPerOp / plainMiss.usPerOp,
+  };
+}
+
+/**
+ * The miss path again on Valkey ≥ 8.1, whose `SET … IFEQ` makes the lease-checked write one plain
+ * command: at VALKEY_URL, or on a valkey-server the bench starts (scripts/fetch-valkey.sh fetches
+ * one when there is none). A string: why it was not measured.
+ */
+async function onValkey(prefix: string): Promise<(MissPath & { version: string }) | string> {
+  let program = valkeyServerPath();
+  const given = process.env.VALKEY_URL;
+  if (given === undefined && program === undefined) {
+    try {
+      program = execFileSync('bash', ['scripts/fetch-valkey.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    } catch (err) {
+      return `not measured: no Valkey (scripts/fetch-valkey.sh failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
+    }
+  }
+  const server = given === undefined ? await startRedisServer({ program }) : undefined;
+  const url = given ?? (server as { url: string }).url;
+  const raw = createClient({ url });
+  raw.on('error', () => {});
+  await raw.connect();
+  try {
+    const version = /valkey_version:([\d.]+)/.exec(await raw.info('server'))?.[1] ?? 'unknown';
+    return { version, ...(await missPath(raw, url, `${prefix}vk:`)) };
+  } finally {
+    await raw.close();
+    await server?.stop();
+  }
+}
+
+function valkeySection(v: (MissPath & { version: string }) | string): string[] {
+  const head = '## The miss path on Valkey: the lease-checked write as `SET … IFEQ`';
+  if (typeof v === 'string') return [head, '', v];
+  const base = v.misses.cpu.base;
+  const lib = v.misses.cpu.lib;
+  return [
+    head,
+    '',
+    `The same three measurements on Valkey ${v.version} (Debian 13's package, \`scripts/fetch-valkey.sh\`), which has \`SET … IFEQ\` (as Redis 8.4 does): the write after the fetch is \`SET <key> <entry> IFEQ <lease marker> PX …\`, one plain command, and only a write that finds something else under the key (a marker a waiter on another instance flagged, a revoked lease) goes on to the script. Plain cache-aside runs on the same Valkey.`,
+    '',
+    '| measure | Valkey | target |',
+    '|---|---:|---:|',
+    `| Redis commands per miss: leasing read / GET first (plain cache-aside ${v.costs[0]?.commandsPerOp.toFixed(2) ?? '?'}) | ${v.costs[1]?.commandsPerOp.toFixed(2) ?? '?'} / ${v.costs[2]?.commandsPerOp.toFixed(2) ?? '?'} | ≤ 1 more |`,
+    `| miss latency, one call in flight, / plain cache-aside: leasing read / GET first | ${v.missLatency.toFixed(2)} / ${v.missLatencyWarm.toFixed(2)} | ≤ 1.5 |`,
+    `| **misses at 64 in flight / plain cache-aside, median of ${MISS_ROUNDS} paired rounds** (${median(v.misses.base).toFixed(0)} against ${median(v.misses.lib).toFixed(0)} ops/s) | **${v.misses.ratio.toFixed(3)}** | ≥ 0.7 |`,
+    `| stampede: median last caller / the ${STAMPEDE_FETCH_MS} ms fetch (fetches per run: ${v.runs.map((r) => r.fetches).join(', ')}) | ${(v.lastMedian / STAMPEDE_FETCH_MS).toFixed(2)} | ≤ 1.2 |`,
+    '',
+    `Per round, misses: ${v.misses.ratios.map((x) => x.toFixed(3)).join(', ')}. Commands per miss under load: ${v.misses.commandsPerMiss.toFixed(2)} (MONITOR over ${v.misses.counted} calls). CPU per miss: cache-aside ${base.redisUs.toFixed(1)} µs in Valkey + ${base.nodeUs.toFixed(1)} µs in Node.js, \`getOrSet\` ${lib.redisUs.toFixed(1)} + ${lib.nodeUs.toFixed(1)} µs; ${v.misses.writeScript.setUsPerCall.toFixed(2)} µs per \`SET\` in Valkey. Stampede fetch start (median) ${v.fetchStartMedian.toFixed(1)} ms.`,
+  ];
+}
+
 async function main(): Promise<void> {
   const server = process.env.REDIS_URL === undefined ? await startRedisServer() : undefined;
   const url = process.env.REDIS_URL ?? (server as { url: string }).url;
@@ -132,19 +222,8 @@ async function main(): Promise<void> {
   if (stats.misses > 0 || stats.errors > 0) throw new Error(`bench invalid: ${stats.misses} misses, ${stats.errors} errors on warm keys`);
   const ratios = base.map((b, i) => (lib[i] ?? 0) / b);
   const ratio = median(ratios);
-  const costs = await roundTrips(raw, url, prefix);
-  const misses = await missLoad(raw, url, prefix, MISS_ROUNDS, ROUND_MS);
-  const runs = await stampede(url, prefix, STAMPEDE_RUNS, STAMPEDE_FETCH_MS);
-  const lastMedian = median(runs.map((r) => r.lastMs));
-  const fetchStartMedian = median(runs.map((r) => r.fetchStartMs));
-  const cost = (path: string): CostRow => costs.find((c) => c.path.startsWith(path)) ?? { path, commandsPerOp: NaN, usPerOp: NaN };
-  // Every command of a miss is its own round trip when calls run one at a time.
-  const plainMiss = cost('plain cache-aside, miss');
-  const extraMiss = cost('getOrSet, miss, leasing').commandsPerOp - plainMiss.commandsPerOp;
-  const extraMissWarm = cost('getOrSet, miss, GET first').commandsPerOp - plainMiss.commandsPerOp;
-  const extraHit = cost('getOrSet, hit').commandsPerOp - cost('plain cache-aside, hit').commandsPerOp;
-  const missLatency = cost('getOrSet, miss, leasing').usPerOp / plainMiss.usPerOp;
-  const missLatencyWarm = cost('getOrSet, miss, GET first').usPerOp / plainMiss.usPerOp;
+  const { costs, misses, runs, lastMedian, fetchStartMedian, extraMiss, extraMissWarm, extraHit, missLatency, missLatencyWarm } = await missPath(raw, url, prefix);
+  const valkey = await onValkey(prefix);
 
   const table = [
     '| path | median ops/s | rounds (ops/s) |',
@@ -186,6 +265,8 @@ async function main(): Promise<void> {
     ...runs.map((r, i) => `| ${i + 1} | ${r.fetches} | ${r.fetchStartMs.toFixed(1)} | ${r.lastMs.toFixed(1)} |`),
     '',
     `**Median last caller: ${lastMedian.toFixed(1)} ms = ${(lastMedian / STAMPEDE_FETCH_MS).toFixed(2)} × the fetch** (target ≤ 1.2; median fetch start ${fetchStartMedian.toFixed(1)} ms: the time 1,000 calls take to read and lease). Fetches per run: ${runs.map((r) => r.fetches).join(', ')}.`,
+    '',
+    ...valkeySection(valkey),
   ].join('\n');
   const report = [
     '# getOrSet benchmark: warm hits, misses, the stampede',
@@ -200,6 +281,7 @@ async function main(): Promise<void> {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`bench/results/${today()}-bench.md`, report);
   if (extraHit > 0 || extraMiss > 1 || extraMissWarm > 1) throw new Error(`round trips over target: hit +${extraHit}, miss +${extraMiss} (leasing read), +${extraMissWarm} (GET first)`);
+  if (typeof valkey !== 'string' && (valkey.extraHit > 0 || valkey.extraMiss > 1 || valkey.extraMissWarm > 1)) throw new Error(`round trips over target on Valkey: hit +${valkey.extraHit}, miss +${valkey.extraMiss}, +${valkey.extraMissWarm}`);
 
   await cache.invalidatePattern('*');
   await cache.close();
