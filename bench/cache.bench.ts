@@ -28,6 +28,7 @@ import { startRedisServer, valkeyServerPath } from '../test/helpers/redis-server
 import { drive, IN_FLIGHT, KEYS, median, pairedRounds, profile, sequentialUs } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
 import { missLoad, stampede, STAMPEDE_WARM_UP_RUNS, type MissLoad, type StampedeRun } from './miss-load.ts';
+import { unlinkUnder } from './loadtest/redis.ts';
 import { countCommands } from './monitor.ts';
 
 // 60 pairs of 200 ms rather than 15 of 800 ms (the same 24 s): on this shared VM single rounds
@@ -105,8 +106,7 @@ async function roundTrips(raw: RedisClient, url: string, prefix: string): Promis
     await c.invalidatePattern('*');
     await c.close();
   }
-  for (let i = 0; i < N + COUNTED; i++) await raw.del(rawKey(i));
-  for (let i = 1_000_000; i < 1_000_000 + WARM_UP; i++) await raw.del(rawKey(i));
+  await unlinkUnder(raw, `${prefix}rt:raw:`);
   return rows;
 }
 
@@ -150,7 +150,7 @@ async function missPath(raw: RedisClient, url: string, prefix: string): Promise<
  * command: at VALKEY_URL, or on a valkey-server the bench starts (scripts/fetch-valkey.sh fetches
  * one when there is none). A string: why it was not measured.
  */
-async function onValkey(prefix: string): Promise<(MissPath & { version: string }) | string> {
+async function onValkey(prefix: string): Promise<(MissPath & { version: string; where: string }) | string> {
   let program = valkeyServerPath();
   const given = process.env.VALKEY_URL;
   if (given === undefined && program === undefined) {
@@ -167,14 +167,15 @@ async function onValkey(prefix: string): Promise<(MissPath & { version: string }
   await raw.connect();
   try {
     const version = /valkey_version:([\d.]+)/.exec(await raw.info('server'))?.[1] ?? 'unknown';
-    return { version, ...(await missPath(raw, url, `${prefix}vk:`)) };
+    const where = given === undefined ? "Debian 13's package, `scripts/fetch-valkey.sh`, started by the bench" : 'at VALKEY_URL';
+    return { version, where, ...(await missPath(raw, url, `${prefix}vk:`)) };
   } finally {
     await raw.close();
     await server?.stop();
   }
 }
 
-function valkeySection(v: (MissPath & { version: string }) | string): string[] {
+function valkeySection(v: (MissPath & { version: string; where: string }) | string): string[] {
   const head = '## The miss path on Valkey: the lease-checked write as `SET … IFEQ`';
   if (typeof v === 'string') return [head, '', v];
   const base = v.misses.cpu.base;
@@ -182,7 +183,7 @@ function valkeySection(v: (MissPath & { version: string }) | string): string[] {
   return [
     head,
     '',
-    `The same three measurements on Valkey ${v.version} (Debian 13's package, \`scripts/fetch-valkey.sh\`), which has \`SET … IFEQ\` (as Redis 8.4 does): the write after the fetch is \`SET <key> <entry> IFEQ <lease marker> PX …\`, one plain command, and only a write that finds something else under the key (a marker a waiter on another instance flagged, a revoked lease) goes on to the script. Plain cache-aside runs on the same Valkey.`,
+    `The same three measurements on Valkey ${v.version} (${v.where}), which has \`SET … IFEQ\` (as Redis 8.4 does): the write after the fetch is \`SET <key> <entry> IFEQ <lease marker> PX …\`, one plain command, and only a write that finds something else under the key (a marker a waiter on another instance flagged, a revoked lease) goes on to the script. Plain cache-aside runs on the same Valkey.`,
     '',
     '| measure | Valkey | target |',
     '|---|---:|---:|',

@@ -15,7 +15,8 @@ if [ -x "$wrapper" ] && "$wrapper" --version >/dev/null 2>&1; then
   exit 0
 fi
 [ "$(uname -m)" = x86_64 ] || { echo "fetch-valkey: x86_64 only (this is $(uname -m))" >&2; exit 1; }
-rm -rf "$dest"
+# Only what this script makes there is removed: VALKEY_DIR may name a folder with other things in it.
+rm -rf "$dest/apt" "$dest/debs" "$dest/valkey" "$dest/libc" "$dest/bin"
 mkdir -p "$dest/apt/lists/partial" "$dest/apt/cache/archives/partial" "$dest/debs" "$dest/bin"
 cat >"$dest/apt/trixie.sources" <<'SOURCES'
 Types: deb

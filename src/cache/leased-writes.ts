@@ -30,9 +30,9 @@ export function writeLeased(c: RedisConnection, key: string, args: readonly stri
  * The lease-checked writes of untagged entries (a miss's last step): a plain `SET … IFEQ` each
  * where Redis has it (see `write`), and otherwise the WRITE_LEASED script. On one Redis or
  * Sentinel, the scripted writes issued in one run of JavaScript are sent together in one
- * WRITE_LEASED call at its end: a microtask queued by the first of them. A script call costs Redis several times the commands it runs (`npm run bench`,
- * `INFO commandstats`: one write per call about 12 µs, 21 per call 7.0 µs each, a `SET` 1.5), so
- * misses that finish together share one. The call is sent inline (EVAL, never NOSCRIPT) and
+ * WRITE_LEASED call at its end: a microtask queued by the first of them. A script call costs
+ * Redis several times the commands it runs (`npm run bench`, `INFO commandstats`: one write per
+ * call about 12 µs, 21 per call 7.0 µs each, a `SET` 1.5), so misses that finish together share one. The call is sent inline (EVAL, never NOSCRIPT) and
  * before anything a caller does once getOrSet has answered, since that answer reaches it through
  * promise jobs queued after this microtask: the order of this process's calls holds. On a
  * cluster, where the keys of one call must share a slot, each scripted write is a call of its own.
@@ -55,8 +55,9 @@ export class LeasedWrites {
 
   /**
    * Writes `text` under key for ttlMs if `token` still holds its lease; resolves whether it did.
-   * `marker`: the lease is a marker under the key (scripts.ts). Then, where Redis has `SET … IFEQ`: `SET <key> <text> IFEQ <marker> PX <ttlMs>`, one plain command
-   * (no script: `npm run bench:miss-protocols` prices the difference). When that finds something
+   * `marker`: the lease is a marker under the key (scripts.ts). Then, where Redis has
+   * `SET … IFEQ`, the write is `SET <key> <text> IFEQ <marker> PX <ttlMs>`, one plain command (no
+   * script: `npm run bench:miss-protocols` prices the difference). When that finds something
    * else under the key (a marker a waiter flagged, a lease kept beside a stale entry, a revoked
    * or lost lease) the script decides, and announces the write to waiters. A Redis without IFEQ
    * answers the first write with a syntax error: from then on, the script alone.

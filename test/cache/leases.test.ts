@@ -10,7 +10,7 @@ import type { Cache, CacheOptions } from '../../src/cache/index.ts';
 import { Cache as CacheClass, createCache } from '../../src/cache/index.ts';
 import { startRedisWithClient, valkeyServerPath, type RawRedisClient, type TestRedisServer } from '../helpers/redis-server.ts';
 import { deferred } from './get-or-set-contract.ts';
-import { describeEachTopology, SUITE_COMMAND_TIMEOUT_MS, type RunningTopology } from '../helpers/topologies.ts';
+import { describeEachTopology, itHasNoValkey, SUITE_COMMAND_TIMEOUT_MS, type RunningTopology } from '../helpers/topologies.ts';
 
 let server: TestRedisServer;
 let raw: RawRedisClient;
@@ -366,9 +366,7 @@ describe('the lease-checked write as one plain command: SET … IFEQ (MONITOR)',
   });
 
   if (valkeyServerPath() === undefined) {
-    it('on Valkey ≥ 8.1: there is none to run on, allowed outside CI only (scripts/fetch-valkey.sh fetches it; .ci/run does)', () => {
-      expect(process.env['CI'], 'CI=true but there is no Valkey: run scripts/fetch-valkey.sh').not.toBe('true');
-    });
+    describe('on Valkey ≥ 8.1', itHasNoValkey);
     return;
   }
   describe('on Valkey ≥ 8.1', () => {

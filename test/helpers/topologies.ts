@@ -139,6 +139,13 @@ export async function startTopology(name: TopologyName): Promise<RunningTopology
   };
 }
 
+/** The one test of a Valkey block where there is no Valkey: it passes only outside CI, where the rest is not run. */
+export function itHasNoValkey(): void {
+  it('has no Valkey to run on: allowed outside CI only (scripts/fetch-valkey.sh fetches it; .ci/run does)', () => {
+    expect(process.env['CI'], 'CI=true but there is no Valkey: run scripts/fetch-valkey.sh').not.toBe('true');
+  });
+}
+
 /**
  * `body` once per topology under test, inside `describe('<title> [<topology>]')`, with the
  * running topology behind `topology()` (started before the block's tests, stopped after) and its
@@ -147,11 +154,7 @@ export async function startTopology(name: TopologyName): Promise<RunningTopology
 export function describeEachTopology(title: string, body: (topology: () => RunningTopology, name: TopologyName) => void): void {
   for (const name of topologiesUnderTest()) {
     if (name === 'valkey' && valkeyServerPath() === undefined) {
-      describe(`${title} [valkey]`, () => {
-        it('has no Valkey to run on: allowed outside CI only (scripts/fetch-valkey.sh fetches it; .ci/run does)', () => {
-          expect(process.env['CI'], 'CI=true but there is no Valkey: run scripts/fetch-valkey.sh').not.toBe('true');
-        });
-      });
+      describe(`${title} [valkey]`, itHasNoValkey);
       continue;
     }
     describe(`${title} [${name}]`, () => {
