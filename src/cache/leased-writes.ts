@@ -32,10 +32,11 @@ export function writeLeased(c: RedisConnection, key: string, args: readonly stri
  * Sentinel, the scripted writes issued in one run of JavaScript are sent together in one
  * WRITE_LEASED call at its end: a microtask queued by the first of them. A script call costs
  * Redis several times the commands it runs (`npm run bench`, `INFO commandstats`: one write per
- * call about 12 µs, 21 per call 7.0 µs each, a `SET` 1.5), so misses that finish together share one. The call is sent inline (EVAL, never NOSCRIPT) and
- * before anything a caller does once getOrSet has answered, since that answer reaches it through
- * promise jobs queued after this microtask: the order of this process's calls holds. On a
- * cluster, where the keys of one call must share a slot, each scripted write is a call of its own.
+ * call about 12 µs, 21 per call 7.0 µs each, a `SET` 1.5), so misses that finish together share
+ * one. The call is sent inline (EVAL, never NOSCRIPT) and before anything a caller does once
+ * getOrSet has answered, since that answer reaches it through promise jobs queued after this
+ * microtask: the order of this process's calls holds. On a cluster, where the keys of one call
+ * must share a slot, each scripted write is a call of its own.
  */
 export class LeasedWrites {
   #batch: Pending[] | undefined;
@@ -58,8 +59,8 @@ export class LeasedWrites {
    * `marker`: the lease is a marker under the key (scripts.ts). Then, where Redis has
    * `SET … IFEQ`, the write is `SET <key> <text> IFEQ <marker> PX <ttlMs>`, one plain command (no
    * script: `npm run bench:miss-protocols` prices the difference). When that finds something
-   * else under the key (a marker a waiter flagged, a lease kept beside a stale entry, a revoked
-   * or lost lease) the script decides, and announces the write to waiters. A Redis without IFEQ
+   * else under the key (a marker a waiter flagged, a revoked or lost lease, an old hash entry)
+   * the script decides, and announces the write to waiters. A Redis without IFEQ
    * answers the first write with a syntax error: from then on, the script alone.
    *
    * The first step is sent at once, ahead of any later call of this process; a second step is

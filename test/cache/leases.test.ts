@@ -41,7 +41,22 @@ async function closeAll(list: Cache[]): Promise<void> {
 
 /** Redis commands (upper-cased names) issued while fn runs, from MONITOR. */
 async function commandsDuring(fn: () => Promise<unknown>, on: RawRedisClient = raw): Promise<string[]> {
-  return (await linesDuring(fn, on)).map((l) => (/"([A-Za-z]+)"/.exec(l)?.[1] ?? '').toUpperCase());
+  return commandNames(await linesDuring(fn, on));
+}
+
+/** The command names (upper-cased) of MONITOR lines. */
+function commandNames(lines: readonly string[]): string[] {
+  return lines.map((l) => (/"([A-Za-z]+)"/.exec(l)?.[1] ?? '').toUpperCase());
+}
+
+/** Resolves once the cache's lease announcements reach it (a first watch arms), as on any instance that has waited before. */
+async function announcementsOpen(c: Cache): Promise<void> {
+  await expect.poll(async () => {
+    const w = c.store.watchLease(`${c.options.prefix}probe`);
+    const armed = await w.armed;
+    w.close();
+    return armed;
+  }, { timeout: 10_000, interval: 50 }).toBe(true);
 }
 
 /** The MONITOR lines of the commands clients sent while fn runs (not those scripts ran). */
@@ -144,12 +159,7 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
     const waiter = new CacheClass({ commandTimeoutMs: SUITE_COMMAND_TIMEOUT_MS, ...target(), prefix: holder.options.prefix }, { sleep: () => new Promise((r) => setTimeout(r, 10_000)) });
     await waiter.ready();
     // The announcement channel opens with the store; wait until a watch arms (a cluster opens a shard's pub/sub connection on first use).
-    await expect.poll(async () => {
-      const w = waiter.store.watchLease(`${holder.options.prefix}probe`);
-      const armed = await w.armed;
-      w.close();
-      return armed;
-    }, { timeout: 10_000, interval: 50 }).toBe(true);
+    await announcementsOpen(waiter);
     const gate = deferred<string>();
     const started = deferred();
     const leading = holder.getOrSet('leaderboard:weekly', async () => {
@@ -352,7 +362,7 @@ describe('the lease-checked write as one plain command: SET … IFEQ (MONITOR)',
       expect(await c.getOrSet('user:1:profile', () => ({ id: 1 }), 60)).toEqual({ id: 1 });
       await c.idle();
     });
-    expect(first.map((l) => /"([A-Za-z]+)"/.exec(l)?.[1]?.toUpperCase())).toEqual(['SET', 'SET', 'EVAL']);
+    expect(commandNames(first)).toEqual(['SET', 'SET', 'EVAL']);
     expect(first[1]).toMatch(/"IFEQ"/);
     expect(await c.get('user:1:profile')).toEqual({ id: 1 });
     expect(await commandsDuring(async () => {
@@ -416,7 +426,7 @@ describe('the lease-checked write as one plain command: SET … IFEQ (MONITOR)',
         expect(await reading).toBe(100);
         await c.idle();
       }, valkeyRaw);
-      expect(lines.map((l) => /"([A-Za-z]+)"/.exec(l)?.[1]?.toUpperCase())).toEqual(['SET', 'EVAL']); // IFEQ missed; the script agreed
+      expect(commandNames(lines)).toEqual(['SET', 'EVAL']); // IFEQ missed; the script agreed
       expect(await other.get('wallet:1:balance')).toBeNull();
       expect((await c.getStats()).staleWritesPrevented).toBe(1);
       await closeAll([c, other]);
@@ -427,13 +437,7 @@ describe('the lease-checked write as one plain command: SET … IFEQ (MONITOR)',
       if (holder === undefined || waiter === undefined) throw new Error('no caches');
       await holder.getOrSet('warm-up', () => 1, 60);
       await holder.idle();
-      // The waiter's announcement channel is open (its first watch arms), as on any instance that has waited before.
-      await expect.poll(async () => {
-        const w = waiter.store.watchLease(`${waiter.options.prefix}probe`);
-        const armed = await w.armed;
-        w.close();
-        return armed;
-      }, { timeout: 10_000, interval: 50 }).toBe(true);
+      await announcementsOpen(waiter);
       const started = deferred();
       const gate = deferred<string>();
       const leading = holder.getOrSet('leaderboard:weekly', async () => {
@@ -450,7 +454,7 @@ describe('the lease-checked write as one plain command: SET … IFEQ (MONITOR)',
         await holder.idle();
         expect(await waiting).toEqual({ value: 'from the holder', status: 'miss' });
       }, valkeyRaw);
-      const sent = lines.map((l) => /"([A-Za-z]+)"/.exec(l)?.[1]?.toUpperCase());
+      const sent = commandNames(lines);
       expect(sent.slice(0, 2)).toEqual(['SET', 'EVAL']);
       expect(lines[0]).toMatch(/"IFEQ"/);
       const s = await waiter.getStats();
