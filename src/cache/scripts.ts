@@ -277,22 +277,30 @@ return 1`);
  * lease keys; ARGV: three per entry, its token, the stored text (entry.ts `storedText`), ttlMs.
  * Returns a table of n integers: 1 written, 0 if that token no longer holds the lease. The marker
  * under the entry's key is checked first: it is the common case (a miss), and then the write is
- * the second command. A lease that records tag versions belongs to a tagged call, which writes
- * with WRITE.
+ * the second command. A marker no waiter flagged is written over without a `SPUBLISH`: every
+ * waiter on another instance runs ACQUIRE, which flags it, after subscribing and before it
+ * waits (get-or-set.ts), so nobody is listening for that lease; this is what `SET … IFEQ` relies
+ * on too, and it saves Redis a third command per write. A lease that records tag versions
+ * belongs to a tagged call, which writes with WRITE.
  */
 export const WRITE_LEASED = luaScript(`
 local n = #KEYS / 2
 local out = {}
+local NUL, SOH = string.char(0), string.char(1)
 for i = 1, n do
-  local key, lk = KEYS[i], KEYS[n + i]
+  local key = KEYS[i]
   local token, text, ttl = ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]
-  out[i] = 0
-  local s, marker = redis.pcall('GET', key), string.char(0) .. token
-  if s == marker or s == marker .. string.char(1) then
+  local s, marker = redis.pcall('GET', key), NUL .. token
+  if s == marker then
     redis.call('SET', key, text, 'PX', ttl)
-    redis.pcall('SPUBLISH', lk, '1')
+    out[i] = 1
+  elseif s == marker .. SOH then
+    redis.call('SET', key, text, 'PX', ttl)
+    redis.pcall('SPUBLISH', KEYS[n + i], '1')
     out[i] = 1
   else
+    out[i] = 0
+    local lk = KEYS[n + i]
     local l = redis.pcall('GET', lk)
     if type(l) == 'string' and string.sub(l, 1, #token + 1) == token .. '|' then
       redis.call('SET', key, text, 'PX', ttl)
