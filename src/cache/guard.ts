@@ -62,6 +62,11 @@ export class Guard {
 
   /** Runs one call under the deadline; rejects with a typed error. */
   run<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return this.runWith(operation, call, undefined);
+  }
+
+  /** run for `call(arg)`: a caller with the argument at hand makes no closure per call for it. */
+  runWith<T, A>(operation: string, call: (arg: A) => Promise<T>, arg: A): Promise<T> {
     let probe: boolean;
     try {
       probe = this.check(operation);
@@ -70,7 +75,7 @@ export class Guard {
     }
     let reply: Promise<T>;
     try {
-      reply = call();
+      reply = call(arg);
     } catch (err) {
       reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }

@@ -2,7 +2,7 @@ import { leaseMarker } from './entry.ts';
 import { RedisCommandError } from './errors.ts';
 import { isSyntaxError, isWrongType } from './guard.ts';
 import { WRITE_LEASED } from './scripts.ts';
-import type { RedisConnection } from './topology/connection.ts';
+import { isOk, type RedisConnection } from './topology/connection.ts';
 
 /** Leased writes sent in one script call at most: the call runs atomically, blocking Redis meanwhile. */
 const MAX_BATCH = 32;
@@ -78,6 +78,13 @@ export class LeasedWrites {
     return written;
   }
 
+  /** The script as a `SET … IFEQ` write's second step; `settled` runs once it has settled. */
+  #secondStep(key: string, token: string, text: string, ttlMs: number, settled: () => void): Promise<boolean> {
+    const last = this.#scripted(key, [token, text, String(ttlMs)]);
+    last.then(settled, settled);
+    return last;
+  }
+
   /**
    * Whether the first write has shown if Redis takes `SET … IFEQ`. Until then a write may meet a
    * syntax error and go to the script a round trip later, after calls sent meanwhile: getOrSet
@@ -94,15 +101,10 @@ export class LeasedWrites {
 
   /** `SET … IFEQ`, then the script if that found something else under the key; `settled` runs once either has settled. */
   #compareAndSetWrite(key: string, text: string, token: string, ttlMs: number, settled: () => void): Promise<boolean> {
-    const scripted = (): Promise<boolean> => {
-      const last = this.#scripted(key, [token, text, String(ttlMs)]);
-      last.then(settled, settled);
-      return last;
-    };
     return this.runWrite((c) => c.setIfEqual(key, text, leaseMarker(token), ttlMs)).then(
-      (written) => {
+      (reply) => {
         this.#compareAndSet = 'yes';
-        if (!written) return scripted();
+        if (!isOk(reply)) return this.#secondStep(key, token, text, ttlMs, settled);
         settled();
         return true;
       },
@@ -113,7 +115,7 @@ export class LeasedWrites {
           settled();
           throw err;
         }
-        return scripted();
+        return this.#secondStep(key, token, text, ttlMs, settled);
       },
     );
   }

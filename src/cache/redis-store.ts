@@ -91,7 +91,7 @@ export class RedisStore implements CacheStore {
 
   #runOn<T>(c: RedisConnection, operation: string, call: (c: RedisConnection) => Promise<T>): Promise<T> {
     if (!c.isReady) return this.#firstConnect(operation, c).then(() => this.#runOn(c, operation, call));
-    return this.#guard.run(operation, () => call(c));
+    return this.#guard.runWith(operation, call, c);
   }
 
   /**

@@ -5,7 +5,7 @@ import type { TrackingTargets } from '../tiers/node-tracking.ts';
 import type { TrackingClientLike } from '../tiers/tracking.ts';
 import { CACHE_COMMAND_OPTIONS, hasSlotsInternals, TRACKING_CLIENT_OVERRIDES, type RedisClusterLike } from './clients.ts';
 import { clusterMastersAgree } from './cluster-nodes.ts';
-import { clientPubSub, evalWith, isOk, pollReady, type MasterHandle, type RedisConnection, type RedisNodeState } from './connection.ts';
+import { clientPubSub, evalWith, pollReady, type MasterHandle, type RedisConnection, type RedisNodeState } from './connection.ts';
 import { closeClient } from './primary.ts';
 import { assertClusterKey, clusterLeaseKey, groupBySlot, keySlot } from './slots.ts';
 
@@ -138,8 +138,8 @@ export class ClusterConnection implements RedisConnection {
     return this.client.sendCommand<string | null>(key, false, ['SET', key, value, 'NX', 'PX', String(ttlMs), 'GET'], CACHE_COMMAND_OPTIONS);
   }
 
-  setIfEqual(key: string, value: string, expected: string, ttlMs: number): Promise<boolean> {
-    return this.client.sendCommand<string | null>(key, false, ['SET', key, value, 'IFEQ', expected, 'PX', String(ttlMs)], CACHE_COMMAND_OPTIONS).then(isOk);
+  setIfEqual(key: string, value: string, expected: string, ttlMs: number): Promise<string | null> {
+    return this.client.sendCommand<string | null>(key, false, ['SET', key, value, 'IFEQ', expected, 'PX', String(ttlMs)], CACHE_COMMAND_OPTIONS);
   }
 
   hget(key: string, field: string): Promise<string | null> {

@@ -71,11 +71,13 @@ export interface RedisConnection {
    */
   setIfAbsentGet(key: string, value: string, ttlMs: number): Promise<string | null>;
   /**
-   * `SET key value IFEQ expected PX ttlMs` (Valkey ≥ 8.1, Redis ≥ 8.4): resolves whether it was
-   * set, which it is only when the key holds exactly `expected`. Rejects with Redis's syntax
-   * error where IFEQ is unknown, and with WRONGTYPE when the key is not a string.
+   * `SET key value IFEQ expected PX ttlMs` (Valkey ≥ 8.1, Redis ≥ 8.4): resolves Redis's reply,
+   * `OK` when it was set (see isOk), which it is only when the key holds exactly `expected`, and
+   * null when not; the caller judges it in its own handler (one promise fewer per write).
+   * Rejects with Redis's syntax error where IFEQ is unknown, and with WRONGTYPE when the key is
+   * not a string.
    */
-  setIfEqual(key: string, value: string, expected: string, ttlMs: number): Promise<boolean>;
+  setIfEqual(key: string, value: string, expected: string, ttlMs: number): Promise<string | null>;
   pttl(key: string): Promise<number>;
   /**
    * EVALSHA, falling back to EVAL on NOSCRIPT. Every key in `keys` must share a slot. `inline`:

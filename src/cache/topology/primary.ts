@@ -2,7 +2,7 @@ import type { PubSubChannel } from '../lease-watch.ts';
 import type { TrackingTargets } from '../tiers/node-tracking.ts';
 import type { LuaScript } from '../scripts.ts';
 import type { RedisClientOfAnyVersion } from './clients.ts';
-import { evalWith, isOk, type MasterHandle, type RedisConnection, type RedisNodeState, type TopologyKind } from './connection.ts';
+import { evalWith, type MasterHandle, type RedisConnection, type RedisNodeState, type TopologyKind } from './connection.ts';
 import { plainLeaseKey } from './slots.ts';
 
 /**
@@ -45,8 +45,8 @@ export abstract class PrimaryConnection implements RedisConnection {
     return this.send(['SET', key, value, 'NX', 'PX', String(ttlMs), 'GET'], false);
   }
 
-  setIfEqual(key: string, value: string, expected: string, ttlMs: number): Promise<boolean> {
-    return this.send<string | null>(['SET', key, value, 'IFEQ', expected, 'PX', String(ttlMs)], false).then(isOk);
+  setIfEqual(key: string, value: string, expected: string, ttlMs: number): Promise<string | null> {
+    return this.send(['SET', key, value, 'IFEQ', expected, 'PX', String(ttlMs)], false);
   }
 
   pttl(key: string): Promise<number> {
