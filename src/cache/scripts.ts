@@ -291,12 +291,9 @@ for i = 1, n do
   local key = KEYS[i]
   local token, text, ttl = ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]
   local s, marker = redis.pcall('GET', key), NUL .. token
-  if s == marker then
+  if s == marker or s == marker .. SOH then
     redis.call('SET', key, text, 'PX', ttl)
-    out[i] = 1
-  elseif s == marker .. SOH then
-    redis.call('SET', key, text, 'PX', ttl)
-    redis.pcall('SPUBLISH', KEYS[n + i], '1')
+    if s ~= marker then redis.pcall('SPUBLISH', KEYS[n + i], '1') end
     out[i] = 1
   else
     out[i] = 0
