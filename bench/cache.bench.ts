@@ -20,11 +20,11 @@
  * VALKEY_URL, otherwise Valkey from scripts/fetch-valkey.sh (run if need be).
  * Writes bench/results/<date>-bench.md.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import { createCache, LIBRARY_MEASURED, type Cache } from './library.ts';
-import { startRedisServer, valkeyServerPath } from '../test/helpers/redis-server.ts';
+import { startRedisServer } from '../test/helpers/redis-server.ts';
+import { valkeyProgram } from './valkey.ts';
 import { drive, IN_FLIGHT, KEYS, median, pairedRounds, profile, sequentialUs } from './hit-load.ts';
 import { machineHeader, today } from './machine.ts';
 import { missLoad, stampede, STAMPEDE_WARM_UP_RUNS, type MissLoad, type StampedeRun } from './miss-load.ts';
@@ -162,15 +162,9 @@ async function missPath(raw: RedisClient, url: string, prefix: string): Promise<
  * one when there is none). A string: why it was not measured.
  */
 async function onValkey(prefix: string): Promise<(MissPath & { version: string; where: string }) | string> {
-  let program = valkeyServerPath();
   const given = process.env.VALKEY_URL;
-  if (given === undefined && program === undefined) {
-    try {
-      program = execFileSync('bash', ['scripts/fetch-valkey.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-    } catch (err) {
-      return `not measured: no Valkey (scripts/fetch-valkey.sh failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
-    }
-  }
+  const program = given === undefined ? valkeyProgram() : undefined;
+  if (typeof program === 'object') return `not measured: ${program.missing}`;
   const server = given === undefined ? await startRedisServer({ program }) : undefined;
   const url = given ?? (server as { url: string }).url;
   const raw = await rawClient(url);

@@ -42,7 +42,7 @@ export interface CpuPerOp {
 }
 
 /** Runs `op` 64 in flight for `ms` and divides Redis's and this process's CPU time by the calls. */
-async function cpuPerOp(raw: RawRedisClient, op: () => Promise<unknown>, ms: number): Promise<CpuPerOp> {
+export async function cpuPerOp(raw: RawRedisClient, op: () => Promise<unknown>, ms: number): Promise<CpuPerOp> {
   const redisCpu = async (): Promise<number> => {
     const info = await raw.info('cpu');
     const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);

@@ -18,17 +18,25 @@
  *   compare-and-set command (Redis 8.4's `SET … IFEQ`; this machine's Redis 7.0 has none, so
  *   the check must be Lua).
  *
- * Writes bench/results/<date>-miss-protocols.md.
+ * Then the same on Valkey ≥ 8.1 (bench/valkey.ts), which has that command: `getOrSet`, whose
+ * write there is `SET <key> <entry> IFEQ <marker> PX …`; that protocol by hand (the leasing read,
+ * then the `SET … IFEQ`: safe, and all a miss must send); and the unchecked plain `SET`. There the
+ * protocol costs what cache-aside costs, so the gap between the first two rows is the library's
+ * own work per miss in Node.js.
+ *
+ * Each path's CPU per miss (this process's, `process.cpuUsage`, and the server's, `INFO cpu`) is
+ * measured over one more second of it. Writes bench/results/<date>-miss-protocols.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
-import { createCache, LIBRARY_MEASURED } from './library.ts';
+import { createCache, LIBRARY_MEASURED, type Cache } from './library.ts';
 import { leaseMarker, storedText } from '../src/cache/entry.ts';
 import { luaScript, WRITE_LEASED } from '../src/cache/scripts.ts';
 import { plainLeaseKey } from '../src/cache/topology/slots.ts';
 import { startRedisServer, type RawRedisClient } from '../test/helpers/redis-server.ts';
 import { drive, median, pairedRounds, profile } from './hit-load.ts';
-import { cacheAsideMisses } from './miss-load.ts';
+import { cacheAsideMisses, cpuPerOp, type CpuPerOp } from './miss-load.ts';
+import { valkeyProgram } from './valkey.ts';
 import { machineHeader, today } from './machine.ts';
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 200);
@@ -42,11 +50,15 @@ const SET_ONLY = luaScript(`return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARG
 interface Row {
   path: string;
   ratios: number[];
+  cpu: CpuPerOp;
 }
+
+type Path = readonly [label: string, op: () => Promise<unknown>];
 
 /** The hand-written paths on `raw`; every call on a key never used before. */
 function handWritten(raw: RawRedisClient, prefix: string) {
   let n = 0;
+  const refused = { n: 0 };
   const leaseOptions = { condition: 'NX', expiration: { type: 'PX', value: LEASE_TTL_MS }, GET: true } as const;
   /** The leasing read; null: the lease is taken and the value is to be fetched and written. */
   const leasingRead = async (key: string, token: string): Promise<unknown> => {
@@ -90,7 +102,90 @@ function handWritten(raw: RawRedisClient, prefix: string) {
     perWrite: miss((key, token, text) => raw.sendCommand(['EVALSHA', WRITE_LEASED.sha1, '2', key, plainLeaseKey(key), token, text, String(TTL_MS)])),
     setOnlyScript: miss((key, _token, text) => raw.sendCommand(['EVALSHA', SET_ONLY.sha1, '1', key, text, String(TTL_MS)])),
     unchecked: miss((key, _token, text) => raw.set(key, text, { expiration: { type: 'PX', value: TTL_MS } })),
+    compareAndSet: miss(async (key, token, text) => {
+      const reply: unknown = await raw.sendCommand(['SET', key, text, 'IFEQ', leaseMarker(token), 'PX', String(TTL_MS)]);
+      if (String(reply) !== 'OK') refused.n++;
+    }),
+    /** `SET … IFEQ` writes that found something other than their marker: none on keys never used before. */
+    refused,
   };
+}
+
+/**
+ * Each path in ROUNDS paired rounds against cache-aside (outer rounds visit every path, so a
+ * drift of the shared machine's speed is spread over all), then one more second of each for
+ * its CPU per miss.
+ */
+async function measure(raw: RawRedisClient, aside: () => Promise<unknown>, paths: readonly Path[]): Promise<{ rows: Row[]; asideCpu: CpuPerOp }> {
+  for (const [, op] of paths) await drive(op, 1000); // the JIT first, as npm run bench does
+  await drive(aside, 1000);
+  const ratios: number[][] = paths.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [p, [, op]] of paths.entries()) {
+      const { base, lib: rates } = await pairedRounds(aside, op, 1, ROUND_MS);
+      ratios[p]?.push((rates[0] ?? 0) / (base[0] ?? 1));
+    }
+  }
+  const asideCpu = await cpuPerOp(raw, aside, 1000);
+  const rows: Row[] = [];
+  for (const [p, [path, op]] of paths.entries()) rows.push({ path, ratios: ratios[p] ?? [], cpu: await cpuPerOp(raw, op, 1000) });
+  return { rows, asideCpu };
+}
+
+/** A section of the report: the rows, and cache-aside's own CPU per miss. */
+function table(server: string, m: { rows: Row[]; asideCpu: CpuPerOp }): string[] {
+  const us = (c: CpuPerOp): string => `${c.nodeUs.toFixed(1)} | ${c.redisUs.toFixed(1)}`;
+  return [
+    `| path | median ratio | range | Node.js µs / miss | ${server} µs / miss |`,
+    '|---|---|---|---:|---:|',
+    `| plain cache-aside (\`GET\`, then \`SET … EX\`), the baseline | 1 | – | ${us(m.asideCpu)} |`,
+    ...m.rows.map((r) => `| ${r.path} | ${median(r.ratios).toFixed(3)} | ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} | ${us(r.cpu)} |`),
+  ];
+}
+
+/** getOrSet on a fresh cache at url, each call on a key never used before. */
+async function libraryMisses(url: string): Promise<{ op: () => Promise<unknown>; cache: Cache }> {
+  const cache = createCache({ redis: url, prefix: 'lib:' });
+  await cache.ready();
+  let n = 0;
+  const op = (): Promise<unknown> => {
+    const i = n++;
+    return cache.getOrSet(`user:${i}:profile`, () => profile(i), TTL_SECONDS);
+  };
+  return { op, cache };
+}
+
+/** Fails the bench when the library erred or waited on a lease: every key here is cold and its own. */
+async function assertClean(cache: Cache, where: string): Promise<void> {
+  await cache.idle();
+  const stats = await cache.getStats();
+  await cache.close();
+  if (stats.errors > 0 || stats.leaseWaits > 0) throw new Error(`bench invalid${where}: ${stats.errors} errors, ${stats.leaseWaits} lease waits`);
+}
+
+/** The Valkey section: its rows, or why it was not measured. */
+async function onValkey(): Promise<{ rows: Row[]; asideCpu: CpuPerOp; version: string } | string> {
+  const program = valkeyProgram();
+  if (typeof program === 'object') return `Not measured: ${program.missing}.`;
+  const server = await startRedisServer({ program });
+  const raw = createClient({ url: server.url });
+  await raw.connect();
+  try {
+    const version = /valkey_version:([\d.]+)/.exec(await raw.info('server'))?.[1] ?? 'unknown';
+    const { op: lib, cache } = await libraryMisses(server.url);
+    const hand = handWritten(raw, 'hand:');
+    const m = await measure(raw, cacheAsideMisses(raw, 'aside:', TTL_SECONDS), [
+      ['`getOrSet` (the library; its write is `SET … IFEQ`)', lib],
+      ['its protocol by hand: the leasing read, then `SET <key> <entry> IFEQ <marker> PX …` (safe: the write getOrSet sends)', hand.compareAndSet],
+      ['leasing read, then a plain `SET` that checks nothing (not safe)', hand.unchecked],
+    ]);
+    await assertClean(cache, ' on Valkey');
+    if (hand.refused.n > 0) throw new Error(`bench invalid on Valkey: ${hand.refused.n} SET … IFEQ writes by hand found no marker`);
+    return { ...m, version };
+  } finally {
+    await raw.quit();
+    await server.stop();
+  }
 }
 
 async function main(): Promise<void> {
@@ -99,41 +194,20 @@ async function main(): Promise<void> {
   await raw.connect();
   await raw.scriptLoad(WRITE_LEASED.source);
   await raw.scriptLoad(SET_ONLY.source);
-  const cache = createCache({ redis: server.url, prefix: 'lib:' });
-  await cache.ready();
-  const aside = cacheAsideMisses(raw, 'aside:', TTL_SECONDS);
-  let nLib = 0;
-  const lib = (): Promise<unknown> => {
-    const i = nLib++;
-    return cache.getOrSet(`user:${i}:profile`, () => profile(i), TTL_SECONDS);
-  };
+  const { op: lib, cache } = await libraryMisses(server.url);
   const hand = handWritten(raw, 'hand:');
-  const paths: [string, () => Promise<unknown>][] = [
+  const redis = await measure(raw, cacheAsideMisses(raw, 'aside:', TTL_SECONDS), [
     ['`getOrSet` (the library)', lib],
     ['its protocol by hand, writes batched per run of JavaScript (as getOrSet sends them)', hand.batched],
     ['its protocol by hand, one `EVALSHA` per write', hand.perWrite],
     ['leasing read, then a script that only runs the `SET`, one `EVALSHA` per write (no check: the least a scripted write costs; not safe)', hand.setOnlyScript],
     ['leasing read, then a plain `SET` that checks nothing (what a compare-and-set command would cost; not safe)', hand.unchecked],
-  ];
-  for (const [, op] of paths) await drive(op, 1000); // the JIT first, as npm run bench does
-  await drive(aside, 1000);
-  const rows: Row[] = paths.map(([path]) => ({ path, ratios: [] }));
-  // Outer rounds visit every path, so a drift of the shared machine's speed is spread over all.
-  for (let r = 0; r < ROUNDS; r++) {
-    for (let p = 0; p < paths.length; p++) {
-      const op = paths[p]?.[1];
-      const row = rows[p];
-      if (op === undefined || row === undefined) continue;
-      const { base, lib: rates } = await pairedRounds(aside, op, 1, ROUND_MS);
-      row.ratios.push((rates[0] ?? 0) / (base[0] ?? 1));
-    }
-  }
-  await cache.idle();
-  const stats = await cache.getStats();
-  await cache.close();
+  ]);
+  const redisVersion = /redis_version:([\d.]+)/.exec(await raw.info('server'))?.[1] ?? 'unknown';
+  await assertClean(cache, '');
   await raw.quit();
   await server.stop();
-  if (stats.errors > 0 || stats.leaseWaits > 0) throw new Error(`bench invalid: ${stats.errors} errors, ${stats.leaseWaits} lease waits`);
+  const valkey = await onValkey();
 
   const lines = [
     '# Miss protocols: the library against its own protocol written by hand',
@@ -141,11 +215,21 @@ async function main(): Promise<void> {
     machineHeader('npm run bench:miss-protocols'),
     `- Setup: ${LIBRARY_MEASURED}; the hand-written paths use its WRITE_LEASED script and entry format from the sources`,
     '',
-    `64 misses in flight, every call on a key never used before; each path in ${ROUNDS} rounds of ${ROUND_MS} ms paired with plain cache-aside (\`GET\`, then \`SET … EX\`) on the same client. Ratio = path / cache-aside throughput; median and range over the rounds.`,
+    `64 misses in flight, every call on a key never used before; each path in ${ROUNDS} rounds of ${ROUND_MS} ms paired with plain cache-aside (\`GET\`, then \`SET … EX\`) on the same client. Ratio = path / cache-aside throughput; median and range over the rounds. CPU per miss over one more second of each path: this process's (\`process.cpuUsage\`) and the server's (\`INFO cpu\`).`,
     '',
-    '| path | median ratio | range |',
-    '|---|---|---|',
-    ...rows.map((r) => `| ${r.path} | ${median(r.ratios).toFixed(3)} | ${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} |`),
+    `## Redis ${redisVersion} (no compare-and-set: the lease-checked write is a script)`,
+    '',
+    ...table('Redis', redis),
+    '',
+    '## Valkey (`SET … IFEQ`: the lease-checked write is one plain command)',
+    '',
+    ...(typeof valkey === 'string'
+      ? [valkey]
+      : [
+          `Valkey ${valkey.version}, started by the bench (bench/valkey.ts). The hand-written \`SET … IFEQ\` row is everything a safe miss must send; the difference between it and \`getOrSet\` is the library's own work per miss (the resolver, deadlines, the entry's header, stats, and their promises and garbage).`,
+          '',
+          ...table('Valkey', valkey),
+        ]),
     '',
   ];
   const report = lines.join('\n');
