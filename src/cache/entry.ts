@@ -177,6 +177,27 @@ export function storedText(e: EntryWrite, fetchMs: number, json: boolean): strin
   return json ? `[${e.freshUntilMs},${e.graceUntilMs},${fetchMs},0,${e.value.slice(1)}]` : `${e.freshUntilMs};${e.graceUntilMs};${fetchMs};0|${e.value}`;
 }
 
+/**
+ * Whether an entry may be stored as a JSON entry (when it records no tag versions): values come
+ * from the default serializer (`jsonEntries`), so this one is its checked JSON (`c`), and
+ * String() of each number is a JSON number (NaN and Infinity are not).
+ */
+function isJsonEntry(e: EntryWrite, fetchMs: number, jsonEntries: boolean): boolean {
+  return jsonEntries && e.value.charCodeAt(0) === 99 /* c */ && Number.isFinite(e.freshUntilMs) && Number.isFinite(e.graceUntilMs) && Number.isFinite(fetchMs);
+}
+
+/** What an untagged entry's key holds (storedText), its fetch time rounded to the ms. */
+export function untaggedText(e: EntryWrite, jsonEntries: boolean): string {
+  const fetchMs = Math.round(e.fetchMs);
+  return storedText(e, fetchMs, isJsonEntry(e, fetchMs, jsonEntries));
+}
+
+/** The WRITE script's arguments for one entry (scripts.ts): it builds the stored text itself, tag versions and all. */
+export function writeArgs(e: EntryWrite, jsonEntries: boolean): string[] {
+  const fetchMs = Math.round(e.fetchMs);
+  return [String(e.freshUntilMs), String(e.graceUntilMs), String(fetchMs), String(e.ttlMs), e.tags.join(';'), e.value, isJsonEntry(e, fetchMs, jsonEntries) ? '1' : ''];
+}
+
 /** 72 random bits drawn once per process: what makes tokens unique across processes. */
 const PROCESS_ID = randomBytes(9).toString('base64url');
 

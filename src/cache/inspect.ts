@@ -284,7 +284,30 @@ export function clientNames(clientList: string): string[] {
     .map((l) => / name=(\S*)/.exec(l)?.[1] ?? '');
 }
 
+/** A master's `INFO` text and the names of its connections, as the store reads them. */
+export interface MasterInfo {
+  address: string;
+  info: string;
+  clientNames: string[];
+}
+
+/** `INFO` and `CLIENT LIST` of every master, all at once. */
+export function mastersInfo(c: RedisConnection): Promise<MasterInfo[]> {
+  return Promise.all(
+    c.masters().map(async (m) => {
+      // A RESP3 client may answer with a verbatim-string object: its text is what counts.
+      const [info, list] = await Promise.all([m.command<unknown>(['INFO']), m.command<unknown>(['CLIENT', 'LIST'])]);
+      return { address: m.address, info: String(info), clientNames: clientNames(String(list)) };
+    }),
+  );
+}
+
+/** DBSIZE, summed over the masters. */
+export async function keyCount(c: RedisConnection): Promise<number> {
+  return (await Promise.all(c.masters().map((m) => m.dbSize()))).reduce((a, b) => a + b, 0);
+}
+
 /** @internal Turns the store's INFO and CLIENT LIST into RedisServerInfo. */
-export function serverInfoOf(s: { address: string; info: string; clientNames: string[] }): RedisServerInfo {
+export function serverInfoOf(s: MasterInfo): RedisServerInfo {
   return { address: s.address, info: parseInfo(s.info), trackingClients: s.clientNames.filter((n) => n === TRACKING_CLIENT_NAME).length };
 }

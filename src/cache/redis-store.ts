@@ -1,10 +1,11 @@
-import { isLeaseMarker, leaseMarker, parseStored, randomToken, storedText, type EntryWrite, type StoredEntry } from './entry.ts';
+import { isLeaseMarker, leaseMarker, parseStored, randomToken, untaggedText, writeArgs, type EntryWrite, type StoredEntry } from './entry.ts';
 import { RedisCommandError, RedisUnavailableError, ReplicationTimeoutError, type CacheError } from './errors.ts';
 import { classify, isOutOfMemory, isSyntaxError, isWrongType, type Guard } from './guard.ts';
-import { clientNames, readRaw, type RawInspection, type ScanBatch } from './inspect.ts';
+import { keyCount, mastersInfo, readRaw, type MasterInfo, type RawInspection, type ScanBatch } from './inspect.ts';
 import { tagKeyPrefix } from './tags.ts';
 import { LeaseWatcher, type LeaseWatch } from './lease-watch.ts';
-import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, TAG_VERSION, WRITE, type LuaScript } from './scripts.ts';
+import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, WRITE, type LuaScript } from './scripts.ts';
+import { TagVersions, tagsCurrent, TRUST_RECORDED } from './tag-versions.ts';
 import { LeasedWrites, writeLeased } from './leased-writes.ts';
 import { deletePattern, type PatternDeletionHost } from './pattern-deletion.ts';
 import { EntryLookup, type AcquireRequest, type AcquireResult, type CacheStore, type EntryRead, type LeaseTry, type LeasingRead, type PatternDeletion } from './store.ts';
@@ -20,13 +21,6 @@ function noop(): void {}
 const LEASE_ON_READ_OOM_PAUSE_MS = 10_000;
 
 
-/**
- * Passed to a script in place of the tag prefix on a cluster, where the script cannot read tag
- * versions (other slots): "trust the versions recorded on the lease or the entry". Used by the
- * lease-checked write and fail-safe, whose entries every read checks against the live versions.
- */
-const TRUST_RECORDED = '\u0000*';
-
 /** A promise of what fn returns, rejected with what it throws. */
 function settled<R>(fn: () => R | Promise<R>): Promise<R> {
   return new Promise<R>((resolve) => resolve(fn()));
@@ -37,6 +31,7 @@ export class RedisStore implements CacheStore {
   readonly connection: RedisConnection;
   readonly #guard: Guard;
   readonly #tagPrefix: string;
+  readonly #tags: TagVersions;
   readonly #keyPrefix: string;
   readonly #firstConnectWaitMs: number;
   readonly #jsonEntries: boolean;
@@ -64,6 +59,7 @@ export class RedisStore implements CacheStore {
     this.#guard = guard;
     this.#keyPrefix = opts.keyPrefix;
     this.#tagPrefix = tagKeyPrefix(opts.keyPrefix);
+    this.#tags = new TagVersions(this.#tagPrefix);
     this.#firstConnectWaitMs = opts.firstConnectWaitMs;
     this.#jsonEntries = opts.jsonEntries;
     this.#replicas = opts.replicas ?? 0;
@@ -196,6 +192,9 @@ export class RedisStore implements CacheStore {
     return this.#guard.watch('GET', probe, c.get(r.fullKey), r, (raw, read) => this.#onEntry(raw, read, announced), this.#onFailure);
   }
 
+  /** Tag versions a tagged entry's read did not announce, under their own deadline. */
+  readonly #readVersions = (keys: string[]): Promise<(string | null)[]> => this.run('MGET', (c) => c.mget(keys));
+
   // Made once per store: the per-read state is the EntryRead itself (see Guard.watch).
   readonly #onRaw = <R>(raw: string | null, r: EntryRead<R>): R | Promise<R> => this.#onEntry(raw, r, undefined);
 
@@ -209,32 +208,8 @@ export class RedisStore implements CacheStore {
   /** What onEntry returns, rejected or not, goes to the caller untouched; store failures go to onError. */
   #onEntry<R>(raw: string | null, r: EntryRead<R>, announced: Promise<(string | null)[]> | undefined): R | Promise<R> {
     if (raw === null || isLeaseMarker(raw)) return r.onEntry(null);
-    const e = this.#checked(parseStored(raw), r.tags, announced);
+    const e = this.#tags.checked(parseStored(raw), r.tags, announced, this.#readVersions);
     return e instanceof Promise ? e.then((entry) => r.onEntry(entry), (err: unknown) => r.onError(classify('MGET', err))) : r.onEntry(e);
-  }
-
-  /** The entry if its tag versions are current; untagged entries pass at once. */
-  #checked(entry: StoredEntry, tags: readonly string[] | undefined, announced: Promise<(string | null)[]> | undefined): StoredEntry | null | Promise<StoredEntry | null> {
-    if (entry.tags.length === 0) return entry;
-    return (async () => {
-      const versions = new Map<string, string | null>();
-      if (announced !== undefined && tags !== undefined) {
-        const got = await announced;
-        tags.forEach((t, i) => versions.set(t, got[i] ?? null));
-      }
-      // Only tags the caller did not announce cost a second round trip (under its own deadline).
-      await this.#fetchVersions((keys) => this.run('MGET', (c) => c.mget(keys)), [entry], versions);
-      return tagsCurrent(entry, versions) ? entry : null;
-    })();
-  }
-
-  async #fetchVersions(mGet: (keys: string[]) => Promise<(string | null)[]>, entries: readonly (StoredEntry | null)[], versions: Map<string, string | null>): Promise<void> {
-    const missing = new Set<string>();
-    for (const e of entries) if (e !== null) for (const [name] of e.tags) if (!versions.has(name)) missing.add(name);
-    if (missing.size === 0) return;
-    const names = Array.from(missing);
-    const got = await mGet(names.map((n) => this.#tagPrefix + n));
-    names.forEach((n, i) => versions.set(n, got[i] ?? null));
   }
 
   readEntries(keys: readonly string[]): Promise<(StoredEntry | null)[]> {
@@ -247,35 +222,9 @@ export class RedisStore implements CacheStore {
       const raws = await c.mget(keys);
       const entries = raws.map((raw) => (raw === null || isLeaseMarker(raw) ? null : parseStored(raw)));
       const versions = new Map<string, string | null>();
-      await this.#fetchVersions((k) => c.mget(k), entries, versions);
+      await this.#tags.fill((k) => c.mget(k), entries, versions);
       return entries.map((e) => (e !== null && tagsCurrent(e, versions) ? e : null));
     });
-  }
-
-  /**
-   * What a script receives for tags on a cluster: the versions, read (and created where missing,
-   * and kept alive at least `ms`) first in their own slots, all at once. On one Redis the script
-   * gets the tag prefix and reads and creates versions itself, atomically with the entry.
-   */
-  async #tagArg(c: RedisConnection, tags: ReadonlyMap<string, number>): Promise<string> {
-    const nonce = randomToken();
-    const names = Array.from(tags.keys());
-    const got = await Promise.all(names.map((name, i) => c.evalScript(TAG_VERSION, [this.#tagPrefix + name], [`${nonce}.${i + 1}`, String(tags.get(name))])));
-    return `\u0000${names.map((n, i) => `;${n}=${String(got[i])}`).join('')}`;
-  }
-
-  /**
-   * Whether the entry may be stored as a JSON entry (when it records no tag versions): its value
-   * is the default serializer's checked JSON, and String() of each number is a JSON number
-   * (NaN and Infinity are not).
-   */
-  #json(e: EntryWrite, fetchMs: number): boolean {
-    return this.#jsonEntries && e.value.charCodeAt(0) === 99 /* c */ && Number.isFinite(e.freshUntilMs) && Number.isFinite(e.graceUntilMs) && Number.isFinite(fetchMs);
-  }
-
-  #writeArgs(e: EntryWrite): string[] {
-    const fetchMs = Math.round(e.fetchMs);
-    return [String(e.freshUntilMs), String(e.graceUntilMs), String(fetchMs), String(e.ttlMs), e.tags.join(';'), e.value, this.#json(e, fetchMs) ? '1' : ''];
   }
 
   /** One script per slot (one in all on one Redis), all at once: atomic per slot. */
@@ -284,12 +233,12 @@ export class RedisStore implements CacheStore {
     return this.run('WRITE', async (c) => {
       const tags = new Map<string, number>();
       if (!c.tagsInScripts) for (const e of entries) for (const t of e.tags) tags.set(t, Math.max(tags.get(t) ?? 0, e.ttlMs));
-      const tp = c.tagsInScripts ? this.#tagPrefix : await this.#tagArg(c, tags);
+      const tp = c.tagsInScripts ? this.#tagPrefix : await this.#tags.scriptArg(c, tags);
       const groups = c.kind === 'cluster' ? Array.from(groupBySlot(entries.map((e) => e.key)).values(), (idx) => idx.map((i) => entries[i] as EntryWrite)) : [entries];
       await Promise.all(
         groups.map((group) => {
           const args = ['', tp, randomToken()];
-          for (const e of group) args.push(...this.#writeArgs(e));
+          for (const e of group) args.push(...writeArgs(e, this.#jsonEntries));
           return c.evalScript(WRITE, [...group.map((e) => e.key), ...group.map((e) => c.leaseKey(e.key))], args);
         }),
       );
@@ -303,7 +252,7 @@ export class RedisStore implements CacheStore {
   acquire(key: string, req: AcquireRequest): Promise<AcquireResult> {
     return this.run('ACQUIRE', async (c) => {
       // One Redis: the script reads the tags itself, so the miss path allocates nothing for them.
-      const tp = c.tagsInScripts ? this.#tagPrefix : await this.#tagArg(c, new Map(req.tags.map((t) => [t, req.leaseTtlMs])));
+      const tp = c.tagsInScripts ? this.#tagPrefix : await this.#tags.scriptArg(c, new Map(req.tags.map((t) => [t, req.leaseTtlMs])));
       const reply = await c.evalScript(ACQUIRE, [key, c.leaseKey(key)], [
         String(req.nowMs),
         req.token,
@@ -359,7 +308,7 @@ export class RedisStore implements CacheStore {
    */
   commit(key: string, token: string | undefined, entry: EntryWrite, marker = false): Promise<boolean> {
     if (token !== undefined && entry.tags.length === 0 && this.#replicas === 0) {
-      return this.#leasedWrites.write(key, token, this.#storedText(entry), entry.ttlMs, marker);
+      return this.#leasedWrites.write(key, token, untaggedText(entry, this.#jsonEntries), entry.ttlMs, marker);
     }
     const write = async (c: RedisConnection): Promise<boolean> => {
       if (token !== undefined && entry.tags.length === 0) return writeLeased(c, key, this.#leasedArgs(token, entry));
@@ -367,14 +316,14 @@ export class RedisStore implements CacheStore {
       if (c.tagsInScripts) {
         tp = this.#tagPrefix;
       } else if (token === undefined) {
-        tp = await this.#tagArg(c, new Map(entry.tags.map((t) => [t, entry.ttlMs])));
+        tp = await this.#tags.scriptArg(c, new Map(entry.tags.map((t) => [t, entry.ttlMs])));
       } else {
         // The lease recorded the versions; the tags only need to outlive the entry, which
         // their own slots see to while the write goes out (both in one round trip).
         tp = TRUST_RECORDED;
-        void this.#tagArg(c, new Map(entry.tags.map((t) => [t, entry.ttlMs]))).catch(noop);
+        void this.#tags.scriptArg(c, new Map(entry.tags.map((t) => [t, entry.ttlMs]))).catch(noop);
       }
-      const reply = await c.evalScript(WRITE, [key, c.leaseKey(key)], [token ?? '', tp, randomToken(), ...this.#writeArgs(entry)]);
+      const reply = await c.evalScript(WRITE, [key, c.leaseKey(key)], [token ?? '', tp, randomToken(), ...writeArgs(entry, this.#jsonEntries)]);
       return Number(reply) === 1;
     };
     if (token === undefined || this.#replicas === 0) return this.run('WRITE', write);
@@ -387,13 +336,7 @@ export class RedisStore implements CacheStore {
 
   /** WRITE_LEASED's arguments for one entry: token, stored text (entry.ts `storedText`), ttlMs. */
   #leasedArgs(token: string, entry: EntryWrite): [string, string, string] {
-    return [token, this.#storedText(entry), String(entry.ttlMs)];
-  }
-
-  /** What an untagged entry's key holds (entry.ts `storedText`). */
-  #storedText(entry: EntryWrite): string {
-    const fetchMs = Math.round(entry.fetchMs);
-    return storedText(entry, fetchMs, this.#json(entry, fetchMs));
+    return [token, untaggedText(entry, this.#jsonEntries), String(entry.ttlMs)];
   }
 
   async failSafe(key: string, token: string | undefined, expectFreshUntilMs: number, retryAtMs: number): Promise<boolean> {
@@ -509,21 +452,13 @@ export class RedisStore implements CacheStore {
     }
   }
 
-  serverInfo(): Promise<{ address: string; info: string; clientNames: string[] }[]> {
-    return this.run('INFO', (c) =>
-      Promise.all(
-        c.masters().map(async (m) => {
-          // A RESP3 client may answer with a verbatim-string object: its text is what counts.
-          const [info, list] = await Promise.all([m.command<unknown>(['INFO']), m.command<unknown>(['CLIENT', 'LIST'])]);
-          return { address: m.address, info: String(info), clientNames: clientNames(String(list)) };
-        }),
-      ),
-    );
+  serverInfo(): Promise<MasterInfo[]> {
+    return this.run('INFO', mastersInfo);
   }
 
   /** DBSIZE, summed over the masters. */
   size(): Promise<number> {
-    return this.run('DBSIZE', async (c) => (await Promise.all(c.masters().map((m) => m.dbSize()))).reduce((a, b) => a + b, 0));
+    return this.run('DBSIZE', keyCount);
   }
 
   /** The facade owns the connection; the store owns the invalidation connection it was given. */
@@ -531,9 +466,4 @@ export class RedisStore implements CacheStore {
     await this.#watcher.close();
     if (this.#invalidator !== this.connection) await this.#invalidator.close();
   }
-}
-
-function tagsCurrent(entry: StoredEntry, versions: ReadonlyMap<string, string | null>): boolean {
-  for (const [name, version] of entry.tags) if (versions.get(name) !== version) return false;
-  return true;
 }

@@ -1,6 +1,6 @@
 import type { EntryWrite, StoredEntry } from './entry.ts';
 import type { CacheError } from './errors.ts';
-import type { RawInspection, ScanBatch } from './inspect.ts';
+import type { MasterInfo, RawInspection, ScanBatch } from './inspect.ts';
 import type { LeaseWatch } from './lease-watch.ts';
 
 /**
@@ -193,6 +193,6 @@ export interface CacheStore {
   /** SCAN MATCH `match` over every master in turn, one batch of raw keys at a time. */
   scan?(match: string, batchSize: number): AsyncGenerator<ScanBatch>;
   /** `INFO` of each master, and the names of the connections in its `CLIENT LIST`. */
-  serverInfo?(): Promise<{ address: string; info: string; clientNames: string[] }[]>;
+  serverInfo?(): Promise<MasterInfo[]>;
   close(): Promise<void>;
 }
