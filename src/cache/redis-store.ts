@@ -7,6 +7,7 @@ import { LeaseWatcher, type LeaseWatch } from './lease-watch.ts';
 import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, WRITE, type LuaScript } from './scripts.ts';
 import { TagVersions, tagsCurrent, TRUST_RECORDED } from './tag-versions.ts';
 import { LeasedWrites, writeLeased } from './leased-writes.ts';
+import { SharedLeasingReads } from './shared-reads.ts';
 import { deletePattern, type PatternDeletionHost } from './pattern-deletion.ts';
 import { EntryLookup, type AcquireRequest, type AcquireResult, type CacheStore, type EntryRead, type LeaseTry, type LeasingRead, type PatternDeletion } from './store.ts';
 import type { MasterHandle, RedisConnection } from './topology/connection.ts';
@@ -44,6 +45,8 @@ export class RedisStore implements CacheStore {
   readonly #leasedWrites: LeasedWrites;
   /** Leasing reads (readOrLease) are off until then (monotonic ms); Infinity: this Redis lacks them. */
   #leaseOnReadOffUntilMs = 0;
+  /** Concurrent leasing reads of one key share the one on the wire (shared-reads.ts); undefined where that is not safe. */
+  readonly #sharedReads: SharedLeasingReads | undefined;
 
   /**
    * `jsonEntries`: values come from the default serializer, so its checked JSON (`c`) may be
@@ -67,6 +70,7 @@ export class RedisStore implements CacheStore {
     this.#invalidator = opts.invalidator ?? connection;
     this.#watcher = new LeaseWatcher(() => connection.openPubSub());
     this.#leasedWrites = new LeasedWrites((call) => this.run('WRITE', call), connection.kind === 'cluster');
+    this.#sharedReads = connection.kind !== 'cluster' && this.#invalidator === connection ? new SharedLeasingReads() : undefined;
   }
 
   /**
@@ -144,22 +148,34 @@ export class RedisStore implements CacheStore {
     if (writing !== undefined) return writing.then(() => this.readOrLease(r), () => this.readOrLease(r));
     const c = this.connection;
     if (!c.isReady) return this.#firstConnect('GET').then(() => this.readOrLease(r), (err: CacheError) => r.onError(err));
+    // Before the circuit check: a follower sends nothing, so it must not take the probe's turn.
+    const shared = this.#sharedReads;
+    const first = shared?.first(r.fullKey);
+    if (first !== undefined) return (shared as SharedLeasingReads).follow(first, r);
     let probe: boolean;
     try {
       probe = this.#guard.check('GET');
     } catch (err) {
       return settled(() => r.onError(classify('GET', err)));
     }
-    return this.#guard.watch('GET', probe, c.setIfAbsentGet(r.fullKey, leaseMarker(r.token), r.leaseTtlMs), r, this.#onLeasingRaw, this.#onLeasingFailure);
+    const answer = this.#guard.watch('GET', probe, c.setIfAbsentGet(r.fullKey, leaseMarker(r.token), r.leaseTtlMs), r, this.#onLeasingRaw, this.#onLeasingFailure);
+    shared?.sent(r);
+    return answer;
   }
 
   readonly #onLeasingRaw = <R>(raw: string | null, r: LeasingRead<R>): R | Promise<R> => {
-    if (raw === null) return r.onLease('acquired');
-    if (isLeaseMarker(raw)) return r.onLease('held');
-    return this.#onEntry(raw, r, undefined);
+    // The first's own answer first: a lease it took is then in this process's resolver for its followers to join.
+    const out = raw === null ? r.onLease('acquired') : isLeaseMarker(raw) ? r.onLease('held') : this.#onEntry(raw, r, undefined);
+    this.#sharedReads?.answered(r, this.#onSharedRaw, raw);
+    return out;
   };
 
+  /** A follower's share of its first's answer (shared-reads.ts): the same, but a lease the first took is held. */
+  readonly #onSharedRaw = (f: LeasingRead<unknown>, raw: string | null): unknown => (raw === null || isLeaseMarker(raw) ? f.onLease('held') : this.#onEntry(raw, f, undefined));
+
   readonly #onLeasingFailure = <R>(err: CacheError, r: LeasingRead<R>): R | Promise<R> => {
+    // Each follower meets the error as its own (the same failure handling, once per follower).
+    this.#sharedReads?.answered(r, (f, e: CacheError) => this.#onLeasingFailure(e, f), err);
     if (isOutOfMemory(err)) this.#leaseOnReadOffUntilMs = performance.now() + LEASE_ON_READ_OOM_PAUSE_MS;
     else if (isSyntaxError(err)) this.#leaseOnReadOffUntilMs = Infinity;
     else return this.#onFailure(err, r);

@@ -145,7 +145,9 @@ export interface CacheStore {
    * `read` and `tryLease` in one step, for a call without tags that expects a miss: an entry goes
    * to `r.onEntry` (tag versions checked as `read` does); a key holding nothing is leased to
    * `r.token` and `r.onLease('acquired')` is called; another caller's lease, `r.onLease('held')`.
-   * If the store refuses the leasing form it reads as `read` does (onEntry).
+   * If the store refuses the leasing form it reads as `read` does (onEntry). A store may answer
+   * concurrent leasing reads of one key with one read when that is linearizable (RedisStore:
+   * shared-reads.ts); a lease it took then goes to the first, and the others see it held.
    */
   readOrLease<R>(r: LeasingRead<R>): Promise<R>;
   /** Watches the lease on key until closed: `released` resolves when it is dropped (lease-watch.ts). */

@@ -249,6 +249,29 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
     await closeAll([holder, waiter]);
   });
 
+  it('a call that starts after an invalidation completed never shares a leasing read sent before it', async () => {
+    const [c] = await caches(1, { leasingReads: 'always' });
+    if (c === undefined) throw new Error('no cache');
+    await c.getOrSet('warm-up', () => 1, 60);
+    await c.idle();
+    const gate = deferred();
+    // The first call's leasing read takes the lease; its fetch waits at the gate.
+    const first = c.getOrSet('wallet:7:balance', async () => {
+      await gate.promise;
+      return 'read before the delete';
+    }, 60);
+    await c.del('wallet:7:balance'); // sent after that read, so completed after its answer was handled
+    // Started after the delete completed: it must read for itself (and take a new lease), not
+    // share the first's read and then its fetch from before the delete.
+    const later = c.getOrSet('wallet:7:balance', () => 'read after the delete', 60);
+    expect(await later).toBe('read after the delete');
+    gate.resolve();
+    expect(await first).toBe('read before the delete'); // it overlapped the delete
+    await c.idle();
+    expect(await c.get('wallet:7:balance')).toBe('read after the delete'); // the revoked lease wrote nothing
+    await closeAll([c]);
+  });
+
   it('getOrSet and get read counters and plain strings written by other code', async () => {
     const [c] = await caches(1);
     if (c === undefined) throw new Error('no cache');
@@ -336,6 +359,34 @@ describe('what each path costs in commands (one Redis, MONITOR)', () => {
     expect(await other.getMany(['batch:0', 'batch:1', 'batch:2', 'batch:3', 'batch:4'])).toEqual([0, 1, null, 3, 4]);
     expect((await c.getStats()).staleWritesPrevented).toBe(1);
     await closeAll([c, other]);
+  });
+
+  it('concurrent calls of one key in one instance share its leasing read: one SET NX GET for 50 misses, one for 50 hits, each hit its own copy', async () => {
+    const [c] = await caches(1, { leasingReads: 'always' });
+    if (c === undefined) throw new Error('no cache');
+    await c.getOrSet('warm-up', () => 1, 60);
+    await c.idle();
+    let fetches = 0;
+    const fetcher = async (): Promise<{ n: number }> => {
+      fetches++;
+      await new Promise((r) => setTimeout(r, 20));
+      return { n: 1 };
+    };
+    const misses = await commandsDuring(async () => {
+      expect(await Promise.all(Array.from({ length: 50 }, () => c.getOrSet('hot:1', fetcher, 60)))).toEqual(Array.from({ length: 50 }, () => ({ n: 1 })));
+      await c.idle();
+    });
+    expect(misses).toEqual(['SET', 'EVAL']); // the first's lease and its write; the 49 others joined it
+    expect(fetches).toBe(1);
+    let hits: unknown[] = [];
+    expect(await commandsDuring(async () => (hits = await Promise.all(Array.from({ length: 50 }, () => c.getOrSet('hot:1', fetcher, 60)))))).toEqual(['SET']);
+    expect(hits).toEqual(Array.from({ length: 50 }, () => ({ n: 1 })));
+    expect(hits[0]).not.toBe(hits[1]); // each follower decodes the shared answer itself
+    const stats = await c.getStats();
+    expect(stats.hits).toBe(50);
+    expect(stats.misses).toBe(51);
+    expect(fetches).toBe(1);
+    await closeAll([c]);
   });
 
   it('invalidateTags costs the same over 10 or 2,000 tagged keys: one SET per tag, no SCAN, no KEYS', async () => {
