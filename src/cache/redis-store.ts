@@ -164,10 +164,13 @@ export class RedisStore implements CacheStore {
   }
 
   readonly #onLeasingRaw = <R>(raw: string | null, r: LeasingRead<R>): R | Promise<R> => {
-    // The first's own answer first: a lease it took is then in this process's resolver for its followers to join.
-    const out = raw === null ? r.onLease('acquired') : isLeaseMarker(raw) ? r.onLease('held') : this.#onEntry(raw, r, undefined);
-    this.#sharedReads?.answered(r, this.#onSharedRaw, raw);
-    return out;
+    // The first's own answer first: a lease it took is then in this process's resolver for its
+    // followers to join. Then theirs, even if the first's handling threw: none is left waiting.
+    try {
+      return raw === null ? r.onLease('acquired') : isLeaseMarker(raw) ? r.onLease('held') : this.#onEntry(raw, r, undefined);
+    } finally {
+      this.#sharedReads?.answered(r, this.#onSharedRaw, raw);
+    }
   };
 
   /** A follower's share of its first's answer (shared-reads.ts): the same, but a lease the first took is held. */

@@ -1,5 +1,4 @@
-import type { StoredEntry } from './entry.ts';
-import { randomToken } from './entry.ts';
+import { randomToken, type StoredEntry } from './entry.ts';
 import { TAG_VERSION } from './scripts.ts';
 import type { RedisConnection } from './topology/connection.ts';
 
