@@ -29,7 +29,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
-import { createCache, LIBRARY_MEASURED, type Cache } from './library.ts';
+import { createCache, LIBRARY_MEASURED } from './library.ts';
 import { leaseMarker, storedText } from '../src/cache/entry.ts';
 import { luaScript, WRITE_LEASED } from '../src/cache/scripts.ts';
 import { plainLeaseKey } from '../src/cache/topology/slots.ts';
@@ -116,7 +116,7 @@ function handWritten(raw: RawRedisClient, prefix: string) {
  * drift of the shared machine's speed is spread over all), then one more second of each for
  * its CPU per miss.
  */
-async function measure(raw: RawRedisClient, aside: () => Promise<unknown>, paths: readonly Path[]): Promise<{ rows: Row[]; asideCpu: CpuPerOp }> {
+async function measure(raw: RawRedisClient, aside: () => Promise<unknown>, paths: readonly Path[]): Promise<Omit<Section, 'version'>> {
   for (const [, op] of paths) await drive(op, 1000); // the JIT first, as npm run bench does
   await drive(aside, 1000);
   const ratios: number[][] = paths.map(() => []);
@@ -133,7 +133,7 @@ async function measure(raw: RawRedisClient, aside: () => Promise<unknown>, paths
 }
 
 /** A section of the report: the rows, and cache-aside's own CPU per miss. */
-function table(server: string, m: { rows: Row[]; asideCpu: CpuPerOp }): string[] {
+function table(server: string, m: Section): string[] {
   const us = (c: CpuPerOp): string => `${c.nodeUs.toFixed(1)} | ${c.redisUs.toFixed(1)}`;
   return [
     `| path | median ratio | range | Node.js µs / miss | ${server} µs / miss |`,
@@ -143,44 +143,45 @@ function table(server: string, m: { rows: Row[]; asideCpu: CpuPerOp }): string[]
   ];
 }
 
-/** getOrSet on a fresh cache at url, each call on a key never used before. */
-async function libraryMisses(url: string): Promise<{ op: () => Promise<unknown>; cache: Cache }> {
-  const cache = createCache({ redis: url, prefix: 'lib:' });
-  await cache.ready();
-  let n = 0;
-  const op = (): Promise<unknown> => {
-    const i = n++;
-    return cache.getOrSet(`user:${i}:profile`, () => profile(i), TTL_SECONDS);
-  };
-  return { op, cache };
+type HandWritten = ReturnType<typeof handWritten>;
+
+/** What one server's section measured: its rows, cache-aside's CPU per miss, the server's version. */
+interface Section {
+  rows: Row[];
+  asideCpu: CpuPerOp;
+  version: string;
 }
 
-/** Fails the bench when the library erred or waited on a lease: every key here is cold and its own. */
-async function assertClean(cache: Cache, where: string): Promise<void> {
-  await cache.idle();
-  const stats = await cache.getStats();
-  await cache.close();
-  if (stats.errors > 0 || stats.leaseWaits > 0) throw new Error(`bench invalid${where}: ${stats.errors} errors, ${stats.leaseWaits} lease waits`);
-}
-
-/** The Valkey section: its rows, or why it was not measured. */
-async function onValkey(): Promise<{ rows: Row[]; asideCpu: CpuPerOp; version: string } | string> {
-  const program = valkeyProgram();
-  if (typeof program === 'object') return `Not measured: ${program.missing}.`;
-  const server = await startRedisServer({ program });
+/**
+ * Starts a server (redis-server, or `program`), measures on it the paths `pathsOf` picks from
+ * getOrSet on a fresh cache and the hand-written ones, each call on a key never used before, and
+ * stops it. Fails the bench when the library erred or waited on a lease, or a hand-written
+ * `SET … IFEQ` found no marker: every key here is cold and its own.
+ */
+async function onServer(program: string | undefined, pathsOf: (lib: () => Promise<unknown>, hand: HandWritten) => Path[]): Promise<Section> {
+  const server = await startRedisServer(program === undefined ? {} : { program });
   const raw = createClient({ url: server.url });
   await raw.connect();
   try {
-    const version = /valkey_version:([\d.]+)/.exec(await raw.info('server'))?.[1] ?? 'unknown';
-    const { op: lib, cache } = await libraryMisses(server.url);
+    await raw.scriptLoad(WRITE_LEASED.source);
+    await raw.scriptLoad(SET_ONLY.source);
+    const info = await raw.info('server');
+    // Valkey reports the Redis version it is compatible with too: its own is what counts.
+    const version = (/valkey_version:([\d.]+)/.exec(info) ?? /redis_version:([\d.]+)/.exec(info))?.[1] ?? 'unknown';
+    const cache = createCache({ redis: server.url, prefix: 'lib:' });
+    await cache.ready();
+    let n = 0;
+    const lib = (): Promise<unknown> => {
+      const i = n++;
+      return cache.getOrSet(`user:${i}:profile`, () => profile(i), TTL_SECONDS);
+    };
     const hand = handWritten(raw, 'hand:');
-    const m = await measure(raw, cacheAsideMisses(raw, 'aside:', TTL_SECONDS), [
-      ['`getOrSet` (the library; its write is `SET … IFEQ`)', lib],
-      ['its protocol by hand: the leasing read, then `SET <key> <entry> IFEQ <marker> PX …` (safe: the write getOrSet sends)', hand.compareAndSet],
-      ['leasing read, then a plain `SET` that checks nothing (not safe)', hand.unchecked],
-    ]);
-    await assertClean(cache, ' on Valkey');
-    if (hand.refused.n > 0) throw new Error(`bench invalid on Valkey: ${hand.refused.n} SET … IFEQ writes by hand found no marker`);
+    const m = await measure(raw, cacheAsideMisses(raw, 'aside:', TTL_SECONDS), pathsOf(lib, hand));
+    await cache.idle();
+    const stats = await cache.getStats();
+    await cache.close();
+    if (stats.errors > 0 || stats.leaseWaits > 0) throw new Error(`bench invalid on ${version}: ${stats.errors} errors, ${stats.leaseWaits} lease waits`);
+    if (hand.refused.n > 0) throw new Error(`bench invalid on ${version}: ${hand.refused.n} SET … IFEQ writes by hand found no marker`);
     return { ...m, version };
   } finally {
     await raw.quit();
@@ -189,25 +190,22 @@ async function onValkey(): Promise<{ rows: Row[]; asideCpu: CpuPerOp; version: s
 }
 
 async function main(): Promise<void> {
-  const server = await startRedisServer();
-  const raw = createClient({ url: server.url });
-  await raw.connect();
-  await raw.scriptLoad(WRITE_LEASED.source);
-  await raw.scriptLoad(SET_ONLY.source);
-  const { op: lib, cache } = await libraryMisses(server.url);
-  const hand = handWritten(raw, 'hand:');
-  const redis = await measure(raw, cacheAsideMisses(raw, 'aside:', TTL_SECONDS), [
+  const redis = await onServer(undefined, (lib, hand) => [
     ['`getOrSet` (the library)', lib],
     ['its protocol by hand, writes batched per run of JavaScript (as getOrSet sends them)', hand.batched],
     ['its protocol by hand, one `EVALSHA` per write', hand.perWrite],
     ['leasing read, then a script that only runs the `SET`, one `EVALSHA` per write (no check: the least a scripted write costs; not safe)', hand.setOnlyScript],
     ['leasing read, then a plain `SET` that checks nothing (what a compare-and-set command would cost; not safe)', hand.unchecked],
   ]);
-  const redisVersion = /redis_version:([\d.]+)/.exec(await raw.info('server'))?.[1] ?? 'unknown';
-  await assertClean(cache, '');
-  await raw.quit();
-  await server.stop();
-  const valkey = await onValkey();
+  const program = valkeyProgram();
+  const valkey =
+    typeof program === 'object'
+      ? `Not measured: ${program.missing}.`
+      : await onServer(program, (lib, hand) => [
+          ['`getOrSet` (the library; its write is `SET … IFEQ`)', lib],
+          ['its protocol by hand: the leasing read, then `SET <key> <entry> IFEQ <marker> PX …` (safe: the write getOrSet sends)', hand.compareAndSet],
+          ['leasing read, then a plain `SET` that checks nothing (not safe)', hand.unchecked],
+        ]);
 
   const lines = [
     '# Miss protocols: the library against its own protocol written by hand',
@@ -217,7 +215,7 @@ async function main(): Promise<void> {
     '',
     `64 misses in flight, every call on a key never used before; each path in ${ROUNDS} rounds of ${ROUND_MS} ms paired with plain cache-aside (\`GET\`, then \`SET … EX\`) on the same client. Ratio = path / cache-aside throughput; median and range over the rounds. CPU per miss over one more second of each path: this process's (\`process.cpuUsage\`) and the server's (\`INFO cpu\`).`,
     '',
-    `## Redis ${redisVersion} (no compare-and-set: the lease-checked write is a script)`,
+    `## Redis ${redis.version} (no compare-and-set: the lease-checked write is a script)`,
     '',
     ...table('Redis', redis),
     '',

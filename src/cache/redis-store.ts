@@ -150,8 +150,10 @@ export class RedisStore implements CacheStore {
     if (!c.isReady) return this.#firstConnect('GET').then(() => this.readOrLease(r), (err: CacheError) => r.onError(err));
     // Before the circuit check: a follower sends nothing, so it must not take the probe's turn.
     const shared = this.#sharedReads;
-    const first = shared?.first(r.fullKey);
-    if (first !== undefined) return (shared as SharedLeasingReads).follow(first, r);
+    if (shared !== undefined) {
+      const first = shared.first(r.fullKey);
+      if (first !== undefined) return shared.follow(first, r);
+    }
     let probe: boolean;
     try {
       probe = this.#guard.check('GET');
