@@ -1,6 +1,7 @@
 import { getOrSetPlanOf, type GetOrSetOptions, type GetOrSetPlan, type TtlArg } from './call-options.ts';
 import { randomToken, type StoredEntry } from './entry.ts';
-import { Resolver, type CacheStatus, type Found, type Outcome } from './get-or-set.ts';
+import { Resolver } from './get-or-set.ts';
+import type { CacheStatus, Found, Outcome } from './outcome.ts';
 import { openStore } from './connect.ts';
 import { encodeValue, NO_VALUE } from './codec.ts';
 import { CacheClosedError, type CacheError, DecodeError, RedisUnavailableError, ReplicationTimeoutError } from './errors.ts';

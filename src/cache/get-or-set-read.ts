@@ -2,7 +2,7 @@ import type { Span } from '@opentelemetry/api';
 import { getOrSetPlanOf, type GetOrSetOptions, type GetOrSetPlan } from './call-options.ts';
 import type { StoredEntry } from './entry.ts';
 import type { CacheError } from './errors.ts';
-import type { CacheStatus } from './get-or-set.ts';
+import type { CacheStatus } from './outcome.ts';
 import type { ResolvedCacheOptions } from './options.ts';
 import type { LeaseState, LeasingRead } from './store.ts';
 

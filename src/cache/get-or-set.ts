@@ -4,24 +4,12 @@ import { randomToken, type StoredEntry } from './entry.ts';
 import { CacheError, FactoryTimeoutError, FetchFailedError } from './errors.ts';
 import { jitteredTtlMs } from './jitter.ts';
 import type { FacadeParts } from './facade/parts.ts';
+import { failSafeOutcome, releaseLease } from './fetch-failure.ts';
 import { race, type Race } from './fetch-race.ts';
 import type { LeaseWatch } from './lease-watch.ts';
-import type { LeaseState } from './store.ts';
+import type { Found, Outcome, ReadLease } from './outcome.ts';
 import { ATTR, flag, NO_SPAN, SPAN, type CacheTracer } from './tracing.ts';
 import type { Span } from '@opentelemetry/api';
-
-/** Where a getOrSet value came from: the cache, the fetcher, or the cache past its TTL (within grace). */
-export type CacheStatus = 'hit' | 'miss' | 'stale';
-
-/**
- * A settled getOrSet, with `seq`: the point in this process's sequence of store calls from which
- * the value is known to be current (see `Resolver.resolve`).
- */
-export interface Outcome {
-  value: unknown;
-  status: CacheStatus;
-  seq: number;
-}
 
 /** What the resolver needs from the facade: the parts its other calls share (facade/parts.ts), and its own. */
 export interface ResolverHost extends Pick<FacadeParts, 'store' | 'options' | 'stats' | 'fail' | 'encode' | 'decode'> {
@@ -30,22 +18,6 @@ export interface ResolverHost extends Pick<FacadeParts, 'store' | 'options' | 's
   nextSeq(): number;
   sleep(ms: number): Promise<void>;
   isClosed(): boolean;
-}
-
-/** A decoded value the store returned, with what the resolver needs to judge it. */
-export interface Found {
-  value: unknown;
-  fresh: boolean;
-  failSafe: boolean;
-  freshUntilMs: number;
-  /** The store call that returned it. */
-  seq: number;
-}
-
-
-/** Errors in the caller's input: never hidden behind a stale value. */
-function isInputError(err: unknown): boolean {
-  return err instanceof CacheError && (err.code === 'E_UNDEFINED_VALUE' || err.code === 'E_SERIALIZE' || err.code === 'E_VALUE_TOO_LARGE');
 }
 
 /** A miss answers before its write lands only while at most this many writes are in flight (its own included). */
@@ -62,12 +34,6 @@ const MAX_POLL_MS = 50;
 interface Settled {
   outcome: Outcome;
   final: Promise<Outcome>;
-}
-
-/** What a leasing read (CacheStore.readOrLease) that found no entry did: the lease it took, or that another caller holds one. */
-export interface ReadLease {
-  readonly token: string;
-  readonly state: LeaseState;
 }
 
 /** A resolution of this process, shared by the callers that join it. */
@@ -355,7 +321,7 @@ export class Resolver {
     const soft = stale !== null ? plan.softTimeoutMs : undefined;
     const hard = plan.hardTimeoutMs;
     // No time-outs: the common miss, without race()'s wrapper objects or an async frame of its own.
-    if (soft === undefined && hard === undefined) return work.catch((err: unknown) => this.#onFailure(plan, token, stale, err, span).then(settledNow));
+    if (soft === undefined && hard === undefined) return work.catch((err: unknown) => failSafeOutcome(this.#host, plan, token, stale, err, span).then(settledNow));
     const abandon = (err: unknown): void => {
       abandoned = true;
       abandonFetch(err);
@@ -377,7 +343,7 @@ export class Resolver {
           const err = late.kind === 'hard' ? new FactoryTimeoutError(plan.key, hard ?? 0) : late.kind === 'error' ? late.error : undefined;
           if (late.kind === 'hard') abandon(err);
           // The caller's span has ended (it answered stale): nothing more is flagged on it.
-          await this.#onFailure(plan, token, stale, err, NO_SPAN).catch(() => undefined);
+          await failSafeOutcome(this.#host, plan, token, stale, err, NO_SPAN).catch(() => undefined);
           return undefined;
         }),
       );
@@ -387,9 +353,9 @@ export class Resolver {
       work.catch(() => undefined);
       const timeout = new FactoryTimeoutError(plan.key, hard ?? 0);
       abandon(timeout);
-      return settledNow(await this.#onFailure(plan, token, stale, timeout, span));
+      return settledNow(await failSafeOutcome(this.#host, plan, token, stale, timeout, span));
     }
-    return settledNow(await this.#onFailure(plan, token, stale, r.kind === 'error' ? r.error : undefined, span));
+    return settledNow(await failSafeOutcome(this.#host, plan, token, stale, r.kind === 'error' ? r.error : undefined, span));
   }
 
   /**
@@ -401,7 +367,7 @@ export class Resolver {
     const h = this.#host;
     const o = h.options;
     if (value === null && plan.negativeTtlSeconds === false) {
-      return token === undefined ? Promise.resolve(null) : this.#release(plan, token).then(() => null);
+      return token === undefined ? Promise.resolve(null) : releaseLease(this.#host, plan, token).then(() => null);
     }
     const encoded = h.encode(plan.key, value);
     const now = o.clock.now();
@@ -433,38 +399,6 @@ export class Resolver {
         return null;
       },
     );
-  }
-
-  /** Fail-safe: the stale value if there is one and it is still valid; else the error. */
-  async #onFailure(plan: GetOrSetPlan<unknown>, token: string | undefined, stale: Found | null, err: unknown, span: Span): Promise<Outcome> {
-    const h = this.#host;
-    if (stale === null || isInputError(err)) {
-      if (token !== undefined) await this.#release(plan, token);
-      throw err;
-    }
-    let kept = true;
-    try {
-      kept = await h.store.failSafe(plan.full, token, stale.freshUntilMs, h.options.clock.now() + h.options.failSafeRetryMs);
-    } catch (e) {
-      // Redis failed too: the stale value is still the best answer there is.
-      h.fail('getOrSet', plan.key, e);
-    }
-    // Invalidated while the fetch ran: an invalidated value is never served.
-    if (!kept) throw err;
-    h.stats.failSafe++;
-    // The fetch span carries the error; the call itself answered (stale), as designed.
-    flag(span, ATTR.failSafe);
-    h.fail('getOrSet', plan.key, new FetchFailedError(plan.key, { cause: err }));
-    return { value: stale.value, status: 'stale', seq: stale.seq };
-  }
-
-  async #release(plan: GetOrSetPlan<unknown>, token: string): Promise<void> {
-    try {
-      await this.#host.store.release(plan.full, token);
-    } catch (err) {
-      // The lease expires by itself after leaseTtlMs.
-      this.#host.fail('getOrSet', plan.key, err);
-    }
   }
 
   /**

@@ -1,7 +1,7 @@
 export { Cache, createCache } from './cache.ts';
 export type { GetOrSetResult, RedisState, SetManyEntry } from './cache.ts';
 export type { GetOrSetOptions, SetOptions, TtlArg } from './call-options.ts';
-export type { CacheStatus } from './get-or-set.ts';
+export type { CacheStatus } from './outcome.ts';
 export type { CacheOptions } from './options.ts';
 export type { TracingOptions } from './tracing.ts';
 export { ATTR as TRACE_ATTRIBUTES, SPAN as SPAN_NAMES, TRACER_NAME } from './tracing.ts';
