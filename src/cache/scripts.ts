@@ -279,7 +279,7 @@ return 1`);
  * under the entry's key is checked first: it is the common case (a miss), and then the write is
  * the second command. A marker no waiter flagged is written over without a `SPUBLISH`: every
  * waiter on another instance runs ACQUIRE, which flags it, after subscribing and before it
- * waits (get-or-set.ts), so nobody is listening for that lease; this is what `SET … IFEQ` relies
+ * waits (lease-wait.ts), so nobody is listening for that lease; this is what `SET … IFEQ` relies
  * on too, and it saves Redis a third command per write. A lease that records tag versions
  * belongs to a tagged call, which writes with WRITE.
  */
