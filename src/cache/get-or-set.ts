@@ -203,8 +203,8 @@ export class Resolver {
     const done = (): void => {
       if (this.#inflight.get(plan.full) === entry) this.#inflight.delete(plan.full);
     };
-    // The value is known: its write goes out, and the caller answers (see #fetch for when it
-    // need not wait for the write). An input error (E_SERIALIZE, …) throws to onFailure.
+    // The value is known: its write goes out, and the caller answers with the write's outcome,
+    // or at once (#answersEarly). An input error (E_SERIALIZE, …) throws to onFailure.
     const onValue = (value: unknown): Outcome | Promise<Outcome> => {
       const final = this.#commit(plan, token, true, value, startedMs, fetchSeq, notAbandoned, done);
       entry.final = final;
@@ -237,8 +237,7 @@ export class Resolver {
       }, onFailure);
     } else {
       try {
-        const answer = onValue(v);
-        known = answer instanceof Promise ? answer : Promise.resolve(answer);
+        known = Promise.resolve(onValue(v));
       } catch (err) {
         known = onFailure(err);
       }
