@@ -23,7 +23,6 @@ export interface ResolverHost extends Pick<FacadeParts, 'store' | 'options' | 's
 /** A miss answers before its write lands only while at most this many writes are in flight (its own included). */
 const EARLY_ANSWER_MAX_WRITES = 4;
 
-
 /**
  * A resolution as the resolver runs it: `outcome` for the caller that started it, as soon as
  * the value is known; `final` for callers of this process that joined it, once the value's write
@@ -65,6 +64,9 @@ function finalOf(f: InFlight): Promise<Outcome> {
 }
 
 const settledNow = (outcome: Outcome): Settled => ({ outcome, final: Promise.resolve(outcome), landed: true });
+
+/** A fetched value, current as of store call `seq` (its fetch, or its write once that landed). */
+const missAt = (value: unknown, seq: number): Outcome => ({ value, status: 'miss', seq });
 
 /**
  * The miss path of getOrSet: leases, waiting for another instance's fetch, fetching under
@@ -161,10 +163,7 @@ export class Resolver {
     // A caller whose read took the lease fetches at once (what #settle would do, one async frame less).
     const run = lease?.state === 'acquired' ? this.#fetch(plan, lease.token, null, true, span, true) : this.#settle(plan, stale, storeDown, span, lease);
     const entry: InFlight = { known: run, answered: false, final: undefined };
-    const done = (): void => {
-      // Removed before joiners see the outcome, so one that must retry does not find it again.
-      if (this.#inflight.get(plan.full) === entry) this.#inflight.delete(plan.full);
-    };
+    const done = (): void => this.#leave(plan.full, entry);
     this.#inflight.set(plan.full, entry);
     // The caller that started it answers once the value is known, without waiting for the write:
     // the write is already queued on the connection, ahead of any later call from this process.
@@ -200,23 +199,18 @@ export class Resolver {
     // In the table before the value's write goes out: a write that settles at once (the cache
     // closed meanwhile) removes it again.
     const entry: InFlight = { known: NOT_YET, answered: false, final: undefined };
-    const done = (): void => {
-      if (this.#inflight.get(plan.full) === entry) this.#inflight.delete(plan.full);
-    };
+    const done = (): void => this.#leave(plan.full, entry);
     // The value is known: its write goes out, and the caller answers with the write's outcome,
     // or at once (#answersEarly). An input error (E_SERIALIZE, …) throws to onFailure.
     const onValue = (value: unknown): Outcome | Promise<Outcome> => {
       const final = this.#commit(plan, token, true, value, startedMs, fetchSeq, notAbandoned, done);
       entry.final = final;
       entry.answered = true;
-      return this.#answersEarly(plan, token) ? { value, status: 'miss', seq: fetchSeq } : final;
+      return this.#answersEarly(plan, token) ? missAt(value, fetchSeq) : final;
     };
-    // Nothing to write: the lease goes, then the error (shared with joiners: never stale data).
-    const onFailure = (err: unknown): Promise<Outcome> =>
-      releaseLease(h, plan, token).then(() => {
-        done();
-        throw err;
-      });
+    // As #fetch fails a fetch with no stale value to fall back on: the lease goes, then the
+    // error (shared with joiners: never stale data).
+    const onFailure = (err: unknown): Promise<Outcome> => failSafeOutcome(h, plan, token, null, err, span).finally(done);
     let v: unknown;
     try {
       v = h.tracer.fetch(span, plan.fetcher).value;
@@ -244,6 +238,11 @@ export class Resolver {
     }
     entry.known = known;
     return known;
+  }
+
+  /** A resolution has ended: removed before joiners see its outcome, so one that must retry does not find it again. */
+  #leave(full: string, entry: InFlight): void {
+    if (this.#inflight.get(full) === entry) this.#inflight.delete(full);
   }
 
   /**
@@ -294,7 +293,7 @@ export class Resolver {
     let abandoned = false;
     let abandonFetch: (err: unknown) => void = ignore;
     const settle = (value: unknown): Settled | Promise<Settled> => {
-      const outcome: Outcome = { value, status: 'miss', seq: fetchSeq };
+      const outcome = missAt(value, fetchSeq);
       if (!write) return settledNow(outcome);
       // Joiners wait for the write (a write that landed makes the value current as of the
       // write, see resolve).
@@ -367,18 +366,17 @@ export class Resolver {
   #commit(plan: GetOrSetPlan<unknown>, token: string | undefined, marker: boolean, value: unknown, startedMs: number, fetchSeq: number, abandoned: () => boolean, onSettled: () => void = ignore): Promise<Outcome> {
     const h = this.#host;
     const o = h.options;
-    // Not written (or not yet known to be): the value is current as of its fetch.
-    const fetched = (): Outcome => ({ value, status: 'miss', seq: fetchSeq });
+    // A null not to be cached: nothing is written, and the value is current as of its fetch.
     if (value === null && plan.negativeTtlSeconds === false) {
       if (token === undefined) {
         onSettled();
-        return Promise.resolve(fetched());
+        return Promise.resolve(missAt(value, fetchSeq));
       }
       this.#pendingWrites++;
       return releaseLease(this.#host, plan, token).then(() => {
         onSettled();
         this.#writeSettled();
-        return fetched();
+        return missAt(value, fetchSeq);
       });
     }
     const encoded = h.encode(plan.key, value);
@@ -387,7 +385,7 @@ export class Resolver {
     const ttlMs = jitteredTtlMs(ttlSeconds, plan.jitter, o.random);
     if (abandoned() || h.isClosed()) {
       onSettled();
-      return Promise.resolve(fetched());
+      return Promise.resolve(missAt(value, fetchSeq));
     }
     const seq = h.nextSeq();
     const entry = {
@@ -408,13 +406,13 @@ export class Resolver {
         else h.stats.staleWritesPrevented++;
         onSettled();
         this.#writeSettled();
-        return written ? { value, status: 'miss', seq } : fetched();
+        return missAt(value, written ? seq : fetchSeq);
       },
       (err: unknown): Outcome => {
         h.fail('set', plan.key, err);
         onSettled();
         this.#writeSettled();
-        return fetched();
+        return missAt(value, fetchSeq);
       },
     );
   }
