@@ -100,7 +100,7 @@ export class Cache {
     this.#l1 = openL1Tier(o.l1, o.prefix, backing.connection, internals.invalidations, (err) => void this.#reporter.report('l1', undefined, err));
     this.#tracer = new CacheTracer(o.tracing);
     this.#leasingReads = new LeasingReadPolicy(o.leasingReads);
-    this.#readHandlers = { afterRead: this.#afterRead, afterLease: this.#afterLease };
+    this.#readHandlers = { afterRead: this.#afterRead, afterLease: this.#afterLease, missed: this.#missed, failed: this.#failedCall };
     this.#parts = {
       options: o,
       store: this.store,
@@ -372,33 +372,42 @@ export class Cache {
     return this.#resolved(r, this.#resolver.resolve(r.planWith(o), r.readSeq, stale, storeError !== undefined, r.span));
   };
 
-  /** A leasing read found no entry: the caller took the lease (and fetches), or waits for its holder. */
-  readonly #afterLease = <T, R>(r: GetOrSetRead<T, R>, state: LeaseState): Promise<R> => {
+  /**
+   * A leasing read found no entry: the caller took the lease (and fetches), or waits for its
+   * holder. A lease taken with no hard time-out on the fetch goes to Resolver.leased, which
+   * answers through #missed and #failedCall.
+   */
+  readonly #afterLease = <T, R>(r: GetOrSetRead<T, R>, state: LeaseState): R | Promise<R> => {
     this.#leasingReads.miss();
-    return this.#resolved(r, this.#resolver.resolve(r.planWith(this.options), r.readSeq, null, false, r.span, { token: r.token, state }));
+    const plan = r.planWith(this.options);
+    if (state === 'acquired' && plan.hardTimeoutMs === undefined) return this.#resolver.leased(plan, r);
+    return this.#resolved(r, this.#resolver.resolve(plan, r.readSeq, null, false, r.span, { token: r.token, state }));
   };
 
   /** Counts and shapes what the resolver settled for a call that did not hit. */
   #resolved<T, R>(r: GetOrSetRead<T, R>, resolution: Promise<Outcome>): Promise<R> {
-    return resolution.then(
-      (out) => {
-        if (out.status === 'miss') {
-          this.#stats.miss(r.key);
-        } else {
-          this.#stats.hit(r.key);
-          if (out.status === 'stale') this.#stats.staleAt(r.key, 0);
-        }
-        // Not a miss: the value came from the store (a write that beat this caller's lease, or stale).
-        endWithOutcome(r.span, out.status, out.status === 'miss' ? undefined : 'l2');
-        return r.shape(out.value as T, out.status);
-      },
-      (err: unknown) => {
-        failed(r.span, err);
-        r.span.end();
-        throw err;
-      },
-    );
+    return resolution.then((out) => {
+      if (out.status === 'miss') return this.#missed(r, out.value);
+      this.#stats.hit(r.key);
+      if (out.status === 'stale') this.#stats.staleAt(r.key, 0);
+      // The value came from the store (a write that beat this caller's lease, or stale).
+      endWithOutcome(r.span, out.status, 'l2');
+      return r.shape(out.value as T, out.status);
+    }, (err: unknown) => this.#failedCall(r, err));
   }
+
+  /** The answer of a call that fetched its value. */
+  readonly #missed = <T, R>(r: GetOrSetRead<T, R>, value: unknown): R => {
+    this.#stats.miss(r.key);
+    endWithOutcome(r.span, 'miss', undefined);
+    return r.shape(value as T, 'miss');
+  };
+
+  readonly #failedCall = <T, R>(r: GetOrSetRead<T, R>, err: unknown): never => {
+    failed(r.span, err);
+    r.span.end();
+    throw err;
+  };
 
   /**
    * Invalidates every value written under any of the tags, on every instance, and revokes the

@@ -2,7 +2,7 @@ import type { Span } from '@opentelemetry/api';
 import { getOrSetPlanOf, type GetOrSetOptions, type GetOrSetPlan } from './call-options.ts';
 import type { StoredEntry } from './entry.ts';
 import type { CacheError } from './errors.ts';
-import type { CacheStatus } from './outcome.ts';
+import type { CacheStatus, LeasedCaller } from './outcome.ts';
 import type { ResolvedCacheOptions } from './options.ts';
 import type { LeaseState, LeasingRead } from './store.ts';
 
@@ -12,10 +12,16 @@ export type Shape<T, R> = (value: T, status: CacheStatus) => R;
 export type AfterRead = <T, R>(r: GetOrSetRead<T, R>, entry: StoredEntry | null, storeError: CacheError | undefined) => R | Promise<R>;
 export type AfterLease = <T, R>(r: GetOrSetRead<T, R>, state: LeaseState) => R | Promise<R>;
 
-/** What the facade does with a read's outcome: an entry (or a failure), or a leasing read's lease. */
+/**
+ * What the facade does with a read's outcome: an entry (or a failure), or a leasing read's lease;
+ * and, for a read that took the lease, the call's answer with the value it fetched, or its
+ * failure (LeasedCaller).
+ */
 export interface ReadHandlers {
   readonly afterRead: AfterRead;
   readonly afterLease: AfterLease;
+  readonly missed: <T, R>(r: GetOrSetRead<T, R>, value: unknown) => R;
+  readonly failed: <T, R>(r: GetOrSetRead<T, R>, err: unknown) => never;
 }
 
 /**
@@ -23,11 +29,12 @@ export interface ReadHandlers {
  * Sent as a plain read (`CacheStore.read`) or, with `token` set, a leasing read
  * (`CacheStore.readOrLease`).
  */
-export class GetOrSetRead<T, R> implements LeasingRead<R> {
+export class GetOrSetRead<T, R> implements LeasingRead<R>, LeasedCaller<R> {
   readonly tags: readonly string[] | undefined;
   /** The lease token of a leasing read; '' for a plain read. */
   token = '';
   leaseTtlMs = 0;
+  followed = false;
   constructor(
     readonly handlers: ReadHandlers,
     readonly key: string,
@@ -57,6 +64,12 @@ export class GetOrSetRead<T, R> implements LeasingRead<R> {
   }
   onLease(state: LeaseState): R | Promise<R> {
     return this.handlers.afterLease(this, state);
+  }
+  missed(value: unknown): R {
+    return this.handlers.missed(this, value);
+  }
+  failed(err: unknown): never {
+    return this.handlers.failed(this, err);
   }
 }
 

@@ -7,7 +7,7 @@ import type { FacadeParts } from './facade/parts.ts';
 import { failSafeOutcome, releaseLease } from './fetch-failure.ts';
 import { race, type Race } from './fetch-race.ts';
 import { leaseOrWait, type LeaseWaiter } from './lease-wait.ts';
-import type { Found, Outcome, ReadLease } from './outcome.ts';
+import type { Found, LeasedCaller, Outcome, ReadLease } from './outcome.ts';
 import { ATTR, flag, NO_SPAN, SPAN, type CacheTracer } from './tracing.ts';
 import type { Span } from '@opentelemetry/api';
 
@@ -38,11 +38,11 @@ interface Settled {
 /** A resolution of this process, shared by the callers that join it. */
 interface InFlight {
   /** Settles once the value is known (`final` is then set), or rejects with the resolution's error. */
-  known: Promise<unknown>;
+  readonly known: Promise<unknown>;
   /** The outcome once the value's write settled; set when the value is known. */
-  final: Promise<Outcome> | undefined;
+  readonly final: Promise<Outcome> | undefined;
   /** The starting caller has its answer: only the write is in flight. */
-  answered: boolean;
+  readonly answered: boolean;
 }
 
 /** Whether v has a `then` method: what a promise (of any library) resolves through. */
@@ -62,6 +62,53 @@ function finalOf(f: InFlight): Promise<Outcome> {
   if (f.final === undefined) throw new Error('resolution settled without its final outcome');
   return f.final;
 }
+
+/**
+ * The in-flight entry of a leased miss (Resolver.leased). Its `final` is made from the write's
+ * answer only when a caller of this process joins, which a miss nobody else asked for never sees.
+ */
+class LeasedResolution implements InFlight {
+  known: Promise<unknown> = NOT_YET;
+  answered = false;
+  #final: Promise<Outcome> | undefined;
+  #write: Promise<boolean> | undefined;
+  #value: unknown;
+  #seq = 0;
+
+  /** `fetchSeq`: the store call number of the fetch, what the value is current as of until its write lands. */
+  constructor(readonly fetchSeq: number) {}
+
+  get final(): Promise<Outcome> | undefined {
+    const write = this.#write;
+    if (this.#final === undefined && write !== undefined) {
+      const value = this.#value;
+      const seq = this.#seq;
+      const fetchSeq = this.fetchSeq;
+      this.#final = write.then(
+        (written) => missAt(value, written ? seq : fetchSeq),
+        () => missAt(value, fetchSeq),
+      );
+    }
+    return this.#final;
+  }
+
+  /** The value is known, and its write (store call `seq`) is out. */
+  writing(value: unknown, write: Promise<boolean>, seq: number): void {
+    this.#value = value;
+    this.#write = write;
+    this.#seq = seq;
+    this.answered = true;
+  }
+
+  /** The value is known, and `final` is its outcome for joiners. */
+  settled(final: Promise<Outcome>): void {
+    this.#final = final;
+    this.answered = true;
+  }
+}
+
+/** Resolver.leased's caller is to be answered once the write has settled, not at once. */
+const NOT_ANSWERED: unique symbol = Symbol('not answered');
 
 const settledNow = (outcome: Outcome): Settled => ({ outcome, final: Promise.resolve(outcome), landed: true });
 
@@ -133,12 +180,9 @@ export class Resolver {
   resolve(plan: GetOrSetPlan<unknown>, readSeq: number, stale: Found | null, storeDown: boolean, span: Span = NO_SPAN, lease?: ReadLease): Promise<Outcome> {
     // Not an async function: a miss nobody here is resolving yet (the common one) returns the
     // resolution's own promise, without an async wrapper resolving to it (two more promise jobs).
-    if (lease?.state === 'acquired') {
-      // The lease is this caller's: it fetches at once, joining nobody (it is the one others wait for).
-      if (plan.hardTimeoutMs === undefined) return this.#startLeased(plan, lease.token, span);
-    } else if (this.#inflight.has(plan.full)) {
-      return this.#join(plan, readSeq, stale, storeDown, span, lease);
-    }
+    // A lease this caller took (its read's): it fetches at once, joining nobody (it is the one
+    // others wait for). Without a hard time-out the facade sends it to `leased` instead.
+    if (lease?.state !== 'acquired' && this.#inflight.has(plan.full)) return this.#join(plan, readSeq, stale, storeDown, span, lease);
     return this.#start(plan, stale, storeDown, span, lease);
   }
 
@@ -162,7 +206,7 @@ export class Resolver {
   #start(plan: GetOrSetPlan<unknown>, stale: Found | null, storeDown: boolean, span: Span, lease: ReadLease | undefined): Promise<Outcome> {
     // A caller whose read took the lease fetches at once (what #settle would do, one async frame less).
     const run = lease?.state === 'acquired' ? this.#fetch(plan, lease.token, null, true, span, true) : this.#settle(plan, stale, storeDown, span, lease);
-    const entry: InFlight = { known: run, answered: false, final: undefined };
+    const entry: { known: Promise<Settled>; answered: boolean; final: Promise<Outcome> | undefined } = { known: run, answered: false, final: undefined };
     const done = (): void => this.#leave(plan.full, entry);
     this.#inflight.set(plan.full, entry);
     // The caller that started it answers once the value is known, without waiting for the write:
@@ -184,60 +228,101 @@ export class Resolver {
   }
 
   /**
-   * #start for a caller whose leasing read took the lease (the common miss of a cold cache), with
-   * no time-out on the fetch: what #fetch and #commit do, with the write's answer resolving the
-   * caller's promise (or, answering early, the value) rather than through a promise per step.
-   * Paired in one process with the same build sending these misses through #start (64 in
-   * flight, distinct cold keys, Valkey, 60 alternating rounds of 150 ms): 1.079–1.089 × the
-   * misses a second in three runs, where two copies of one build differ by 0.986–1.041.
+   * A caller whose leasing read took the lease, with no hard time-out on the fetch (the common
+   * miss of a cold cache): it fetches at once, joining nobody (it is the one others wait for).
+   * Its answer is made from the fetched value by one handler on the write's answer, or at once
+   * (#answersEarly), through `caller` (the facade's GetOrSetRead): no promise of an Outcome in
+   * between, and the in-flight entry makes joiners' outcome only when one joins.
+   *
+   * A value the fetcher returns rather than promises, for a read nobody followed, gets no
+   * in-flight entry at all: no call of this process can start between the lease's answer and the
+   * write going out, and every later call of this process on the key is sent after the write, so
+   * Redis answers it with what the write left (the entry, or whatever revoked the lease). Only a
+   * plain GET already on the wire behind the write could still find the lease: it is then waited
+   * for like another instance's (leaseOrWait), which is correct, a round trip slower. That is the
+   * miss of a computed or in-memory value, and the library's own cost with no fetch to wait for
+   * (what `npm run bench` measures): leaving the entry out measured 1.05–1.13 × the misses a
+   * second of entering it (DESIGN.md, "In-process coalescing without a hole").
    */
-  #startLeased(plan: GetOrSetPlan<unknown>, token: string, span: Span): Promise<Outcome> {
+  leased<R>(plan: GetOrSetPlan<unknown>, caller: LeasedCaller<R>): R | Promise<R> {
     const h = this.#host;
-    const fetchSeq = h.nextSeq();
+    const res = new LeasedResolution(h.nextSeq());
     const startedMs = h.options.clock.now();
     h.stats.fetches++;
-    // In the table before the value's write goes out: a write that settles at once (the cache
-    // closed meanwhile) removes it again.
-    const entry: InFlight = { known: NOT_YET, answered: false, final: undefined };
-    const done = (): void => this.#leave(plan.full, entry);
-    // The value is known: its write goes out, and the caller answers with the write's outcome,
-    // or at once (#answersEarly). An input error (E_SERIALIZE, …) throws to onFailure.
-    const onValue = (value: unknown): Outcome | Promise<Outcome> => {
-      const final = this.#commit(plan, token, true, value, startedMs, fetchSeq, notAbandoned, done);
-      entry.final = final;
-      entry.answered = true;
-      return this.#answersEarly(plan, token) ? missAt(value, fetchSeq) : final;
-    };
-    // As #fetch fails a fetch with no stale value to fall back on: the lease goes, then the
-    // error (shared with joiners: never stale data).
-    const onFailure = (err: unknown): Promise<Outcome> => failSafeOutcome(h, plan, token, null, err, span).finally(done);
     let v: unknown;
     try {
-      v = h.tracer.fetch(span, plan.fetcher).value;
+      v = h.tracer.fetchValue(caller.span, plan.fetcher);
     } catch (err) {
       // Whatever the fetcher threw, unchanged, as a fetcher's rejection is.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      v = Promise.reject(err);
+      this.#inflight.set(plan.full, res);
+      return this.#leasedFailure(plan, caller, res, err);
     }
-    this.#inflight.set(plan.full, entry);
-    let known: Promise<Outcome>;
-    if (isThenable(v)) {
-      known = Promise.resolve(v).then((value) => {
-        try {
-          return onValue(value);
-        } catch (err) {
-          return onFailure(err);
-        }
-      }, onFailure);
-    } else {
-      try {
-        known = Promise.resolve(onValue(v));
-      } catch (err) {
-        known = onFailure(err);
+    if (!isThenable(v)) {
+      // Followers join synchronously once this returns, while the write is on the wire.
+      if (caller.followed) this.#inflight.set(plan.full, res);
+      return this.#leasedValue(plan, caller, res, v, startedMs);
+    }
+    // In the table once the fetcher has run (a fetcher calling getOrSet on its own key must not
+    // join itself), and before the value's write goes out.
+    this.#inflight.set(plan.full, res);
+    const answer = Promise.resolve(v).then(
+      (value) => this.#leasedValue(plan, caller, res, value, startedMs),
+      (err: unknown) => this.#leasedFailure(plan, caller, res, err),
+    );
+    // Joiners meanwhile wait for the value (then take `final`), or share the error.
+    res.known = answer;
+    return answer;
+  }
+
+  /** Resolver.leased once the value is known: its write goes out and the caller's answer is made. */
+  #leasedValue<R>(plan: GetOrSetPlan<unknown>, caller: LeasedCaller<R>, res: LeasedResolution, value: unknown, startedMs: number): R | Promise<R> {
+    const token = caller.token;
+    let seq: number;
+    let write: Promise<boolean> | undefined;
+    try {
+      if (value === null && plan.negativeTtlSeconds === false) {
+        // A null not to be cached: the lease goes, as #commit sees to.
+        const final = this.#commit(plan, token, true, value, startedMs, res.fetchSeq, notAbandoned, () => this.#leave(plan.full, res));
+        res.settled(final);
+        return this.#answersEarly(plan, token) ? caller.missed(value) : final.then((o) => caller.missed(o.value));
       }
+      seq = this.#host.nextSeq();
+      write = this.#issue(plan, token, true, value, startedMs, notAbandoned);
+    } catch (err) {
+      // An input error (E_SERIALIZE, …): nothing was written.
+      return this.#leasedFailure(plan, caller, res, err);
     }
-    entry.known = known;
-    return known;
+    if (write === undefined) {
+      // The cache closed meanwhile: nothing written, the value current as of its fetch.
+      this.#leave(plan.full, res);
+      res.settled(Promise.resolve(missAt(value, res.fetchSeq)));
+      return caller.missed(value);
+    }
+    res.writing(value, write, seq);
+    const early = this.#answersEarly(plan, token) ? caller.missed(value) : NOT_ANSWERED;
+    // One handler for the write's answer and its failure: the store answers a boolean (written,
+    // or refused: the lease was revoked or taken over), a failure is an error.
+    const settled = (reply: unknown): R => {
+      this.#afterWrite(plan, reply);
+      this.#leave(plan.full, res);
+      return early === NOT_ANSWERED ? caller.missed(value) : early;
+    };
+    const landed = write.then(settled, settled);
+    return early === NOT_ANSWERED ? landed : early;
+  }
+
+  /**
+   * Resolver.leased when the fetch failed: no stale value to fall back on (the leasing read found
+   * no entry), so, as failSafeOutcome does then, the lease goes, then the error, shared with
+   * joiners (never stale data).
+   */
+  #leasedFailure<R>(plan: GetOrSetPlan<unknown>, caller: LeasedCaller<R>, res: LeasedResolution, err: unknown): Promise<R> {
+    const failing = releaseLease(this.#host, plan, caller.token).then(() => {
+      this.#leave(plan.full, res);
+      return caller.failed(err);
+    });
+    res.known = failing;
+    return failing;
   }
 
   /** A resolution has ended: removed before joiners see its outcome, so one that must retry does not find it again. */
@@ -365,7 +450,6 @@ export class Resolver {
    */
   #commit(plan: GetOrSetPlan<unknown>, token: string | undefined, marker: boolean, value: unknown, startedMs: number, fetchSeq: number, abandoned: () => boolean, onSettled: () => void = ignore): Promise<Outcome> {
     const h = this.#host;
-    const o = h.options;
     // A null not to be cached: nothing is written, and the value is current as of its fetch.
     if (value === null && plan.negativeTtlSeconds === false) {
       if (token === undefined) {
@@ -379,15 +463,34 @@ export class Resolver {
         return missAt(value, fetchSeq);
       });
     }
+    const seq = h.nextSeq();
+    const write = this.#issue(plan, token, marker, value, startedMs, abandoned);
+    if (write === undefined) {
+      onSettled();
+      return Promise.resolve(missAt(value, fetchSeq));
+    }
+    // One handler from the store's answer to the outcome: no promise per step in between.
+    const settled = (reply: unknown): Outcome => {
+      this.#afterWrite(plan, reply);
+      onSettled();
+      return missAt(value, reply === true ? seq : fetchSeq);
+    };
+    return write.then(settled, settled);
+  }
+
+  /**
+   * Issues the write of a value fetched at `startedMs` (see #commit), counted in #pendingWrites
+   * until #afterWrite; undefined when it is not to be written (the fetch was abandoned, or the
+   * cache closed). Encodes first: an input error throws.
+   */
+  #issue(plan: GetOrSetPlan<unknown>, token: string | undefined, marker: boolean, value: unknown, startedMs: number, abandoned: () => boolean): Promise<boolean> | undefined {
+    const h = this.#host;
+    const o = h.options;
     const encoded = h.encode(plan.key, value);
     const now = o.clock.now();
     const ttlSeconds = value === null && plan.negativeTtlSeconds !== false ? Math.min(plan.negativeTtlSeconds, plan.ttlSeconds) : plan.ttlSeconds;
     const ttlMs = jitteredTtlMs(ttlSeconds, plan.jitter, o.random);
-    if (abandoned() || h.isClosed()) {
-      onSettled();
-      return Promise.resolve(missAt(value, fetchSeq));
-    }
-    const seq = h.nextSeq();
+    if (abandoned() || h.isClosed()) return undefined;
     const entry = {
       key: plan.full,
       value: encoded,
@@ -398,23 +501,20 @@ export class Resolver {
       tags: plan.tags,
     };
     this.#pendingWrites++;
-    // One handler from the store's answer to the outcome: no promise per step in between.
-    return h.store.commit(plan.full, token, entry, marker).then(
-      (written): Outcome => {
-        // Not written: the lease was revoked (del, pattern, tags, set) or taken over, and this value may be stale.
-        if (written) h.stats.sets++;
-        else h.stats.staleWritesPrevented++;
-        onSettled();
-        this.#writeSettled();
-        return missAt(value, written ? seq : fetchSeq);
-      },
-      (err: unknown): Outcome => {
-        h.fail('set', plan.key, err);
-        onSettled();
-        this.#writeSettled();
-        return missAt(value, fetchSeq);
-      },
-    );
+    return h.store.commit(plan.full, token, entry, marker);
+  }
+
+  /**
+   * A write from #issue settled with `reply`: the store's answer (a boolean: not written when the
+   * lease was revoked by del, pattern, tags or set, or taken over, and this value may be stale),
+   * or its failure (an error, reported).
+   */
+  #afterWrite(plan: GetOrSetPlan<unknown>, reply: unknown): void {
+    const h = this.#host;
+    if (reply === true) h.stats.sets++;
+    else if (reply === false) h.stats.staleWritesPrevented++;
+    else h.fail('set', plan.key, reply);
+    this.#writeSettled();
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { LeaseState } from './store.ts';
+import type { Span } from '@opentelemetry/api';
 
 /** Where a getOrSet value came from: the cache, the fetcher, or the cache past its TTL (within grace). */
 export type CacheStatus = 'hit' | 'miss' | 'stale';
@@ -27,4 +28,22 @@ export interface Found {
 export interface ReadLease {
   readonly token: string;
   readonly state: LeaseState;
+}
+
+/**
+ * The caller of a leased miss (Resolver.leased): the facade's GetOrSetRead, whose leasing read
+ * took the lease. The resolver makes its answer from the fetched value, or fails it, without a
+ * promise of an Outcome between them.
+ */
+export interface LeasedCaller<R> {
+  /** The lease the read took. */
+  readonly token: string;
+  /** The call's getOrSet span. */
+  readonly span: Span;
+  /** Other calls of this process wait for this one's read (LeasingRead.followed): they join its resolution. */
+  readonly followed: boolean;
+  /** The call's answer with the value it fetched: counted as a miss, its span ended. */
+  missed(value: unknown): R;
+  /** Fails the call with err: its span failed and ended; throws err. */
+  failed(err: unknown): never;
 }

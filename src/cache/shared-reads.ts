@@ -38,6 +38,7 @@ export class SharedLeasingReads {
 
   /** r, whose key has `first` on the wire, waits for first's answer (see answered). */
   follow<R>(first: LeasingRead<unknown>, r: LeasingRead<R>): Promise<R> {
+    first.followed = true;
     return new Promise<R>((resolve, reject) => {
       const follower: Follower = { read: r, resolve: resolve as (value: unknown) => void, reject };
       const list = this.#followers.get(first);

@@ -75,6 +75,11 @@ export type LeaseState = 'acquired' | 'held';
 export interface LeasingRead<R> extends EntryRead<R> {
   readonly token: string;
   readonly leaseTtlMs: number;
+  /**
+   * Set by the store when other reads of the key wait for this one's answer (shared-reads.ts):
+   * they then join the resolution this read starts (Resolver.leased).
+   */
+  followed: boolean;
   onLease(state: LeaseState): R | Promise<R>;
 }
 

@@ -145,6 +145,12 @@ export class CacheTracer {
     return span;
   }
 
+  /** fetch's value, for a caller that never abandons the fetch: untraced, the fetcher's own result, with no FetchRun made. */
+  fetchValue<T>(parent: Span, fetcher: () => Promise<T> | T): Promise<T> | T {
+    if (this.#tracer === undefined || !parent.isRecording()) return fetcher();
+    return this.fetch(parent, fetcher).value;
+  }
+
   /**
    * Runs the fetcher in a `cache.fetch` span, a child of `parent`, made the active span so the
    * application's spans inside the fetcher (its database client's) nest under it. A parent that

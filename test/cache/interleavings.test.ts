@@ -104,6 +104,7 @@ function fifo(inner: CacheStore, s: Scheduler, wire: Wire = { delayReplies: fals
           tags: r.tags,
           token: r.token,
           leaseTtlMs: r.leaseTtlMs,
+          followed: false,
           onEntry: (entry) => ({ entry }),
           onError: (err) => Promise.reject(err),
           onLease: (state) => ({ state }),

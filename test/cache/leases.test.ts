@@ -389,6 +389,33 @@ describe('what each path costs in commands (one Redis, MONITOR)', () => {
     await closeAll([c]);
   });
 
+  it('the same with a value the fetcher returns rather than promises: the 49 followers join the first, no command of their own', async () => {
+    const [c] = await caches(1, { leasingReads: 'always' });
+    if (c === undefined) throw new Error('no cache');
+    await c.getOrSet('warm-up', () => 1, 60);
+    await c.idle();
+    let fetches = 0;
+    const fetcher = (): { n: number } => {
+      fetches++;
+      return { n: 1 };
+    };
+    const misses = await commandsDuring(async () => {
+      expect(await Promise.all(Array.from({ length: 50 }, () => c.getOrSet('computed:1', fetcher, 60)))).toEqual(Array.from({ length: 50 }, () => ({ n: 1 })));
+      await c.idle();
+    });
+    // A value known at once needs no in-flight entry for later calls (they read after its write),
+    // but one for the reads already waiting on the first's answer.
+    expect(misses).toEqual(['SET', 'EVAL']);
+    expect(fetches).toBe(1);
+    const stats = await c.getStats();
+    expect(stats.coalesced).toBe(49);
+    expect(stats.leaseWaits).toBe(0);
+    // A later call reads what the write left, without an entry to join.
+    expect(await commandsDuring(() => c.getOrSet('computed:1', fetcher, 60))).toEqual(['SET']);
+    expect(fetches).toBe(1);
+    await closeAll([c]);
+  });
+
   it('invalidateTags costs the same over 10 or 2,000 tagged keys: one SET per tag, no SCAN, no KEYS', async () => {
     const [c] = await caches(1);
     if (c === undefined) throw new Error('no cache');
