@@ -403,6 +403,7 @@ export class Cache {
     return r.shape(value as T, 'miss');
   };
 
+  /** A call that did not hit and failed: its span records the error and ends; the error is rethrown as is. */
   readonly #failedCall = <T, R>(r: GetOrSetRead<T, R>, err: unknown): never => {
     failed(r.span, err);
     r.span.end();

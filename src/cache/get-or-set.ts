@@ -2,13 +2,14 @@ import type { GetOrSetPlan } from './call-options.ts';
 import { NO_VALUE } from './codec.ts';
 import { randomToken, type StoredEntry } from './entry.ts';
 import { CacheError, FactoryTimeoutError, FetchFailedError } from './errors.ts';
-import { jitteredTtlMs } from './jitter.ts';
 import type { FacadeParts } from './facade/parts.ts';
 import { failSafeOutcome, releaseLease } from './fetch-failure.ts';
 import { race, type Race } from './fetch-race.ts';
+import { finalOf, LeasedResolution, type InFlight } from './in-flight.ts';
 import { leaseOrWait, type LeaseWaiter } from './lease-wait.ts';
-import type { Found, LeasedCaller, Outcome, ReadLease } from './outcome.ts';
+import { missAt, type Found, type LeasedCaller, type Outcome, type ReadLease } from './outcome.ts';
 import { ATTR, flag, NO_SPAN, SPAN, type CacheTracer } from './tracing.ts';
+import { ValueWrites } from './value-writes.ts';
 import type { Span } from '@opentelemetry/api';
 
 /** What the resolver needs from the facade: the parts its other calls share (facade/parts.ts), and its own. */
@@ -19,9 +20,6 @@ export interface ResolverHost extends Pick<FacadeParts, 'store' | 'options' | 's
   sleep(ms: number): Promise<void>;
   isClosed(): boolean;
 }
-
-/** A miss answers before its write lands only while at most this many writes are in flight (its own included). */
-const EARLY_ANSWER_MAX_WRITES = 4;
 
 /**
  * A resolution as the resolver runs it: `outcome` for the caller that started it, as soon as
@@ -35,85 +33,16 @@ interface Settled {
   landed: boolean;
 }
 
-/** A resolution of this process, shared by the callers that join it. */
-interface InFlight {
-  /** Settles once the value is known (`final` is then set), or rejects with the resolution's error. */
-  readonly known: Promise<unknown>;
-  /** The outcome once the value's write settled; set when the value is known. */
-  readonly final: Promise<Outcome> | undefined;
-  /** The starting caller has its answer: only the write is in flight. */
-  readonly answered: boolean;
-}
-
 /** Whether v has a `then` method: what a promise (of any library) resolves through. */
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 const ignore = (): void => {};
 const notAbandoned = (): boolean => false;
-/**
- * InFlight.known of a resolution being set up, synchronously, so nobody can join it yet; were
- * one to, finalOf would fail it rather than leave it waiting.
- */
-const NOT_YET: Promise<unknown> = Promise.resolve();
-
-/** The final outcome of a resolution whose value is known (InFlight.known has settled). */
-function finalOf(f: InFlight): Promise<Outcome> {
-  if (f.final === undefined) throw new Error('resolution settled without its final outcome');
-  return f.final;
-}
-
-/**
- * The in-flight entry of a leased miss (Resolver.leased). Its `final` is made from the write's
- * answer only when a caller of this process joins, which a miss nobody else asked for never sees.
- */
-class LeasedResolution implements InFlight {
-  known: Promise<unknown> = NOT_YET;
-  answered = false;
-  #final: Promise<Outcome> | undefined;
-  #write: Promise<boolean> | undefined;
-  #value: unknown;
-  #seq = 0;
-
-  /** `fetchSeq`: the store call number of the fetch, what the value is current as of until its write lands. */
-  constructor(readonly fetchSeq: number) {}
-
-  get final(): Promise<Outcome> | undefined {
-    const write = this.#write;
-    if (this.#final === undefined && write !== undefined) {
-      const value = this.#value;
-      const seq = this.#seq;
-      const fetchSeq = this.fetchSeq;
-      this.#final = write.then(
-        (written) => missAt(value, written ? seq : fetchSeq),
-        () => missAt(value, fetchSeq),
-      );
-    }
-    return this.#final;
-  }
-
-  /** The value is known, and its write (store call `seq`) is out. */
-  writing(value: unknown, write: Promise<boolean>, seq: number): void {
-    this.#value = value;
-    this.#write = write;
-    this.#seq = seq;
-    this.answered = true;
-  }
-
-  /** The value is known, and `final` is its outcome for joiners. */
-  settled(final: Promise<Outcome>): void {
-    this.#final = final;
-    this.answered = true;
-  }
-}
-
 /** Resolver.leased's caller is to be answered once the write has settled, not at once. */
 const NOT_ANSWERED: unique symbol = Symbol('not answered');
 
 const settledNow = (outcome: Outcome): Settled => ({ outcome, final: Promise.resolve(outcome), landed: true });
-
-/** A fetched value, current as of store call `seq` (its fetch, or its write once that landed). */
-const missAt = (value: unknown, seq: number): Outcome => ({ value, status: 'miss', seq });
 
 /**
  * The miss path of getOrSet: leases, waiting for another instance's fetch, fetching under
@@ -124,15 +53,15 @@ export class Resolver {
   readonly #inflight = new Map<string, InFlight>();
   readonly #refreshing = new Set<string>();
   readonly #background = new Set<Promise<unknown>>();
-  /** Writes issued and not yet settled, and who waits for them to drain (a counter: one per miss). */
-  #pendingWrites = 0;
-  #onWritesDrained: (() => void)[] = [];
+  /** The writes of fetched values (value-writes.ts). */
+  readonly #writes: ValueWrites;
 
   /** How leaseOrWait (lease-wait.ts) fetches and judges what the store returned: as this resolver does. */
   readonly #leaseWaiter: LeaseWaiter<Settled>;
 
   constructor(host: ResolverHost) {
     this.#host = host;
+    this.#writes = new ValueWrites(host);
     this.#leaseWaiter = {
       host,
       fetch: (plan, token, stale, write, span, marker) => this.#fetch(plan, token, stale, write, span, marker),
@@ -143,9 +72,9 @@ export class Resolver {
 
   /** Resolves once every background refresh and write started so far has settled. */
   async idle(): Promise<void> {
-    while (this.#background.size > 0 || this.#pendingWrites > 0) {
+    while (this.#background.size > 0 || this.#writes.pending > 0) {
       await Promise.allSettled(Array.from(this.#background));
-      await this.#writesSettled();
+      await this.#writes.drained();
     }
   }
 
@@ -231,7 +160,7 @@ export class Resolver {
    * A caller whose leasing read took the lease, with no hard time-out on the fetch (the common
    * miss of a cold cache): it fetches at once, joining nobody (it is the one others wait for).
    * Its answer is made from the fetched value by one handler on the write's answer, or at once
-   * (#answersEarly), through `caller` (the facade's GetOrSetRead): no promise of an Outcome in
+   * (ValueWrites.answersEarly), through `caller` (the facade's GetOrSetRead): no promise of an Outcome in
    * between, and the in-flight entry makes joiners' outcome only when one joins.
    *
    * A value the fetcher returns rather than promises, for a read nobody followed, gets no
@@ -281,13 +210,13 @@ export class Resolver {
     let write: Promise<boolean> | undefined;
     try {
       if (value === null && plan.negativeTtlSeconds === false) {
-        // A null not to be cached: the lease goes, as #commit sees to.
-        const final = this.#commit(plan, token, true, value, startedMs, res.fetchSeq, notAbandoned, () => this.#leave(plan.full, res));
+        // A null not to be cached: the lease goes, as ValueWrites.commit sees to.
+        const final = this.#writes.commit(plan, token, true, value, startedMs, res.fetchSeq, notAbandoned, () => this.#leave(plan.full, res));
         res.settled(final);
-        return this.#answersEarly(plan, token) ? caller.missed(value) : final.then((o) => caller.missed(o.value));
+        return this.#writes.answersEarly(plan, token) ? caller.missed(value) : final.then((o) => caller.missed(o.value));
       }
       seq = this.#host.nextSeq();
-      write = this.#issue(plan, token, true, value, startedMs, notAbandoned);
+      write = this.#writes.issue(plan, token, true, value, startedMs, notAbandoned);
     } catch (err) {
       // An input error (E_SERIALIZE, …): nothing was written.
       return this.#leasedFailure(plan, caller, res, err);
@@ -299,11 +228,11 @@ export class Resolver {
       return caller.missed(value);
     }
     res.writing(value, write, seq);
-    const early = this.#answersEarly(plan, token) ? caller.missed(value) : NOT_ANSWERED;
+    const early = this.#writes.answersEarly(plan, token) ? caller.missed(value) : NOT_ANSWERED;
     // One handler for the write's answer and its failure: the store answers a boolean (written,
     // or refused: the lease was revoked or taken over), a failure is an error.
     const settled = (reply: unknown): R => {
-      this.#afterWrite(plan, reply);
+      this.#writes.settled(plan, reply);
       this.#leave(plan.full, res);
       return early === NOT_ANSWERED ? caller.missed(value) : early;
     };
@@ -329,32 +258,6 @@ export class Resolver {
   #leave(full: string, entry: InFlight): void {
     if (this.#inflight.get(full) === entry) this.#inflight.delete(full);
   }
-
-  /**
-   * Whether a miss whose write (under lease `token`) has just gone out may answer before the
-   * write lands, a round trip sooner: when later calls of this process cannot overtake the
-   * write, and only while few writes are in flight. Under load, callers that answer early keep
-   * every miss in the same round trip as the others, so this process and Redis take turns
-   * instead of working at once, and the writes queue up unbounded. Awaiting the write there
-   * measured 0.45–0.56 of cache-aside's throughput against 0.39–0.44 (64 misses in flight, three
-   * A/B pairs).
-   */
-  #answersEarly(plan: GetOrSetPlan<unknown>, token: string | undefined): boolean {
-    return token !== undefined && plan.tags.length === 0 && this.#host.store.ordersUntaggedWrites && this.#pendingWrites <= EARLY_ANSWER_MAX_WRITES;
-  }
-
-  /** Resolves once every write the resolver has issued so far has settled (for idle()). */
-  #writesSettled(): Promise<void> {
-    if (this.#pendingWrites === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => this.#onWritesDrained.push(resolve));
-  }
-
-  readonly #writeSettled = (): void => {
-    if (--this.#pendingWrites > 0) return;
-    const waiting = this.#onWritesDrained;
-    this.#onWritesDrained = [];
-    for (const w of waiting) w();
-  };
 
   #settle(plan: GetOrSetPlan<unknown>, staleFromRead: Found | null, storeDown: boolean, span: Span, lease: ReadLease | undefined): Promise<Settled> {
     // Redis just failed: fetch, and write nothing (an unleased write could be a stale set).
@@ -382,8 +285,8 @@ export class Resolver {
       if (!write) return settledNow(outcome);
       // Joiners wait for the write (a write that landed makes the value current as of the
       // write, see resolve).
-      const final = this.#commit(plan, token, marker, value, startedMs, fetchSeq, () => abandoned);
-      if (this.#answersEarly(plan, token)) return { outcome, final, landed: false };
+      const final = this.#writes.commit(plan, token, marker, value, startedMs, fetchSeq, () => abandoned);
+      if (this.#writes.answersEarly(plan, token)) return { outcome, final, landed: false };
       return final.then((o) => ({ outcome: o, final, landed: true }));
     };
     // Chained by hand rather than an async function: a miss is two promises shorter, which
@@ -440,81 +343,6 @@ export class Resolver {
       return settledNow(await failSafeOutcome(this.#host, plan, token, stale, timeout, span));
     }
     return settledNow(await failSafeOutcome(this.#host, plan, token, stale, r.kind === 'error' ? r.error : undefined, span));
-  }
-
-  /**
-   * Writes the value fetched by store call `fetchSeq`; resolves the outcome for callers that
-   * wait for the write: current as of the write if it landed, else as of the fetch. A failed
-   * write is reported. Encoding happens before it returns, so an input error (E_SERIALIZE,
-   * E_VALUE_TOO_LARGE, …) throws to the caller rather than disappearing into the write.
-   */
-  #commit(plan: GetOrSetPlan<unknown>, token: string | undefined, marker: boolean, value: unknown, startedMs: number, fetchSeq: number, abandoned: () => boolean, onSettled: () => void = ignore): Promise<Outcome> {
-    const h = this.#host;
-    // A null not to be cached: nothing is written, and the value is current as of its fetch.
-    if (value === null && plan.negativeTtlSeconds === false) {
-      if (token === undefined) {
-        onSettled();
-        return Promise.resolve(missAt(value, fetchSeq));
-      }
-      this.#pendingWrites++;
-      return releaseLease(this.#host, plan, token).then(() => {
-        onSettled();
-        this.#writeSettled();
-        return missAt(value, fetchSeq);
-      });
-    }
-    const seq = h.nextSeq();
-    const write = this.#issue(plan, token, marker, value, startedMs, abandoned);
-    if (write === undefined) {
-      onSettled();
-      return Promise.resolve(missAt(value, fetchSeq));
-    }
-    // One handler from the store's answer to the outcome: no promise per step in between.
-    const settled = (reply: unknown): Outcome => {
-      this.#afterWrite(plan, reply);
-      onSettled();
-      return missAt(value, reply === true ? seq : fetchSeq);
-    };
-    return write.then(settled, settled);
-  }
-
-  /**
-   * Issues the write of a value fetched at `startedMs` (see #commit), counted in #pendingWrites
-   * until #afterWrite; undefined when it is not to be written (the fetch was abandoned, or the
-   * cache closed). Encodes first: an input error throws.
-   */
-  #issue(plan: GetOrSetPlan<unknown>, token: string | undefined, marker: boolean, value: unknown, startedMs: number, abandoned: () => boolean): Promise<boolean> | undefined {
-    const h = this.#host;
-    const o = h.options;
-    const encoded = h.encode(plan.key, value);
-    const now = o.clock.now();
-    const ttlSeconds = value === null && plan.negativeTtlSeconds !== false ? Math.min(plan.negativeTtlSeconds, plan.ttlSeconds) : plan.ttlSeconds;
-    const ttlMs = jitteredTtlMs(ttlSeconds, plan.jitter, o.random);
-    if (abandoned() || h.isClosed()) return undefined;
-    const entry = {
-      key: plan.full,
-      value: encoded,
-      freshUntilMs: now + ttlMs,
-      graceUntilMs: now + ttlMs + plan.graceMs,
-      fetchMs: Math.max(0, now - startedMs),
-      ttlMs: ttlMs + plan.graceMs,
-      tags: plan.tags,
-    };
-    this.#pendingWrites++;
-    return h.store.commit(plan.full, token, entry, marker);
-  }
-
-  /**
-   * A write from #issue settled with `reply`: the store's answer (a boolean: not written when the
-   * lease was revoked by del, pattern, tags or set, or taken over, and this value may be stale),
-   * or its failure (an error, reported).
-   */
-  #afterWrite(plan: GetOrSetPlan<unknown>, reply: unknown): void {
-    const h = this.#host;
-    if (reply === true) h.stats.sets++;
-    else if (reply === false) h.stats.staleWritesPrevented++;
-    else h.fail('set', plan.key, reply);
-    this.#writeSettled();
   }
 
   /**

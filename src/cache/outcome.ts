@@ -14,6 +14,9 @@ export interface Outcome {
   seq: number;
 }
 
+/** A fetched value, current as of store call `seq` (its fetch, or its write once that landed). */
+export const missAt = (value: unknown, seq: number): Outcome => ({ value, status: 'miss', seq });
+
 /** A decoded value the store returned, with what the resolver needs to judge it. */
 export interface Found {
   value: unknown;
