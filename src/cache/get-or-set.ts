@@ -9,16 +9,13 @@ import { finalOf, LeasedResolution, type InFlight } from './in-flight.ts';
 import { leaseOrWait, type LeaseWaiter } from './lease-wait.ts';
 import { missAt, type Found, type LeasedCaller, type Outcome, type ReadLease } from './outcome.ts';
 import { ATTR, flag, NO_SPAN, SPAN, type CacheTracer } from './tracing.ts';
-import { ValueWrites } from './value-writes.ts';
+import { ValueWrites, type WriteHost } from './value-writes.ts';
 import type { Span } from '@opentelemetry/api';
 
-/** What the resolver needs from the facade: the parts its other calls share (facade/parts.ts), and its own. */
-export interface ResolverHost extends Pick<FacadeParts, 'store' | 'options' | 'stats' | 'fail' | 'encode' | 'decode'> {
+/** What the resolver needs from the facade: what its writes need (value-writes.ts), and its own. */
+export interface ResolverHost extends WriteHost, Pick<FacadeParts, 'decode'> {
   readonly tracer: CacheTracer;
-  /** Numbers every store call in the order it is issued. */
-  nextSeq(): number;
   sleep(ms: number): Promise<void>;
-  isClosed(): boolean;
 }
 
 /**

@@ -18,7 +18,7 @@ export interface InFlight {
  * InFlight.known of a resolution being set up, synchronously, so nobody can join it yet; were
  * one to, finalOf would fail it rather than leave it waiting.
  */
-export const NOT_YET: Promise<unknown> = Promise.resolve();
+const NOT_YET: Promise<unknown> = Promise.resolve();
 
 /** The final outcome of a resolution whose value is known (InFlight.known has settled). */
 export function finalOf(f: InFlight): Promise<Outcome> {

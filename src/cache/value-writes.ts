@@ -6,6 +6,7 @@ import { missAt, type Outcome } from './outcome.ts';
 
 /** What the writes need from the facade (facade/parts.ts), and the resolver's numbering of store calls. */
 export interface WriteHost extends Pick<FacadeParts, 'store' | 'options' | 'stats' | 'fail' | 'encode'> {
+  /** Numbers every store call in the order it is issued. */
   nextSeq(): number;
   isClosed(): boolean;
 }

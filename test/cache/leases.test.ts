@@ -34,6 +34,19 @@ async function caches(n: number, opts: Omit<CacheOptions, 'redis' | 'prefix'> = 
   return list;
 }
 
+/**
+ * One cache (see caches) that has already written a key: its scripts are loaded (a first EVALSHA
+ * meets NOSCRIPT) and that write has settled (it goes out after getOrSet answers), so the
+ * commands a test counts next are its own.
+ */
+async function warmCache(opts: Omit<CacheOptions, 'redis' | 'prefix'> = {}): Promise<Cache> {
+  const [c] = await caches(1, opts);
+  if (c === undefined) throw new Error('no cache');
+  await c.getOrSet('warm-up', () => 1, 60);
+  await c.idle();
+  return c;
+}
+
 async function closeAll(list: Cache[]): Promise<void> {
   for (const c of list) await c.idle();
   for (const c of list) await c.close();
@@ -250,10 +263,7 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
   });
 
   it('a call that starts after an invalidation completed never shares a leasing read sent before it', async () => {
-    const [c] = await caches(1, { leasingReads: 'always' });
-    if (c === undefined) throw new Error('no cache');
-    await c.getOrSet('warm-up', () => 1, 60);
-    await c.idle();
+    const c = await warmCache({ leasingReads: 'always' });
     const gate = deferred();
     // The first call's leasing read takes the lease; its fetch waits at the gate.
     const first = c.getOrSet('wallet:7:balance', async () => {
@@ -286,10 +296,7 @@ describeEachTopology('leases', (topology: () => RunningTopology) => {
 
 describe('what each path costs in commands (one Redis, MONITOR)', () => {
   it('a warm hit is one GET; a miss is GET, SET NX GET (the lease) and one script (plain cache-aside: GET + SET), at most one extra round trip', async () => {
-    const [c] = await caches(1, { leasingReads: 'never' });
-    if (c === undefined) throw new Error('no cache');
-    await c.getOrSet('warm-up', () => 1, 60); // loads the scripts (a first EVALSHA meets NOSCRIPT)
-    await c.idle(); // its write goes out after getOrSet answers
+    const c = await warmCache({ leasingReads: 'never' });
     const miss = await commandsDuring(() => c.getOrSet('user:1:profile', () => ({ id: 1 }), 60));
     // The lease is a `SET … NX … GET` (it also returns a write that beat the lease); the write is
     // EVAL of a short script, which never meets NOSCRIPT.
@@ -362,10 +369,7 @@ describe('what each path costs in commands (one Redis, MONITOR)', () => {
   });
 
   it('concurrent calls of one key in one instance share its leasing read: one SET NX GET for 50 misses, one for 50 hits, each hit its own copy', async () => {
-    const [c] = await caches(1, { leasingReads: 'always' });
-    if (c === undefined) throw new Error('no cache');
-    await c.getOrSet('warm-up', () => 1, 60);
-    await c.idle();
+    const c = await warmCache({ leasingReads: 'always' });
     let fetches = 0;
     const fetcher = async (): Promise<{ n: number }> => {
       fetches++;
@@ -390,10 +394,7 @@ describe('what each path costs in commands (one Redis, MONITOR)', () => {
   });
 
   it('the same with a value the fetcher returns rather than promises: the 49 followers join the first, no command of their own', async () => {
-    const [c] = await caches(1, { leasingReads: 'always' });
-    if (c === undefined) throw new Error('no cache');
-    await c.getOrSet('warm-up', () => 1, 60);
-    await c.idle();
+    const c = await warmCache({ leasingReads: 'always' });
     let fetches = 0;
     const fetcher = (): { n: number } => {
       fetches++;
@@ -471,10 +472,7 @@ describe('the lease-checked write as one plain command: SET … IFEQ (MONITOR)',
     });
 
     it('a miss is two plain commands, SET NX GET and SET IFEQ, no script; a hit is one', async () => {
-      const [c] = await caches(1, { leasingReads: 'always' });
-      if (c === undefined) throw new Error('no cache');
-      await c.getOrSet('warm-up', () => 1, 60);
-      await c.idle();
+      const c = await warmCache({ leasingReads: 'always' });
       const miss = await linesDuring(async () => {
         expect(await c.getOrSet('user:1:profile', () => ({ id: 1 }), 60)).toEqual({ id: 1 });
         await c.idle();
