@@ -6,6 +6,7 @@ import type { FacadeParts } from './facade/parts.ts';
 import { failSafeOutcome, releaseLease } from './fetch-failure.ts';
 import { race, type Race } from './fetch-race.ts';
 import { finalOf, LeasedResolution, type InFlight } from './in-flight.ts';
+import { KeyTable } from './key-table.ts';
 import { leaseOrWait, type LeaseWaiter } from './lease-wait.ts';
 import { missAt, type Found, type LeasedCaller, type Outcome, type ReadLease } from './outcome.ts';
 import { ATTR, flag, NO_SPAN, SPAN, type CacheTracer } from './tracing.ts';
@@ -47,7 +48,8 @@ const settledNow = (outcome: Outcome): Settled => ({ outcome, final: Promise.res
  */
 export class Resolver {
   readonly #host: ResolverHost;
-  readonly #inflight = new Map<string, InFlight>();
+  /** The fetches in flight by key, for calls of this process to join (a KeyTable: see why there). */
+  readonly #inflight = new KeyTable<InFlight>();
   readonly #refreshing = new Set<string>();
   readonly #background = new Set<Promise<unknown>>();
   /** The writes of fetched values (value-writes.ts). */

@@ -1,6 +1,7 @@
 import { leaseMarker } from './entry.ts';
 import { RedisCommandError } from './errors.ts';
 import { isSyntaxError, isWrongType } from './guard.ts';
+import { KeyTable } from './key-table.ts';
 import { WRITE_LEASED } from './scripts.ts';
 import { isOk, type RedisConnection } from './topology/connection.ts';
 
@@ -46,7 +47,7 @@ export class LeasedWrites {
    */
   #compareAndSet: 'unknown' | 'yes' | 'no' = 'unknown';
   /** `SET … IFEQ` writes in flight by key, until their last step settles: what this process's reads of the key wait for. */
-  readonly #unsettled = new Map<string, Promise<boolean>>();
+  readonly #unsettled = new KeyTable<Promise<boolean>>();
 
   /** `oneScriptPerWrite`: no batching (a cluster, where one script call's keys must share a slot). */
   constructor(

@@ -1,3 +1,4 @@
+import { KeyTable } from './key-table.ts';
 import type { LeasingRead } from './store.ts';
 
 /** A leasing read that found another of its key on the wire and waits for that one's answer. */
@@ -26,8 +27,8 @@ interface Follower {
  * cluster's redirections can reorder a slot's commands), the store shares no reads.
  */
 export class SharedLeasingReads {
-  /** The leasing read on the wire, by key. */
-  readonly #first = new Map<string, LeasingRead<unknown>>();
+  /** The leasing read on the wire, by key (a KeyTable: every leasing read enters it). */
+  readonly #first = new KeyTable<LeasingRead<unknown>>();
   /** The followers of a read on the wire, made with the first follower. */
   readonly #followers = new Map<LeasingRead<unknown>, Follower[]>();
 

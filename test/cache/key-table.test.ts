@@ -1,0 +1,75 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { KeyTable } from '../../src/cache/key-table.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** A value the test can watch being collected, built in a function so no local keeps it. */
+function tracked(table: KeyTable<object>, key: string): WeakRef<object> {
+  const value = { key, payload: new Array(64).fill(key) };
+  table.set(key, value);
+  return new WeakRef(value);
+}
+
+describe('KeyTable', () => {
+  it('answers get, has, size and delete as a Map does, over a random sequence of operations', () => {
+    const table = new KeyTable<number>();
+    const model = new Map<string, number>();
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const key = `k${next(40)}`;
+      const op = next(10);
+      if (op < 5) {
+        table.set(key, i);
+        model.set(key, i);
+      } else if (op < 9) {
+        expect(table.delete(key)).toBe(model.delete(key));
+      }
+      expect(table.get(key)).toBe(model.get(key));
+      expect(table.has(key)).toBe(model.has(key));
+      expect(table.size).toBe(model.size);
+    }
+    // Every key still held answers its latest value.
+    for (const [key, value] of model) expect(table.get(key)).toBe(value);
+  });
+
+  it('replaces the value of a key it holds', () => {
+    const table = new KeyTable<string>();
+    table.set('a', 'first');
+    table.set('b', 'other');
+    table.set('a', 'second');
+    expect(table.size).toBe(2);
+    expect(table.get('a')).toBe('second');
+    expect(table.delete('a')).toBe(true);
+    expect(table.get('a')).toBeUndefined();
+    expect(table.get('b')).toBe('other');
+    expect(table.delete('a')).toBe(false);
+  });
+
+  it('keeps no reference to a deleted value, whether entries remain or the table empties', async () => {
+    const table = new KeyTable<object>();
+    const kept = tracked(table, 'kept');
+    const deleted = tracked(table, 'deleted');
+    const burst = Array.from({ length: 100 }, (_, i) => tracked(table, `burst:${i}`));
+    table.delete('deleted');
+    for (let i = 0; i < 100; i++) table.delete(`burst:${i}`);
+    // WeakRef targets live at least until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(deleted.deref()).toBeUndefined();
+    expect(burst.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+    expect(kept.deref()).toBe(table.get('kept'));
+
+    table.delete('kept');
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(kept.deref()).toBeUndefined();
+    expect(table.size).toBe(0);
+  });
+});
