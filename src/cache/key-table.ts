@@ -3,65 +3,134 @@
  * tables whose entries come and go with every call: `get`, `has`, `set`, `delete` and `size` as
  * a `Map`'s.
  *
- * Why not a `Map` of the values: V8 gives a `Map` a new hash table as it grows, shrinks or
- * fills with deleted entries, and the old table keeps what it held. Once a table has lived long
- * enough to be promoted to the old generation, the young-generation collector cannot tell that
- * it is no longer used, so everything its slots reached survives each collection and is
- * promoted in turn: here a call's whole state (its read, fetcher, value, entry). Measured at 64
- * misses in flight (`node --trace-gc-nvp`, scratch harness): with `Map`s of the calls, 0.39 MB
- * promoted per scavenge (1.1 MB with an in-flight fetch per miss) and 2.0–3.4 ms pauses; with
- * this table 0.04–0.09 MB and 1.1–1.5 ms, and 5–30 % less Node.js CPU per miss.
+ * Why not a `Map`: V8 gives a `Map` a new hash table as it grows, shrinks or fills with deleted
+ * entries, and the table it leaves keeps what it held. Once a table has been promoted to the old
+ * generation, the young-generation collector (the scavenger) cannot tell that it is garbage, so
+ * every key and value its slots reached survives each scavenge and is promoted in turn, until a
+ * full collection. With a call's state as the values, that is the call's whole state, long after
+ * the call has finished. Measured:
+ * - 64 misses in flight (`npm run bench:miss-gc`, against the `Map`s of c4ee215): getOrSet
+ *   promoted 384 KB per scavenge with `Map`s (1,037 KB with an async fetcher), 86 KB with the
+ *   first version of this table, which still mapped keys to slots through a `Map`, and the figures
+ *   in bench/results/2026-12-01-miss-gc.md with this one;
+ * - 3 million set-and-delete pairs with 64 entries held (a scratch script): a `Map` promoted
+ *   5.0 MB per scavenge and took 8.1 s, a `Map` of keys to slot numbers 1.8–2.6 MB and 2.7–3.0 s,
+ *   this table nothing and 1.0 s (0.7 s without any table).
  *
- * So the `Map` here maps a key to a small integer, its slot, and the values live in one array
- * that a delete clears, so no copy of it is left holding a call that has finished. The array
- * grows to the most entries held at once and is dropped when the table empties.
+ * So this is an open-addressing table (linear probing, at most half full) in three arrays that
+ * it never lets go of with anything in them: a delete clears the entry's slots (moving back the
+ * entries after it that probed past it, so no tombstones are left), a resize empties the arrays
+ * it leaves, and an emptied table that had grown past its first size starts again at that size.
  */
+const INITIAL_CAPACITY = 64;
+
+/** FNV-1a over UTF-16 code units: cheap, and spreads keys that differ in one digit. */
+function hashOf(key: string): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h;
+}
+
 export class KeyTable<V> {
-  readonly #slotOf = new Map<string, number>();
-  #values: (V | undefined)[] = [];
-  #free: number[] = [];
+  #keys: (string | undefined)[] = new Array<string | undefined>(INITIAL_CAPACITY).fill(undefined);
+  #values: (V | undefined)[] = new Array<V | undefined>(INITIAL_CAPACITY).fill(undefined);
+  #hashes = new Int32Array(INITIAL_CAPACITY);
+  #size = 0;
 
   get size(): number {
-    return this.#slotOf.size;
+    return this.#size;
+  }
+
+  /** The slot holding key, or the one's complement of the empty slot where it would go. */
+  #find(key: string, hash: number): number {
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const k = keys[i];
+      if (k === undefined) return ~i;
+      if (this.#hashes[i] === hash && k === key) return i;
+    }
   }
 
   get(key: string): V | undefined {
-    const slot = this.#slotOf.get(key);
-    return slot === undefined ? undefined : this.#values[slot];
+    if (this.#size === 0) return undefined;
+    const i = this.#find(key, hashOf(key));
+    return i < 0 ? undefined : this.#values[i];
   }
 
   has(key: string): boolean {
-    return this.#slotOf.has(key);
+    return this.#size !== 0 && this.#find(key, hashOf(key)) >= 0;
   }
 
   set(key: string, value: V): void {
-    const held = this.#slotOf.get(key);
-    if (held !== undefined) {
-      this.#values[held] = value;
+    const hash = hashOf(key);
+    let i = this.#find(key, hash);
+    if (i >= 0) {
+      this.#values[i] = value;
       return;
     }
-    let slot = this.#free.pop();
-    if (slot === undefined) {
-      slot = this.#values.length;
-      this.#values.push(value);
-    } else {
-      this.#values[slot] = value;
+    if ((this.#size + 1) * 2 > this.#keys.length) {
+      this.#resize(this.#keys.length * 2);
+      i = this.#find(key, hash);
     }
-    this.#slotOf.set(key, slot);
+    i = ~i;
+    this.#keys[i] = key;
+    this.#values[i] = value;
+    this.#hashes[i] = hash;
+    this.#size++;
   }
 
   delete(key: string): boolean {
-    const slot = this.#slotOf.get(key);
-    if (slot === undefined) return false;
-    this.#slotOf.delete(key);
-    if (this.#slotOf.size === 0) {
-      // Every slot is free: start again rather than keep a burst's high-water mark.
-      this.#values = [];
-      this.#free = [];
-    } else {
-      this.#values[slot] = undefined;
-      this.#free.push(slot);
+    if (this.#size === 0) return false;
+    let i = this.#find(key, hashOf(key));
+    if (i < 0) return false;
+    const keys = this.#keys;
+    const values = this.#values;
+    const hashes = this.#hashes;
+    const mask = keys.length - 1;
+    // Backward-shift deletion: an entry after the hole moves into it unless its home slot lies
+    // between the hole and where it sits, so every entry stays reachable from its home.
+    for (let j = (i + 1) & mask; keys[j] !== undefined; j = (j + 1) & mask) {
+      const home = (hashes[j] as number) & mask;
+      if (((j - home) & mask) >= ((j - i) & mask)) {
+        keys[i] = keys[j];
+        values[i] = values[j];
+        hashes[i] = hashes[j] as number;
+        i = j;
+      }
     }
+    keys[i] = undefined;
+    values[i] = undefined;
+    this.#size--;
+    // Every slot is empty now: a burst's capacity is not kept for the quiet after it.
+    if (this.#size === 0 && keys.length > INITIAL_CAPACITY) this.#reset(INITIAL_CAPACITY);
     return true;
+  }
+
+  #reset(capacity: number): void {
+    this.#keys = new Array<string | undefined>(capacity).fill(undefined);
+    this.#values = new Array<V | undefined>(capacity).fill(undefined);
+    this.#hashes = new Int32Array(capacity);
+  }
+
+  #resize(capacity: number): void {
+    const keys = this.#keys;
+    const values = this.#values;
+    const hashes = this.#hashes;
+    this.#reset(capacity);
+    const mask = capacity - 1;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j];
+      if (k === undefined) continue;
+      const hash = hashes[j] as number;
+      let i = hash & mask;
+      while (this.#keys[i] !== undefined) i = (i + 1) & mask;
+      this.#keys[i] = k;
+      this.#values[i] = values[j];
+      this.#hashes[i] = hash;
+      // The arrays left behind hold nothing (see the class comment).
+      keys[j] = undefined;
+      values[j] = undefined;
+    }
   }
 }

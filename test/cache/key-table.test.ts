@@ -14,7 +14,9 @@ function tracked(table: KeyTable<object>, key: string): WeakRef<object> {
 }
 
 describe('KeyTable', () => {
-  it('answers get, has, size and delete as a Map does, over a random sequence of operations', () => {
+  // Few keys: entries collide and deletes move the ones after them back. Many: the table grows
+  // past its first size, then empties and starts again.
+  it.each([40, 3_000])('answers get, has, size and delete as a Map does, over random operations on %i keys', (keys) => {
     const table = new KeyTable<number>();
     const model = new Map<string, number>();
     let seed = 7;
@@ -22,21 +24,32 @@ describe('KeyTable', () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return seed % n;
     };
-    for (let i = 0; i < 20_000; i++) {
-      const key = `k${next(40)}`;
-      const op = next(10);
-      if (op < 5) {
-        table.set(key, i);
-        model.set(key, i);
-      } else if (op < 9) {
-        expect(table.delete(key)).toBe(model.delete(key));
-      }
+    const check = (key: string): void => {
       expect(table.get(key)).toBe(model.get(key));
       expect(table.has(key)).toBe(model.has(key));
       expect(table.size).toBe(model.size);
+    };
+    for (let phase = 0; phase < 2; phase++) {
+      for (let i = 0; i < 20_000; i++) {
+        const key = `app:user:${next(keys)}:profile`;
+        // Mostly sets while the table fills, mostly deletes once it is large.
+        if (next(10) < (model.size < keys / 2 ? 6 : 3)) {
+          table.set(key, i);
+          model.set(key, i);
+        } else {
+          expect(table.delete(key)).toBe(model.delete(key));
+        }
+        check(key);
+      }
+      // Every key still held answers its latest value; then all go, and the table starts again.
+      for (const [key, value] of model) expect(table.get(key)).toBe(value);
+      for (const key of [...model.keys()]) {
+        expect(table.delete(key)).toBe(true);
+        model.delete(key);
+        check(key);
+      }
+      expect(table.size).toBe(0);
     }
-    // Every key still held answers its latest value.
-    for (const [key, value] of model) expect(table.get(key)).toBe(value);
   });
 
   it('replaces the value of a key it holds', () => {
