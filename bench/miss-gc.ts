@@ -12,8 +12,9 @@
  * synchronous fetcher, and getOrSet with an async one (its fetch is entered in the in-flight
  * table). Writes bench/results/<date>-miss-gc.md.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { drive, median, profile } from './hit-load.ts';
@@ -92,11 +93,27 @@ function measure(path: Path, url: string, library: string | undefined): Promise<
   });
 }
 
+/** The commit a build's sources are at (git, in the build's directory), for the report; '' when it cannot tell. */
+function commitOf(dir: string): string {
+  try {
+    const head = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no', '--', 'src/cache'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head} with uncommitted changes to src/cache` : head;
+  } catch {
+    return '';
+  }
+}
+
 async function main(): Promise<void> {
   const at = process.argv.indexOf('--compare');
   const other = at === -1 ? undefined : process.argv[at + 1];
   if (at !== -1 && other === undefined) throw new Error('--compare needs the path of another build’s dist/cache/index.js');
-  const builds: [string, string | undefined][] = [[THIS_BUILD, undefined], ...(other === undefined ? [] : [[other, other] as [string, string]])];
+  const label = (path: string, dir: string): string => {
+    const commit = commitOf(dir);
+    return commit === '' ? path : `${path} (${commit})`;
+  };
+  const here = fileURLToPath(new URL('..', import.meta.url));
+  const builds: [string, string | undefined][] = [[label(THIS_BUILD, here), undefined], ...(other === undefined ? [] : [[label(other, dirname(other)), other] as [string, string]])];
   const server = await startRedisServer();
   const raw = createClient({ url: server.url });
   raw.on('error', () => {});
