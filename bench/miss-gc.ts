@@ -97,8 +97,8 @@ function measure(path: Path, url: string, library: string | undefined): Promise<
 function commitOf(dir: string): string {
   try {
     const head = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no', '--', 'src/cache'], { encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${head} with uncommitted changes to src/cache` : head;
+    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no', '--', ':(glob)src/cache/**/*.ts'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head} with uncommitted changes to src/cache/**/*.ts` : head;
   } catch {
     return '';
   }
