@@ -9,10 +9,10 @@
  * every key and value its slots reached survives each scavenge and is promoted in turn, until a
  * full collection. With a call's state as the values, that is the call's whole state, long after
  * the call has finished. Measured:
- * - 64 misses in flight (`npm run bench:miss-gc`, against the `Map`s of c4ee215): getOrSet
- *   promoted 384 KB per scavenge with `Map`s (1,037 KB with an async fetcher), 86 KB with the
- *   first version of this table, which still mapped keys to slots through a `Map`, and the figures
- *   in bench/results/2026-12-01-miss-gc.md with this one;
+ * - 64 misses in flight (`npm run bench:miss-gc`, bench/results/2026-12-01-miss-gc.md): getOrSet
+ *   promoted 380–384 KB per scavenge with the `Map`s of c4ee215 (832–864 KB with an async
+ *   fetcher), 86–87 KB with the first version of this table, which still mapped keys to slots
+ *   through a `Map`, and 46 KB (44–45) with this one;
  * - 3 million set-and-delete pairs with 64 entries held (a scratch script): a `Map` promoted
  *   5.0 MB per scavenge and took 8.1 s, a `Map` of keys to slot numbers 1.8–2.6 MB and 2.7–3.0 s,
  *   this table nothing and 1.0 s (0.7 s without any table).
