@@ -22,13 +22,29 @@
  * entries after it that probed past it, so no tombstones are left), a resize empties the arrays
  * it leaves, and an emptied table that had grown past its first size starts again at that size.
  */
+import { randomInt } from 'node:crypto';
+
 const INITIAL_CAPACITY = 64;
 
-/** FNV-1a over UTF-16 code units: cheap, and spreads keys that differ in one digit. */
-function hashOf(key: string): number {
-  let h = 0x811c9dc5 | 0;
+/**
+ * The hash's starting state, drawn per process. Keys can come from requests, and with a fixed
+ * hash a client could choose keys that all land in one run of slots, so that every lookup walks
+ * all of them (V8 seeds its own string hashes for the same reason).
+ */
+const SEED = randomInt(0x7fffffff);
+
+/**
+ * FNV-1a over UTF-16 code units from the seed, then MurmurHash3's final mix. The mix matters:
+ * the table takes the low bits, and FNV's low bits depend only on the low bits of each code
+ * unit, so keys differing only in higher bits would share a slot whatever the seed. Exported for
+ * its test only.
+ */
+export function hashOf(key: string): number {
+  let h = (0x811c9dc5 ^ SEED) | 0;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 export class KeyTable<V> {

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { KeyTable } from '../../src/cache/key-table.ts';
+import { hashOf, KeyTable } from '../../src/cache/key-table.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -50,6 +50,14 @@ describe('KeyTable', () => {
       }
       expect(table.size).toBe(0);
     }
+  });
+
+  it('spreads keys that differ only in the high bits of their characters over the low bits a slot takes', () => {
+    // 256 keys whose code units agree in their low 8 bits: an FNV hash without the final mix gives
+    // them all one low byte, so in a table of up to 256 slots they would all probe from one slot.
+    const keys = Array.from({ length: 256 }, (_, i) => `user:${String.fromCharCode(0x100 * (i + 1))}:profile`);
+    const lowBytes = new Set(keys.map((k) => hashOf(k) & 0xff));
+    expect(lowBytes.size).toBeGreaterThan(128);
   });
 
   it('replaces the value of a key it holds', () => {
