@@ -45,6 +45,8 @@ async function child(path: Path, url: string, library: string | undefined): Prom
   const raw = createClient({ url });
   raw.on('error', () => {});
   await raw.connect();
+  // A connected cache in every child, cache-aside's too: each path runs beside the same library
+  // and connections, so cache-aside's row is the control for its build's.
   const cache = createCache({ redis: url, prefix: 'gc:' });
   await cache.ready();
   let n = 0;
@@ -97,7 +99,7 @@ function measure(path: Path, url: string, library: string | undefined): Promise<
 function commitOf(dir: string): string {
   try {
     const head = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no', '--', ':(glob)src/cache/**/*.ts'], { encoding: 'utf8' }).trim() !== '';
+    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no', '--', ':(top,glob)src/cache/**/*.ts'], { encoding: 'utf8' }).trim() !== '';
     return dirty ? `${head} with uncommitted changes to src/cache/**/*.ts` : head;
   } catch {
     return '';

@@ -255,7 +255,7 @@ export class Resolver {
 
   /** A resolution has ended: removed before joiners see its outcome, so one that must retry does not find it again. */
   #leave(full: string, entry: InFlight): void {
-    if (this.#inflight.get(full) === entry) this.#inflight.delete(full);
+    this.#inflight.deleteIf(full, entry);
   }
 
   #settle(plan: GetOrSetPlan<unknown>, staleFromRead: Found | null, storeDown: boolean, span: Span, lease: ReadLease | undefined): Promise<Settled> {

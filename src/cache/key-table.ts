@@ -1,7 +1,7 @@
 /**
  * A table by key of what a call in flight holds (a read on the wire, a fetch, a write), for
  * tables whose entries come and go with every call: `get`, `has`, `set`, `delete` and `size` as
- * a `Map`'s.
+ * a `Map`'s, and `deleteIf` for the entry a call itself put there.
  *
  * Why not a `Map`: V8 gives a `Map` a new hash table as it grows, shrinks or fills with deleted
  * entries, and the table it leaves keeps what it held. Once a table has been promoted to the old
@@ -98,8 +98,23 @@ export class KeyTable<V> {
 
   delete(key: string): boolean {
     if (this.#size === 0) return false;
-    let i = this.#find(key, hashOf(key));
+    const i = this.#find(key, hashOf(key));
     if (i < 0) return false;
+    this.#removeAt(i);
+    return true;
+  }
+
+  /** Deletes key only while it maps to `value` (one lookup, where `get` then `delete` takes two). */
+  deleteIf(key: string, value: V): boolean {
+    if (this.#size === 0) return false;
+    const i = this.#find(key, hashOf(key));
+    if (i < 0 || this.#values[i] !== value) return false;
+    this.#removeAt(i);
+    return true;
+  }
+
+  #removeAt(slot: number): void {
+    let i = slot;
     const keys = this.#keys;
     const values = this.#values;
     const hashes = this.#hashes;
@@ -120,7 +135,6 @@ export class KeyTable<V> {
     this.#size--;
     // Every slot is empty now: a burst's capacity is not kept for the quiet after it.
     if (this.#size === 0 && keys.length > INITIAL_CAPACITY) this.#reset(INITIAL_CAPACITY);
-    return true;
   }
 
   #reset(capacity: number): void {

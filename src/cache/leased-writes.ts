@@ -73,7 +73,7 @@ export class LeasedWrites {
     // A lease key beside an entry: IFEQ would find the entry, never the marker.
     if (this.#compareAndSet === 'no' || !marker) return this.#scripted(key, [token, text, String(ttlMs)]);
     const written: Promise<boolean> = this.#compareAndSetWrite(key, text, token, ttlMs, () => {
-      if (this.#unsettled.get(key) === written) this.#unsettled.delete(key);
+      this.#unsettled.deleteIf(key, written);
     });
     this.#unsettled.set(key, written);
     return written;
@@ -97,7 +97,7 @@ export class LeasedWrites {
 
   /** The write of key this process has in flight as `SET … IFEQ`, for a read of the key to wait for; undefined when there is none. */
   settling(key: string): Promise<boolean> | undefined {
-    return this.#unsettled.size === 0 ? undefined : this.#unsettled.get(key);
+    return this.#unsettled.get(key);
   }
 
   /** `SET … IFEQ`, then the script if that found something else under the key; `settled` runs once either has settled. */

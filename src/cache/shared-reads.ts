@@ -34,7 +34,7 @@ export class SharedLeasingReads {
 
   /** The leasing read of key on the wire, if there is one to follow. */
   first(key: string): LeasingRead<unknown> | undefined {
-    return this.#first.size === 0 ? undefined : this.#first.get(key);
+    return this.#first.get(key);
   }
 
   /** r, whose key has `first` on the wire, waits for first's answer (see answered). */
@@ -60,8 +60,7 @@ export class SharedLeasingReads {
    * no followers allocates nothing here.
    */
   answered<A>(r: LeasingRead<unknown>, handle: (follower: LeasingRead<unknown>, arg: A) => unknown, arg: A): void {
-    if (this.#first.get(r.fullKey) !== r) return;
-    this.#first.delete(r.fullKey);
+    if (!this.#first.deleteIf(r.fullKey, r)) return;
     const followers = this.#followers.size === 0 ? undefined : this.#followers.get(r);
     if (followers === undefined) return;
     this.#followers.delete(r);

@@ -60,6 +60,19 @@ describe('KeyTable', () => {
     expect(lowBytes.size).toBeGreaterThan(128);
   });
 
+  it('deletes with deleteIf only while the key maps to the value given', () => {
+    const table = new KeyTable<object>();
+    const mine = {};
+    const theirs = {};
+    table.set('k', theirs);
+    expect(table.deleteIf('k', mine)).toBe(false);
+    expect(table.get('k')).toBe(theirs);
+    expect(table.deleteIf('absent', mine)).toBe(false);
+    expect(table.deleteIf('k', theirs)).toBe(true);
+    expect(table.has('k')).toBe(false);
+    expect(table.size).toBe(0);
+  });
+
   it('replaces the value of a key it holds', () => {
     const table = new KeyTable<string>();
     table.set('a', 'first');
