@@ -21,6 +21,7 @@ import { CacheAccess } from './http/cache-access.ts';
 import { loggerOptions } from './http/logging.ts';
 import { AppMetrics } from './http/metrics.ts';
 import { connectRedis, RedisBootError, sentinelNodeClient, type RedisConnection } from './redis/index.ts';
+import { flushTraces, TRACE_FLUSH_TIMEOUT_MS } from './trace-flush.ts';
 import { warmCache } from './warm.ts';
 
 function fail(logger: Logger, message: string, obj: object = {}): never {
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
   const app: App = await buildApp(deps, { logger });
 
   let stopping = false;
-  /** Stop accepting, finish in-flight requests, close Redis and the database, exit with `exitCode`. */
+  /** Stop accepting, finish in-flight requests, close Redis and the database, export the spans held, exit with `exitCode`. */
   const shutdown = async (signal: string, exitCode: 0 | 1 = 0): Promise<void> => {
     if (stopping) {
       if (exitCode === 0) {
@@ -172,6 +173,10 @@ async function main(): Promise<void> {
     await access.cache.close();
     await redis?.close();
     await data.close();
+    // Last, so the spans of everything above are in what is exported.
+    const traces = await flushTraces();
+    if (traces === 'timed-out') logger.warn({ timeoutMs: TRACE_FLUSH_TIMEOUT_MS }, 'trace export did not finish in time: the last spans may be lost');
+    else if (typeof traces === 'object') logger.warn({ err: traces.failed }, 'trace export failed: the last spans may be lost');
     logger.info('shutdown complete');
     process.exit(exitCode);
   };

@@ -48,7 +48,8 @@ function databaseEnv(): { env: Record<string, string>; cleanup: () => Promise<vo
   };
 }
 
-export async function spawnServer(env: Record<string, string | undefined>): Promise<ServerProcess> {
+/** `nodeArgs`: Node.js options before the server's script, after tsx's loader (an `--import` of an SDK, say). */
+export async function spawnServer(env: Record<string, string | undefined>, options: { nodeArgs?: readonly string[] } = {}): Promise<ServerProcess> {
   const port = await freePort();
   const database = databaseEnv();
   const cleanEnv: Record<string, string> = {};
@@ -59,7 +60,7 @@ export async function spawnServer(env: Record<string, string | undefined>): Prom
   for (const [k, v] of Object.entries({ PORT: String(port), LOG_LEVEL: 'info', OPS_TOKEN: TEST_OPS_TOKEN, ...database.env, ...env })) {
     if (v !== undefined) cleanEnv[k] = v;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeArgs ?? []), 'src/app/server.ts'], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer): void => {
