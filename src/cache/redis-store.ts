@@ -1,16 +1,17 @@
 import { isLeaseMarker, leaseMarker, parseStored, randomToken, untaggedText, writeArgs, type EntryWrite, type StoredEntry } from './entry.ts';
-import { RedisCommandError, RedisUnavailableError, ReplicationTimeoutError, type CacheError } from './errors.ts';
+import { RedisCommandError, type CacheError } from './errors.ts';
+import { RedisCalls, type RedisCallsOptions } from './redis-calls.ts';
 import { classify, isOutOfMemory, isSyntaxError, isWrongType, type Guard } from './guard.ts';
 import { keyCount, mastersInfo, readRaw, type MasterInfo, type RawInspection, type ScanBatch } from './inspect.ts';
 import { tagKeyPrefix } from './tags.ts';
 import { LeaseWatcher, type LeaseWatch } from './lease-watch.ts';
-import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, WRITE, type LuaScript } from './scripts.ts';
+import { ACQUIRE, FAIL_SAFE, INCR_WITH_TTL, RELEASE, WRITE } from './scripts.ts';
 import { TagVersions, tagsCurrent, TRUST_RECORDED } from './tag-versions.ts';
 import { LeasedWrites, writeLeased } from './leased-writes.ts';
 import { SharedLeasingReads } from './shared-reads.ts';
 import { deletePattern, type PatternDeletionHost } from './pattern-deletion.ts';
 import { EntryLookup, type AcquireRequest, type AcquireResult, type CacheStore, type EntryRead, type LeaseTry, type LeasingRead, type PatternDeletion } from './store.ts';
-import type { MasterHandle, RedisConnection } from './topology/connection.ts';
+import type { RedisConnection } from './topology/connection.ts';
 import { groupBySlot, LEASE_MARK } from './topology/slots.ts';
 
 export { luaScript, type LuaScript } from './scripts.ts';
@@ -34,12 +35,9 @@ export class RedisStore implements CacheStore {
   readonly #tagPrefix: string;
   readonly #tags: TagVersions;
   readonly #keyPrefix: string;
-  readonly #firstConnectWaitMs: number;
   readonly #jsonEntries: boolean;
-  readonly #replicas: number;
-  readonly #replicaTimeoutMs: number;
-  /** Where invalidations go: a connection of their own when they WAIT (WAIT blocks its connection). */
-  readonly #invalidator: RedisConnection;
+  /** How calls other than reads reach Redis: deadline, first connection, invalidation connection, replicas. */
+  readonly #calls: RedisCalls;
   readonly #watcher: LeaseWatcher;
   /** The misses' lease-checked writes (leased-writes.ts), unless they WAIT for replicas. */
   readonly #leasedWrites: LeasedWrites;
@@ -56,21 +54,19 @@ export class RedisStore implements CacheStore {
   constructor(
     connection: RedisConnection,
     guard: Guard,
-    opts: { keyPrefix: string; firstConnectWaitMs: number; jsonEntries: boolean; replicas?: number; replicaTimeoutMs?: number; invalidator?: RedisConnection },
+    opts: RedisCallsOptions & { keyPrefix: string; jsonEntries: boolean },
   ) {
     this.connection = connection;
     this.#guard = guard;
     this.#keyPrefix = opts.keyPrefix;
     this.#tagPrefix = tagKeyPrefix(opts.keyPrefix);
     this.#tags = new TagVersions(this.#tagPrefix);
-    this.#firstConnectWaitMs = opts.firstConnectWaitMs;
     this.#jsonEntries = opts.jsonEntries;
-    this.#replicas = opts.replicas ?? 0;
-    this.#replicaTimeoutMs = opts.replicaTimeoutMs ?? 100;
-    this.#invalidator = opts.invalidator ?? connection;
+    const calls = new RedisCalls(connection, guard, opts);
+    this.#calls = calls;
     this.#watcher = new LeaseWatcher(() => connection.openPubSub());
-    this.#leasedWrites = new LeasedWrites((call) => this.run('WRITE', call), connection.kind === 'cluster');
-    this.#sharedReads = connection.kind !== 'cluster' && this.#invalidator === connection ? new SharedLeasingReads() : undefined;
+    this.#leasedWrites = new LeasedWrites((call) => calls.run('WRITE', call), connection.kind === 'cluster');
+    this.#sharedReads = connection.kind !== 'cluster' && calls.invalidator === connection ? new SharedLeasingReads() : undefined;
   }
 
   /**
@@ -78,56 +74,7 @@ export class RedisStore implements CacheStore {
    * connection; and not while it is unknown whether Redis takes `SET … IFEQ` (leased-writes.ts).
    */
   get ordersUntaggedWrites(): boolean {
-    return this.#replicas === 0 && this.#leasedWrites.learnt;
-  }
-
-  /**
-   * Runs one call under the deadline. A connection that is not ready fails at once: no offline
-   * queue grows while Redis is away, whoever configured the client.
-   */
-  run<T>(operation: string, call: (c: RedisConnection) => Promise<T>): Promise<T> {
-    return this.#runOn(this.connection, operation, call);
-  }
-
-  #runOn<T>(c: RedisConnection, operation: string, call: (c: RedisConnection) => Promise<T>): Promise<T> {
-    if (!c.isReady) return this.#firstConnect(operation, c).then(() => this.#runOn(c, operation, call));
-    return this.#guard.runWith(operation, call, c);
-  }
-
-  /**
-   * An invalidation: on its own connection, and, with `replicas`, not resolved until that many
-   * replicas have it (WAIT on each node it touched, `keys` naming them), so a failover cannot
-   * bring back what it removed. Too few acknowledgements reject with ReplicationTimeoutError;
-   * the master has the change either way, and retrying it is harmless.
-   */
-  #invalidation<T>(operation: string, keys: readonly string[], call: (c: RedisConnection) => Promise<T>): Promise<T> {
-    if (this.#replicas === 0) return this.run(operation, call);
-    return this.#runOn(this.#invalidator, operation, async (c) => {
-      const result = await call(c);
-      await this.#replicated(c, operation, keys);
-      return result;
-    });
-  }
-
-  async #replicated(c: RedisConnection, operation: string, keys: readonly string[]): Promise<void> {
-    const acked = await c.waitReplicas(keys, this.#replicas, this.#replicaTimeoutMs);
-    if (acked < this.#replicas) throw new ReplicationTimeoutError(operation, acked, this.#replicas, this.#replicaTimeoutMs);
-  }
-
-  /**
-   * Calls made right after the cache was created, while the very first connection is still being
-   * set up, wait for it up to the command deadline (`createCache(...)` then `await cache.set(...)`
-   * just works). After that, a connection that is reconnecting is not waited for.
-   */
-  #firstConnect(operation: string, c: RedisConnection = this.connection): Promise<void> {
-    return c.firstReady(this.#firstConnectWaitMs).catch((err: unknown) => {
-      throw new RedisUnavailableError(`Redis ${operation} skipped: ${err instanceof Error ? err.message : String(err)}`);
-    });
-  }
-
-  /** A script, under the deadline. Its keys share one slot (an entry and its lease). */
-  evalScript(operation: string, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
-    return this.run(operation, (c) => c.evalScript(script, keys, args));
+    return this.#calls.replicas === 0 && this.#leasedWrites.learnt;
   }
 
   get leaseOnRead(): boolean {
@@ -147,7 +94,7 @@ export class RedisStore implements CacheStore {
     const writing = this.#leasedWrites.settling(r.fullKey);
     if (writing !== undefined) return writing.then(() => this.readOrLease(r), () => this.readOrLease(r));
     const c = this.connection;
-    if (!c.isReady) return this.#firstConnect('GET').then(() => this.readOrLease(r), (err: CacheError) => r.onError(err));
+    if (!c.isReady) return this.#calls.firstConnect('GET').then(() => this.readOrLease(r), (err: CacheError) => r.onError(err));
     // Before the circuit check: a follower sends nothing, so it must not take the probe's turn.
     const shared = this.#sharedReads;
     if (shared !== undefined) {
@@ -196,7 +143,7 @@ export class RedisStore implements CacheStore {
     const writing = this.#leasedWrites.settling(r.fullKey);
     if (writing !== undefined) return writing.then(() => this.read(r), () => this.read(r));
     const c = this.connection;
-    if (!c.isReady) return this.#firstConnect('GET').then(() => this.read(r), (err: CacheError) => r.onError(err));
+    if (!c.isReady) return this.#calls.firstConnect('GET').then(() => this.read(r), (err: CacheError) => r.onError(err));
     // The circuit check and the send stay here rather than behind a callback in the guard: that
     // version measured about 4 % slower in `npm run bench` (three A/B pairs).
     let probe: boolean;
@@ -214,7 +161,7 @@ export class RedisStore implements CacheStore {
   }
 
   /** Tag versions a tagged entry's read did not announce, under their own deadline. */
-  readonly #readVersions = (keys: string[]): Promise<(string | null)[]> => this.run('MGET', (c) => c.mget(keys));
+  readonly #readVersions = (keys: string[]): Promise<(string | null)[]> => this.#calls.run('MGET', (c) => c.mget(keys));
 
   // Made once per store: the per-read state is the EntryRead itself (see Guard.watch).
   readonly #onRaw = <R>(raw: string | null, r: EntryRead<R>): R | Promise<R> => this.#onEntry(raw, r, undefined);
@@ -223,7 +170,7 @@ export class RedisStore implements CacheStore {
     if (!isWrongType(err)) return r.onError(err);
     // An entry written by an earlier version, which kept entries in a hash (field `v`, same
     // grammar), under its own deadline. The next write replaces it with a string.
-    return this.run('HGET', (c) => c.hget(r.fullKey, 'v')).then((raw) => this.#onEntry(raw, r, undefined), (e: CacheError) => r.onError(e));
+    return this.#calls.run('HGET', (c) => c.hget(r.fullKey, 'v')).then((raw) => this.#onEntry(raw, r, undefined), (e: CacheError) => r.onError(e));
   };
 
   /** What onEntry returns, rejected or not, goes to the caller untouched; store failures go to onError. */
@@ -237,7 +184,7 @@ export class RedisStore implements CacheStore {
     if (keys.length === 0) return Promise.resolve([]);
     const writing = this.#settling(keys);
     if (writing !== undefined) return writing.then(() => this.readEntries(keys));
-    return this.run('MGET', async (c) => {
+    return this.#calls.run('MGET', async (c) => {
       // One MGET for all keys (one per slot on a cluster). A key of another type (an entry in
       // an earlier version's hash form) reads as absent: a miss until it is next written.
       const raws = await c.mget(keys);
@@ -251,7 +198,7 @@ export class RedisStore implements CacheStore {
   /** One script per slot (one in all on one Redis), all at once: atomic per slot. */
   write(entries: readonly EntryWrite[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
-    return this.run('WRITE', async (c) => {
+    return this.#calls.run('WRITE', async (c) => {
       const tags = new Map<string, number>();
       if (!c.tagsInScripts) for (const e of entries) for (const t of e.tags) tags.set(t, Math.max(tags.get(t) ?? 0, e.ttlMs));
       const tp = c.tagsInScripts ? this.#tagPrefix : await this.#tags.scriptArg(c, tags);
@@ -267,11 +214,11 @@ export class RedisStore implements CacheStore {
   }
 
   async setRaw(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.run('SET', (c) => c.set(key, value, ttlMs));
+    await this.#calls.run('SET', (c) => c.set(key, value, ttlMs));
   }
 
   acquire(key: string, req: AcquireRequest): Promise<AcquireResult> {
-    return this.run('ACQUIRE', async (c) => {
+    return this.#calls.run('ACQUIRE', async (c) => {
       // One Redis: the script reads the tags itself, so the miss path allocates nothing for them.
       const tp = c.tagsInScripts ? this.#tagPrefix : await this.#tags.scriptArg(c, new Map(req.tags.map((t) => [t, req.leaseTtlMs])));
       const reply = await c.evalScript(ACQUIRE, [key, c.leaseKey(key)], [
@@ -299,7 +246,7 @@ export class RedisStore implements CacheStore {
    * (`npm run bench`, 64 misses in flight, three A/B pairs), so each miss sends its own.
    */
   tryLease(key: string, token: string, leaseTtlMs: number, _nowMs: number): Promise<LeaseTry> {
-    return this.run('LEASE', (c) =>
+    return this.#calls.run('LEASE', (c) =>
       c.setIfAbsentGet(key, leaseMarker(token), leaseTtlMs).then(
         (raw): LeaseTry => {
           if (raw === null) return { state: 'taken', entry: null };
@@ -328,7 +275,7 @@ export class RedisStore implements CacheStore {
    * the write consumed, and the key blocked for other callers until that lease expires.
    */
   commit(key: string, token: string | undefined, entry: EntryWrite, marker = false): Promise<boolean> {
-    if (token !== undefined && entry.tags.length === 0 && this.#replicas === 0) {
+    if (token !== undefined && entry.tags.length === 0 && this.#calls.replicas === 0) {
       return this.#leasedWrites.write(key, token, untaggedText(entry, this.#jsonEntries), entry.ttlMs, marker);
     }
     const write = async (c: RedisConnection): Promise<boolean> => {
@@ -347,10 +294,10 @@ export class RedisStore implements CacheStore {
       const reply = await c.evalScript(WRITE, [key, c.leaseKey(key)], [token ?? '', tp, randomToken(), ...writeArgs(entry, this.#jsonEntries)]);
       return Number(reply) === 1;
     };
-    if (token === undefined || this.#replicas === 0) return this.run('WRITE', write);
-    return this.#runOn(this.#invalidator, 'WRITE', async (c) => {
+    if (token === undefined || this.#calls.replicas === 0) return this.#calls.run('WRITE', write);
+    return this.#calls.runOn(this.#calls.invalidator, 'WRITE', async (c) => {
       const written = await write(c);
-      if (written) await this.#replicated(c, 'WRITE', [key]);
+      if (written) await this.#calls.replicated(c, 'WRITE', [key]);
       return written;
     });
   }
@@ -361,12 +308,12 @@ export class RedisStore implements CacheStore {
   }
 
   async failSafe(key: string, token: string | undefined, expectFreshUntilMs: number, retryAtMs: number): Promise<boolean> {
-    const reply = await this.run('FAILSAFE', (c) => c.evalScript(FAIL_SAFE, [key, c.leaseKey(key)], [token ?? '', String(expectFreshUntilMs), String(retryAtMs), c.tagsInScripts ? this.#tagPrefix : TRUST_RECORDED]));
+    const reply = await this.#calls.run('FAILSAFE', (c) => c.evalScript(FAIL_SAFE, [key, c.leaseKey(key)], [token ?? '', String(expectFreshUntilMs), String(retryAtMs), c.tagsInScripts ? this.#tagPrefix : TRUST_RECORDED]));
     return Number(reply) === 1;
   }
 
   async release(key: string, token: string): Promise<void> {
-    await this.run('RELEASE', (c) => c.evalScript(RELEASE, [key, c.leaseKey(key)], [token]));
+    await this.#calls.run('RELEASE', (c) => c.evalScript(RELEASE, [key, c.leaseKey(key)], [token]));
   }
 
   /**
@@ -378,7 +325,7 @@ export class RedisStore implements CacheStore {
     if (tags.length === 0) return;
     const nonce = randomToken();
     const keys = tags.map((t) => this.#tagPrefix + t);
-    await this.#invalidation('INVALIDATE_TAGS', keys, (c) =>
+    await this.#calls.invalidation('INVALIDATE_TAGS', keys, (c) =>
       c.setExisting(
         keys,
         tags.map((_, i) => `${nonce}.${i + 1}`),
@@ -408,8 +355,8 @@ export class RedisStore implements CacheStore {
       }
     }
     if (internal.length === 0) return Promise.resolve(0);
-    if (!wait) return this.#runOn(this.#invalidator, 'UNLINK', (conn) => conn.unlinkEntries(entries, internal));
-    return this.#invalidation('UNLINK', internal, (conn) => conn.unlinkEntries(entries, internal));
+    if (!wait) return this.#calls.runOn(this.#calls.invalidator, 'UNLINK', (conn) => conn.unlinkEntries(entries, internal));
+    return this.#calls.invalidation('UNLINK', internal, (conn) => conn.unlinkEntries(entries, internal));
   }
 
   /** Settles once this process's writes of keys in flight have (their reads then see them), or undefined when there are none. */
@@ -433,40 +380,36 @@ export class RedisStore implements CacheStore {
   }
 
   readonly #patternHost: PatternDeletionHost = {
-    masters: () => this.#masters(),
-    scan: (m, cursor, match, count) => this.run('SCAN', () => m.scan(cursor, match, count)),
+    masters: () => this.#calls.masters(),
+    scan: (m, cursor, match, count) => this.#calls.run('SCAN', () => m.scan(cursor, match, count)),
     unlink: (keys) => this.#unlink(keys, false),
     replicated: async (touched) => {
-      if (this.#replicas > 0) await this.#runOn(this.#invalidator, 'UNLINK', (c) => this.#replicated(c, 'invalidatePattern', [touched]));
+      if (this.#calls.replicas > 0) await this.#calls.runOn(this.#calls.invalidator, 'UNLINK', (c) => this.#calls.replicated(c, 'invalidatePattern', [touched]));
     },
   };
 
-  #masters(): Promise<readonly MasterHandle[]> {
-    return this.connection.isReady ? Promise.resolve(this.connection.masters()) : this.#firstConnect('SCAN').then(() => this.connection.masters());
-  }
-
   async incrBy(key: string, delta: number, ttlMs: number): Promise<number> {
-    const reply = await this.evalScript('INCR', INCR_WITH_TTL, [key], [String(delta), String(ttlMs)]);
+    const reply = await this.#calls.evalScript('INCR', INCR_WITH_TTL, [key], [String(delta), String(ttlMs)]);
     return Number(reply);
   }
 
   async pttl(key: string): Promise<number | null> {
     await this.#settling([key]);
-    const ms = await this.run('PTTL', (c) => c.pttl(key));
+    const ms = await this.#calls.run('PTTL', (c) => c.pttl(key));
     return ms === -2 ? null : ms;
   }
 
   async inspect(fullKey: string): Promise<RawInspection> {
     await this.#settling([fullKey]);
-    return this.run('INSPECT', (c) => readRaw(c, fullKey, this.#tagPrefix));
+    return this.#calls.run('INSPECT', (c) => readRaw(c, fullKey, this.#tagPrefix));
   }
 
   /** Master after master, so a caller counting keys sees each node's progress; each step has its own deadline. */
   async *scan(match: string, batchSize: number): AsyncGenerator<ScanBatch> {
-    for (const m of await this.#masters()) {
+    for (const m of await this.#calls.masters()) {
       let cursor = '0';
       do {
-        const reply = await this.run('SCAN', () => m.scan(cursor, match, batchSize));
+        const reply = await this.#calls.run('SCAN', () => m.scan(cursor, match, batchSize));
         cursor = reply.cursor;
         yield { node: m.address, keys: reply.keys };
       } while (cursor !== '0');
@@ -474,17 +417,17 @@ export class RedisStore implements CacheStore {
   }
 
   serverInfo(): Promise<MasterInfo[]> {
-    return this.run('INFO', mastersInfo);
+    return this.#calls.run('INFO', mastersInfo);
   }
 
   /** DBSIZE, summed over the masters. */
   size(): Promise<number> {
-    return this.run('DBSIZE', keyCount);
+    return this.#calls.run('DBSIZE', keyCount);
   }
 
   /** The facade owns the connection; the store owns the invalidation connection it was given. */
   async close(): Promise<void> {
     await this.#watcher.close();
-    if (this.#invalidator !== this.connection) await this.#invalidator.close();
+    if (this.#calls.invalidator !== this.connection) await this.#calls.invalidator.close();
   }
 }
