@@ -17,6 +17,7 @@ import { FirestoreSeedRefusedError, SEED_DOMAIN, seedFirestore } from './db/fire
 import { migrate } from './db/migrate.ts';
 import { seedDatabase } from './db/seed.ts';
 import { createSqlData } from './db/sql-data.ts';
+import { TIMED_OUT, within } from './within.ts';
 
 /** The database could not be opened; `message` is the one line to show. */
 export class DataOpenError extends Error {
@@ -113,11 +114,8 @@ async function openFirestore(config: AppConfig, logger: Logger, opts: OpenDataOp
   const data = createFirestoreData(conn);
   try {
     const probe = data.bill.query(SEED_DOMAIN, refs(conn.firestore).users().limit(1));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${FIRESTORE_BOOT_TIMEOUT_MS} ms`)), FIRESTORE_BOOT_TIMEOUT_MS);
-    });
-    const existing = await Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
+    const existing = await within(probe, FIRESTORE_BOOT_TIMEOUT_MS);
+    if (existing === TIMED_OUT) throw new Error(`no answer within ${FIRESTORE_BOOT_TIMEOUT_MS} ms`);
     if (opts.seed && existing.empty) {
       logger.info('empty Firestore project: seeding the demo data set (1,000 users; log in as demo@example.com / demo1234)');
       await seedFirestore(conn.firestore, data.bill, {

@@ -6,6 +6,7 @@
  * instance's spans would be lost.
  */
 import { ProxyTracerProvider, trace, type TracerProvider } from '@opentelemetry/api';
+import { TIMED_OUT, within } from './within.ts';
 
 /** How long shutdown waits for the SDK to export what it holds: a collector that is down must not hold the exit. */
 export const TRACE_FLUSH_TIMEOUT_MS = 2000;
@@ -32,15 +33,9 @@ function registeredProvider(): TracerProvider {
 export async function flushTraces(timeoutMs = TRACE_FLUSH_TIMEOUT_MS): Promise<TraceFlush> {
   const provider = registeredProvider();
   if (!canFlush(provider)) return 'no-sdk';
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'timed-out'>((resolve) => {
-    timer = setTimeout(() => resolve('timed-out'), timeoutMs);
-  });
   try {
-    return await Promise.race([provider.forceFlush().then(() => 'flushed' as const), late]);
+    return (await within(provider.forceFlush(), timeoutMs)) === TIMED_OUT ? 'timed-out' : 'flushed';
   } catch (err) {
     return { failed: err };
-  } finally {
-    clearTimeout(timer);
   }
 }

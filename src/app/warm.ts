@@ -4,6 +4,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppDeps } from './deps.ts';
+import { TIMED_OUT, within } from './within.ts';
 
 export interface WarmReport {
   warmed: Record<string, number>;
@@ -22,7 +23,6 @@ export type WarmerOutcome = { name: string; ms: number } & ({ loaded: number } |
 export async function warmCache(deps: AppDeps, logger: FastifyBaseLogger, timeoutMs: number, onWarmerDone?: (outcome: WarmerOutcome) => void): Promise<WarmReport> {
   const started = performance.now();
   const warmed: Record<string, number> = {};
-  let timedOut = false;
   const ms = (): number => Math.round(performance.now() - started);
   const all = Promise.all(
     Object.entries(warmers).map(async ([name, warm]) => {
@@ -36,17 +36,7 @@ export async function warmCache(deps: AppDeps, logger: FastifyBaseLogger, timeou
     }),
     // A miss answers once fetched and writes behind; "warmed" means other instances can read it.
   ).then(() => deps.cacheAccess.cache.idle());
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    all,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        timedOut = true;
-        resolve();
-      }, timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
+  const timedOut = (await within(all, timeoutMs)) === TIMED_OUT;
   const report = { warmed, durationMs: Math.round(performance.now() - started), timedOut };
   logger.info(report, timedOut ? `cache warming stopped after ${timeoutMs} ms` : 'cache warmed');
   return report;

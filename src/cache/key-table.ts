@@ -148,13 +148,11 @@ export class KeyTable<V> {
     const values = this.#values;
     const hashes = this.#hashes;
     this.#reset(capacity);
-    const mask = capacity - 1;
     for (let j = 0; j < keys.length; j++) {
       const k = keys[j];
       if (k === undefined) continue;
       const hash = hashes[j] as number;
-      let i = hash & mask;
-      while (this.#keys[i] !== undefined) i = (i + 1) & mask;
+      const i = ~this.#find(k, hash);
       this.#keys[i] = k;
       this.#values[i] = values[j];
       this.#hashes[i] = hash;

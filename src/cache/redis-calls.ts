@@ -24,12 +24,14 @@ export class RedisCalls {
   readonly invalidator: RedisConnection;
   readonly #replicaTimeoutMs: number;
   readonly #firstConnectWaitMs: number;
+  readonly #guard: Guard;
 
   constructor(
     readonly connection: RedisConnection,
-    private readonly guard: Guard,
+    guard: Guard,
     opts: RedisCallsOptions,
   ) {
+    this.#guard = guard;
     this.replicas = opts.replicas ?? 0;
     this.#replicaTimeoutMs = opts.replicaTimeoutMs ?? 100;
     this.#firstConnectWaitMs = opts.firstConnectWaitMs;
@@ -46,7 +48,7 @@ export class RedisCalls {
 
   runOn<T>(c: RedisConnection, operation: string, call: (c: RedisConnection) => Promise<T>): Promise<T> {
     if (!c.isReady) return this.firstConnect(operation, c).then(() => this.runOn(c, operation, call));
-    return this.guard.runWith(operation, call, c);
+    return this.#guard.runWith(operation, call, c);
   }
 
   /** A script, under the deadline. Its keys share one slot (an entry and its lease). */
